@@ -1,0 +1,103 @@
+//! `ApiError`: the API's only error type, answered in Openqq's own shapes.
+//!
+//! Logical errors are HTTP 200 with a JSON `code` (spec §1); unknown paths and
+//! methods are HTTP 403 `request error`. Backend text reaches a client only in
+//! a send failure's `info`, as the spec allows.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::session::{Missing, SessionError};
+
+/// An Openqq error answer.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A send route's error: carries `msg_id` (null unless queued).
+    Send { code: i64, msg_id: Option<u64>, status: String, info: Option<String> },
+    /// Any other route's error: `{"code":…,"status":…}`.
+    Status { code: i64, status: String },
+}
+
+impl ApiError {
+    pub fn bad_request(status: impl Into<String>) -> ApiError {
+        ApiError::Status { code: 400, status: status.into() }
+    }
+
+    pub fn object_not_found() -> ApiError {
+        ApiError::Status { code: 100, status: "object not found".into() }
+    }
+
+    /// A send route's error for a session failure.
+    pub fn from_send(e: SessionError) -> ApiError {
+        let send = |code, status: &str| ApiError::Send { code, msg_id: None, status: status.to_string(), info: None };
+        match e {
+            SessionError::NotFound(m) => send(missing_code(m), m.status()),
+            SessionError::ContentMissing => send(400, "content missing"),
+            SessionError::Send { msg_id, failure, info } => {
+                ApiError::Send { code: failure.code(), msg_id: Some(msg_id.0), status: "发送失败".into(), info: Some(info) }
+            }
+            SessionError::Closed => send(-1, "发送失败"),
+            other => ApiError::Send { code: -3, msg_id: None, status: "发送失败".into(), info: Some(other.to_string()) },
+        }
+    }
+
+    /// A mute/kick route's error for a session failure (spec §4).
+    pub fn from_moderation(e: SessionError) -> ApiError {
+        let status = |code, s: String| ApiError::Status { code, status: s };
+        match e {
+            SessionError::GroupObjectNotFound => ApiError::object_not_found(),
+            SessionError::MemberNotFound(v) => status(100, format!("member {v} not found")),
+            SessionError::MemberListEmpty => status(200, "member id empty".into()),
+            other => {
+                tracing::info!(error = %other, "mute/kick refused");
+                status(201, "failure".into())
+            }
+        }
+    }
+
+    fn body(&self) -> Value {
+        match self {
+            ApiError::Send { code, msg_id, status, info } => {
+                let mut v = json!({"code": code, "msg_id": msg_id, "status": status});
+                if let Some(info) = info {
+                    v["info"] = json!(info);
+                }
+                v
+            }
+            ApiError::Status { code, status } => json!({"code": code, "status": status}),
+        }
+    }
+}
+
+fn missing_code(m: Missing) -> i64 {
+    match m {
+        Missing::Friend => 100,
+        Missing::Group => 101,
+        Missing::Discuss => 102,
+        Missing::GroupMember => 103,
+        Missing::DiscussMember => 104,
+        Missing::SessChat => 105,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        OpenqqJson(self.body()).into_response()
+    }
+}
+
+/// A JSON answer with Openqq's content type and raw UTF-8 (no `\u` escapes).
+pub struct OpenqqJson(pub Value);
+
+impl IntoResponse for OpenqqJson {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.0).unwrap_or_else(|_| b"{}".to_vec());
+        ([(header::CONTENT_TYPE, "application/json;charset=UTF-8")], body).into_response()
+    }
+}
+
+/// The answer to an unknown path or method (spec §1).
+pub async fn request_error() -> Response {
+    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain;charset=UTF-8")], "request error").into_response()
+}

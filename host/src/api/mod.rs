@@ -1,0 +1,21 @@
+//! The HTTP surface: the Openqq API, the simulator's control API, and (later)
+//! admin routes. Handlers are thin: extract, one session call, render.
+
+pub mod error;
+pub mod extract;
+pub mod openqq;
+mod sim;
+pub mod state;
+
+use axum::Router;
+
+pub use state::AppState;
+
+/// The whole HTTP app. Unknown paths get 403 `request error` (spec §1).
+pub fn router(state: AppState) -> Router {
+    let mut app = openqq::router();
+    if state.sim.is_some() {
+        app = app.merge(sim::router());
+    }
+    app.fallback(error::request_error).with_state(state)
+}

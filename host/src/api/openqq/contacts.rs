@@ -1,0 +1,87 @@
+//! Contact reads: `get_*_info` and `search_*` (spec §4).
+
+use axum::extract::State;
+use serde_json::Value;
+
+use super::render;
+use crate::api::error::{ApiError, OpenqqJson};
+use crate::api::extract::OpenqqParams;
+use crate::api::state::AppState;
+use crate::session::{Lookup, Recent};
+
+pub async fn get_user_info(State(s): State<AppState>) -> OpenqqJson {
+    OpenqqJson(render::user(&s.session.contacts().user))
+}
+
+pub async fn get_friend_info(State(s): State<AppState>) -> OpenqqJson {
+    OpenqqJson(Value::Array(s.session.contacts().friends.iter().map(render::friend).collect()))
+}
+
+pub async fn get_group_info(State(s): State<AppState>) -> OpenqqJson {
+    let c = s.session.contacts();
+    OpenqqJson(Value::Array(c.groups.iter().map(|g| render::group(g, true)).collect()))
+}
+
+pub async fn get_group_basic_info(State(s): State<AppState>) -> OpenqqJson {
+    let c = s.session.contacts();
+    OpenqqJson(Value::Array(c.groups.iter().map(|g| render::group(g, false)).collect()))
+}
+
+pub async fn get_discuss_info(State(s): State<AppState>) -> OpenqqJson {
+    OpenqqJson(Value::Array(s.session.contacts().discusses.iter().map(render::discuss).collect()))
+}
+
+pub async fn get_recent_info(State(s): State<AppState>) -> OpenqqJson {
+    let c = s.session.contacts();
+    let items = s
+        .session
+        .recent()
+        .iter()
+        .filter_map(|r| match r {
+            Recent::Friend(f) => Some(render::friend(f)),
+            Recent::Member(m, n) => c.group(*n).map(|g| render::member(m, g)),
+        })
+        .collect();
+    OpenqqJson(Value::Array(items))
+}
+
+/// Every parameter is an attribute to match; v2 names are mapped to v1.
+fn search_lookup(p: &OpenqqParams, aliases: &[(&str, &str)]) -> Lookup {
+    let mut l = Lookup::new();
+    for (k, v) in p.iter() {
+        let key = aliases.iter().find(|(from, _)| *from == k).map_or(k, |(_, to)| to);
+        l = l.with(key, v);
+    }
+    l
+}
+
+pub async fn search_friend(State(s): State<AppState>, p: OpenqqParams) -> Result<OpenqqJson, ApiError> {
+    let l = search_lookup(&p, &[("uid", "qq"), ("name", "nick")]);
+    let c = s.session.contacts();
+    let found: Vec<Value> = c.search_friends(&l).into_iter().map(render::friend).collect();
+    if found.is_empty() {
+        return Err(ApiError::object_not_found());
+    }
+    Ok(OpenqqJson(Value::Array(found)))
+}
+
+pub async fn search_group(State(s): State<AppState>, p: OpenqqParams) -> Result<OpenqqJson, ApiError> {
+    let l = search_lookup(
+        &p,
+        &[
+            ("id", "gid"),
+            ("uid", "gnumber"),
+            ("group_id", "gid"),
+            ("group_uid", "gnumber"),
+            ("name", "gname"),
+            ("markname", "gmarkname"),
+            ("role", "gtype"),
+        ],
+    );
+    let c = s.session.contacts();
+    let found: Vec<Value> = c.search_groups(&l).into_iter().map(|g| render::group(g, true)).collect();
+    if found.is_empty() {
+        return Err(ApiError::object_not_found());
+    }
+    Ok(OpenqqJson(Value::Array(found)))
+}

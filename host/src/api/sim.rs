@@ -1,0 +1,128 @@
+//! The simulator's control API at `/sim/*` (only on the `sim` backend):
+//! inject a received message, read what the account did, force a relogin,
+//! make the next sends fail.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::OpenqqJson;
+use super::state::AppState;
+use crate::backend::RawChat;
+use crate::backend::sim::{FailureKind, InjectError, Sim};
+use crate::model::{GroupNumber, Qq};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sim/receive", post(receive))
+        .route("/sim/sent", get(sent))
+        .route("/sim/relogin", post(relogin))
+        .route("/sim/fail", post(fail))
+}
+
+fn status(code: i64, status: impl Into<String>) -> OpenqqJson {
+    OpenqqJson(json!({"code": code, "status": status.into()}))
+}
+
+/// Parses a JSON body leniently: a bad body is an answer, not a 4xx page.
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, OpenqqJson> {
+    serde_json::from_slice(body).map_err(|e| status(400, format!("bad request: {e}")))
+}
+
+fn sim(s: &AppState) -> Result<&Sim, OpenqqJson> {
+    s.sim.as_deref().ok_or_else(|| status(404, "the simulator is not running"))
+}
+
+#[derive(Deserialize)]
+struct Receive {
+    #[serde(rename = "type")]
+    kind: String,
+    sender_qq: u64,
+    gnumber: Option<u64>,
+    did: Option<String>,
+    content: String,
+}
+
+async fn receive(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
+    let result = async {
+        let sim = sim(&s)?;
+        let r: Receive = parse(&body)?;
+        let discuss_key = |did: &Option<String>| {
+            let did = did.as_deref().ok_or_else(|| status(400, "did missing"))?;
+            s.session.contacts().discuss_by_did(did).map(|d| d.key).ok_or_else(|| status(102, format!("discuss {did} not found")))
+        };
+        let gnumber = |g: Option<u64>| g.map(GroupNumber).ok_or_else(|| status(400, "gnumber missing"));
+        let from = match r.kind.as_str() {
+            "message" => RawChat::Friend,
+            "group_message" => RawChat::Group(gnumber(r.gnumber)?),
+            "discuss_message" => RawChat::Discuss(discuss_key(&r.did)?),
+            "sess_message" => match (r.gnumber, &r.did) {
+                (Some(n), _) => RawChat::GroupSess(GroupNumber(n)),
+                (None, Some(_)) => RawChat::DiscussSess(discuss_key(&r.did)?),
+                (None, None) => return Err(status(400, "sess_message needs gnumber or did")),
+            },
+            other => return Err(status(400, format!("unknown type {other:?}"))),
+        };
+        match sim.receive(from, Qq(r.sender_qq), r.content).await {
+            Ok(id) => Ok(OpenqqJson(json!({"code": 0, "msg_id": id}))),
+            Err(e @ InjectError::Sender(_)) => Err(status(100, e.to_string())),
+            Err(e @ InjectError::Group(_)) => Err(status(101, e.to_string())),
+            Err(e @ InjectError::Discuss) => Err(status(102, e.to_string())),
+            Err(e @ InjectError::Closed) => Err(status(503, e.to_string())),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| e)
+}
+
+#[derive(Deserialize)]
+struct After {
+    after: Option<u64>,
+}
+
+async fn sent(State(s): State<AppState>, uri: axum::http::Uri) -> OpenqqJson {
+    let after = match Query::<After>::try_from_uri(&uri) {
+        Ok(q) => q.after.unwrap_or(0),
+        Err(e) => return status(400, format!("bad query: {e}")),
+    };
+    match sim(&s) {
+        Ok(sim) => {
+            OpenqqJson(Value::Array(sim.sent_after(after).iter().map(|r| r.to_json()).collect()))
+        }
+        Err(e) => e,
+    }
+}
+
+async fn relogin(State(s): State<AppState>) -> OpenqqJson {
+    if let Err(e) = sim(&s) {
+        return e;
+    }
+    match s.session.relogin().await {
+        Ok(()) => OpenqqJson(json!({"code": 0})),
+        Err(e) => status(500, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Fail {
+    count: u32,
+    /// `down` (retried) or `refuse` (final).
+    kind: String,
+}
+
+async fn fail(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
+    let result = (|| {
+        let sim = sim(&s)?;
+        let f: Fail = parse(&body)?;
+        let kind = match f.kind.as_str() {
+            "down" => FailureKind::Down,
+            "refuse" => FailureKind::Refuse,
+            other => return Err(status(400, format!("kind {other:?} is not down or refuse"))),
+        };
+        sim.fail_next(f.count, kind);
+        Ok(OpenqqJson(json!({"code": 0})))
+    })();
+    result.unwrap_or_else(|e| e)
+}

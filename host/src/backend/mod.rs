@@ -1,0 +1,118 @@
+//! The way to QQ: a `Backend` logs in, delivers sends and moderation, and
+//! pushes inbound events.
+//!
+//! Owns: the `Backend` trait, the events a backend emits, and its errors.
+//! Must not: know Openqq dialects or HTTP. Backends speak stable numbers; the
+//! session owns per-login ids (`IdScheme` says how to make them).
+//!
+//! Implementations: `sim` (an embedded simulated QQ world) and, later, `onebot`.
+
+pub mod sim;
+
+use async_trait::async_trait;
+
+use crate::model::{Discuss, Friend, Group, GroupNumber, MemberRef, MsgId, Qq, SendTarget, User};
+
+/// What a fresh login yields: the account and every contact, without session
+/// ids (the session assigns them).
+#[derive(Debug, Clone, Default)]
+pub struct LoginSnapshot {
+    pub user: User,
+    pub friends: Vec<Friend>,
+    pub groups: Vec<Group>,
+    pub discusses: Vec<Discuss>,
+}
+
+/// How the session makes per-login ids for this backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdScheme {
+    /// Fresh random ids at every login, as Web QQ did (the simulator).
+    PerLogin,
+    /// Ids equal the stable numbers (OneBot has no session ids).
+    Numbers,
+}
+
+/// A message as a backend delivers it: stable numbers only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawInbound {
+    /// QQ's id for the message.
+    pub msg_id: String,
+    pub time: u64,
+    pub from: RawChat,
+    pub sender: Qq,
+    pub content: String,
+}
+
+/// The chat a raw message arrived in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawChat {
+    Friend,
+    Group(GroupNumber),
+    /// A discussion, by the backend's stable key.
+    Discuss(u64),
+    GroupSess(GroupNumber),
+    DiscussSess(u64),
+}
+
+/// Something that happened on the QQ side.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendEvent {
+    Message(RawInbound),
+    /// The contact list changed in a way the backend can describe.
+    MemberJoined { group: GroupNumber, member: crate::model::GroupMember },
+    MemberLeft { group: GroupNumber, member: Qq },
+    FriendAdded(Friend),
+    FriendRemoved(Qq),
+    /// The link to QQ went down / came back (contacts should be re-synced).
+    Down,
+    Up,
+}
+
+/// Why a backend call failed. The outbox retries only `Down` and `Timeout`,
+/// never a refusal.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    /// The link to QQ is down; nothing was sent.
+    #[error("backend unavailable: {0}")]
+    Down(String),
+    /// No answer in time; the outcome is unknown.
+    #[error("no answer from QQ in time (outcome unknown)")]
+    Timeout,
+    /// QQ refused the action.
+    #[error("refused by QQ: {reason}")]
+    Rejected { retcode: i64, reason: String },
+    /// The target does not exist on the QQ side.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// QQ answered something we could not understand.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+impl BackendError {
+    /// Transport faults may be retried; refusals never are.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, BackendError::Down(_))
+    }
+}
+
+/// A way to reach QQ.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// A short name for logs (`sim`, `onebot`).
+    fn name(&self) -> &'static str;
+
+    fn id_scheme(&self) -> IdScheme;
+
+    /// Logs in afresh (or re-syncs) and returns the account and contacts.
+    async fn login(&self) -> Result<LoginSnapshot, BackendError>;
+
+    /// Delivers a text message; `msg_id` is the gateway's id for it.
+    async fn send(&self, msg_id: MsgId, to: &SendTarget, content: &str) -> Result<(), BackendError>;
+
+    /// Mutes a group member for `seconds`.
+    async fn shutup(&self, target: &MemberRef, seconds: u32) -> Result<(), BackendError>;
+
+    /// Removes a member from a group.
+    async fn kick(&self, target: &MemberRef) -> Result<(), BackendError>;
+}

@@ -1,0 +1,306 @@
+//! `sim`: an embedded, simulated QQ world, so the gateway runs offline and in
+//! tests.
+//!
+//! It behaves like QQ where it matters to clients: muting and kicking need
+//! the account to be an admin or owner of the group, owners and admins cannot
+//! be muted or kicked, mutes are at least 60 s, unknown targets fail, and a
+//! kicked member leaves the group. It records every action the account took
+//! (`/sim/sent`), and can be told to fail the next sends (`/sim/fail`) so the
+//! outbox's retry path can be exercised.
+
+mod recorder;
+mod world;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+pub use recorder::{Action, Record, Recorder};
+pub use world::{DEFAULT_WORLD, World};
+
+use super::{Backend, BackendError, BackendEvent, IdScheme, LoginSnapshot, RawChat, RawInbound};
+use crate::model::{GroupNumber, MemberRef, MemberRole, MsgId, Qq, SendTarget};
+
+/// The simulated QQ world. Cheap to share behind an `Arc`.
+pub struct Sim {
+    /// A std mutex: every critical section is short and nothing awaits under it.
+    state: Mutex<SimState>,
+    events: mpsc::Sender<BackendEvent>,
+    next_msg_id: AtomicU64,
+}
+
+struct SimState {
+    world: World,
+    recorder: Recorder,
+    /// Sends still to fail, and how (set through `/sim/fail`).
+    failures: Option<(u32, FailureKind)>,
+}
+
+/// How an injected failure looks to the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The link is down (transient: the outbox retries).
+    Down,
+    /// QQ refuses (final: no retry).
+    Refuse,
+}
+
+/// Why a simulated inbound message was not delivered.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum InjectError {
+    #[error("sender {0} not found")]
+    Sender(u64),
+    #[error("group {0} not found")]
+    Group(u64),
+    #[error("discuss not found")]
+    Discuss,
+    #[error("the gateway is shutting down")]
+    Closed,
+}
+
+impl Sim {
+    pub fn new(world: World, events: mpsc::Sender<BackendEvent>) -> Sim {
+        Sim {
+            state: Mutex::new(SimState { world, recorder: Recorder::default(), failures: None }),
+            events,
+            next_msg_id: AtomicU64::new(10_000),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SimState> {
+        // A panic under this lock cannot leave the world half-updated in a
+        // way that matters to a simulator; keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Delivers a message to the account as if QQ had: it flows through the
+    /// same event channel a real backend uses. Returns QQ's message id.
+    pub async fn receive(
+        &self,
+        from: RawChat,
+        sender: Qq,
+        content: String,
+    ) -> Result<String, InjectError> {
+        {
+            let st = self.state();
+            let w = &st.world;
+            match &from {
+                RawChat::Friend => {
+                    if !w.friends.iter().any(|f| f.qq == sender) {
+                        return Err(InjectError::Sender(sender.0));
+                    }
+                }
+                RawChat::Group(n) | RawChat::GroupSess(n) => {
+                    let g = w.groups.iter().find(|g| g.gnumber == *n).ok_or(InjectError::Group(n.0))?;
+                    if g.member_by_qq(sender).is_none() {
+                        return Err(InjectError::Sender(sender.0));
+                    }
+                }
+                RawChat::Discuss(k) | RawChat::DiscussSess(k) => {
+                    let d = w.discusses.iter().find(|d| d.key == *k).ok_or(InjectError::Discuss)?;
+                    if !d.members.iter().any(|m| m.qq == sender) {
+                        return Err(InjectError::Sender(sender.0));
+                    }
+                }
+            }
+        }
+        let msg_id = self.next_msg_id.fetch_add(1, Ordering::Relaxed).to_string();
+        let raw = RawInbound { msg_id: msg_id.clone(), time: unix_now(), from, sender, content };
+        self.events.send(BackendEvent::Message(raw)).await.map_err(|_| InjectError::Closed)?;
+        Ok(msg_id)
+    }
+
+    /// What the account did, oldest first, after sequence number `after`.
+    pub fn sent_after(&self, after: u64) -> Vec<Record> {
+        self.state().recorder.after(after)
+    }
+
+    /// Makes the next `count` sends fail the given way.
+    pub fn fail_next(&self, count: u32, kind: FailureKind) {
+        self.state().failures = (count > 0).then_some((count, kind));
+    }
+
+    /// Adds a member to a group and tells the session (`/sim/join`).
+    pub async fn join(&self, group: GroupNumber, member: crate::model::GroupMember) -> Result<(), InjectError> {
+        {
+            let mut st = self.state();
+            let g = st.world.groups.iter_mut().find(|g| g.gnumber == group).ok_or(InjectError::Group(group.0))?;
+            g.members.retain(|m| m.qq != member.qq);
+            g.members.push(member.clone());
+        }
+        self.events.send(BackendEvent::MemberJoined { group, member }).await.map_err(|_| InjectError::Closed)
+    }
+
+    /// Removes a member from a group and tells the session (`/sim/leave`).
+    pub async fn leave(&self, group: GroupNumber, member: Qq) -> Result<(), InjectError> {
+        {
+            let mut st = self.state();
+            let g = st.world.groups.iter_mut().find(|g| g.gnumber == group).ok_or(InjectError::Group(group.0))?;
+            let before = g.members.len();
+            g.members.retain(|m| m.qq != member);
+            if g.members.len() == before {
+                return Err(InjectError::Sender(member.0));
+            }
+        }
+        self.events.send(BackendEvent::MemberLeft { group, member }).await.map_err(|_| InjectError::Closed)
+    }
+
+    fn take_failure(st: &mut SimState) -> Option<FailureKind> {
+        let (left, kind) = st.failures?;
+        st.failures = (left > 1).then_some((left - 1, kind));
+        Some(kind)
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[async_trait]
+impl Backend for Sim {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    fn id_scheme(&self) -> IdScheme {
+        IdScheme::PerLogin
+    }
+
+    async fn login(&self) -> Result<LoginSnapshot, BackendError> {
+        let st = self.state();
+        let w = &st.world;
+        Ok(LoginSnapshot {
+            user: w.user.clone(),
+            friends: w.friends.clone(),
+            groups: w.groups.clone(),
+            discusses: w.discusses.clone(),
+        })
+    }
+
+    async fn send(&self, msg_id: MsgId, to: &SendTarget, content: &str) -> Result<(), BackendError> {
+        let mut st = self.state();
+        match Self::take_failure(&mut st) {
+            Some(FailureKind::Down) => return Err(BackendError::Down("simulated link failure".into())),
+            Some(FailureKind::Refuse) => {
+                return Err(BackendError::Rejected { retcode: 1, reason: "simulated refusal".into() });
+            }
+            None => {}
+        }
+        let w = &st.world;
+        let found = match to {
+            SendTarget::Friend { qq, .. } => w.friends.iter().any(|f| f.qq == *qq),
+            SendTarget::Group { gnumber, .. } => w.groups.iter().any(|g| g.gnumber == *gnumber),
+            SendTarget::Discuss { key, .. } => w.discusses.iter().any(|d| d.key == *key),
+            SendTarget::GroupSess { gnumber, qq, .. } => w
+                .groups
+                .iter()
+                .any(|g| g.gnumber == *gnumber && g.member_by_qq(*qq).is_some()),
+            SendTarget::DiscussSess { key, qq, .. } => w
+                .discusses
+                .iter()
+                .any(|d| d.key == *key && d.members.iter().any(|m| m.qq == *qq)),
+        };
+        if !found {
+            return Err(BackendError::NotFound(format!("{to:?}")));
+        }
+        st.recorder.push(Action::Send { target: to.clone(), content: content.to_string(), msg_id });
+        Ok(())
+    }
+
+    async fn shutup(&self, target: &MemberRef, seconds: u32) -> Result<(), BackendError> {
+        let mut st = self.state();
+        check_moderation(&st.world, target)?;
+        if seconds < 60 {
+            return Err(BackendError::Rejected { retcode: 2, reason: "mute time under 60 s".into() });
+        }
+        st.recorder.push(Action::Shutup { target: target.clone(), seconds });
+        Ok(())
+    }
+
+    async fn kick(&self, target: &MemberRef) -> Result<(), BackendError> {
+        let mut st = self.state();
+        check_moderation(&st.world, target)?;
+        if let Some(g) = st.world.groups.iter_mut().find(|g| g.gnumber == target.gnumber) {
+            g.members.retain(|m| m.qq != target.qq);
+        }
+        st.recorder.push(Action::Kick { target: target.clone() });
+        Ok(())
+    }
+}
+
+/// QQ's rules for mute and kick: the account must manage the group, and the
+/// target must be an ordinary member.
+fn check_moderation(w: &World, target: &MemberRef) -> Result<(), BackendError> {
+    let g = w
+        .groups
+        .iter()
+        .find(|g| g.gnumber == target.gnumber)
+        .ok_or_else(|| BackendError::NotFound(format!("group {}", target.gnumber)))?;
+    if !g.gtype.can_manage() {
+        return Err(BackendError::Rejected { retcode: 3, reason: "not an admin of this group".into() });
+    }
+    let m = g
+        .member_by_qq(target.qq)
+        .ok_or_else(|| BackendError::NotFound(format!("member {}", target.qq)))?;
+    if m.role != MemberRole::Member {
+        return Err(BackendError::Rejected { retcode: 4, reason: format!("cannot act on the group's {}", m.role.as_str()) });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sim() -> (Sim, mpsc::Receiver<BackendEvent>) {
+        let (tx, rx) = mpsc::channel(8);
+        (Sim::new(World::default_world(), tx), rx)
+    }
+
+    fn member(gnumber: u64, qq: u64) -> MemberRef {
+        MemberRef { gid: "g".into(), gnumber: GroupNumber(gnumber), id: "m".into(), qq: Qq(qq) }
+    }
+
+    #[tokio::test]
+    async fn moderation_follows_qq_rules() {
+        let (s, _rx) = sim();
+        assert!(s.shutup(&member(552603, 888888), 60).await.is_ok());
+        assert!(matches!(s.shutup(&member(552603, 888888), 59).await, Err(BackendError::Rejected { .. })));
+        assert!(matches!(s.shutup(&member(552603, 123455), 60).await, Err(BackendError::Rejected { .. })));
+        assert!(matches!(s.kick(&member(552603, 45678)).await, Err(BackendError::Rejected { .. })));
+        assert!(matches!(s.kick(&member(661234, 888888)).await, Err(BackendError::Rejected { .. })));
+        assert!(s.kick(&member(552603, 888888)).await.is_ok());
+        // A kicked member is gone.
+        assert!(matches!(s.kick(&member(552603, 888888)).await, Err(BackendError::NotFound(_))));
+        assert_eq!(s.sent_after(0).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn receive_checks_membership_and_emits_an_event() {
+        let (s, mut rx) = sim();
+        assert_eq!(s.receive(RawChat::Friend, Qq(1), "x".into()).await, Err(InjectError::Sender(1)));
+        assert_eq!(s.receive(RawChat::Group(GroupNumber(5)), Qq(1), "x".into()).await, Err(InjectError::Group(5)));
+        let id = s.receive(RawChat::Friend, Qq(123456), "hi".into()).await.unwrap();
+        match rx.recv().await {
+            Some(BackendEvent::Message(m)) => {
+                assert_eq!(m.msg_id, id);
+                assert_eq!(m.content, "hi");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn injected_failures_are_counted_down() {
+        let (s, _rx) = sim();
+        s.fail_next(2, FailureKind::Down);
+        let to = SendTarget::Friend { id: "1".into(), qq: Qq(123456) };
+        assert!(s.send(MsgId(1), &to, "a").await.is_err());
+        assert!(s.send(MsgId(1), &to, "a").await.is_err());
+        assert!(s.send(MsgId(1), &to, "a").await.is_ok());
+    }
+}

@@ -1,0 +1,172 @@
+//! Configuration: a TOML file (`--config`) with command-line overrides.
+//!
+//! Every default runs offline: the `sim` backend with the embedded world, on
+//! 127.0.0.1:5000, no webhook. Durations are seconds or milliseconds in the
+//! file (the key says which) and `Duration` everywhere else.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The gateway's whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the HTTP API listens.
+    pub listen: SocketAddr,
+    /// The `post_api` webhook URL; none means unhandled messages are only logged.
+    pub post_api: Option<String>,
+    pub backend: BackendConfig,
+    pub outbox: OutboxSection,
+    pub webhook: WebhookSection,
+    /// Default limits for every script.
+    pub limits: LimitsSection,
+    /// Scripts to load, in order.
+    pub scripts: Vec<ScriptEntry>,
+    /// A directory of `*.wasm` scripts, loaded in file-name order after
+    /// `scripts`.
+    pub scripts_dir: Option<PathBuf>,
+    /// Where compiled scripts are cached.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            post_api: None,
+            backend: BackendConfig::default(),
+            outbox: OutboxSection::default(),
+            webhook: WebhookSection::default(),
+            limits: LimitsSection::default(),
+            scripts: Vec::new(),
+            scripts_dir: None,
+            cache_dir: None,
+        }
+    }
+}
+
+/// `[backend]`: how the gateway reaches QQ.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackendConfig {
+    pub kind: BackendKind,
+    /// The simulator's world file (JSON or TOML); none means the embedded one.
+    pub world: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    #[default]
+    Sim,
+}
+
+/// `[outbox]`: spacing and retries of sends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSection {
+    pub spacing_ms: u64,
+    pub retries: u32,
+    pub queue: usize,
+}
+
+impl Default for OutboxSection {
+    fn default() -> Self {
+        OutboxSection { spacing_ms: 0, retries: 2, queue: 1024 }
+    }
+}
+
+impl OutboxSection {
+    pub fn to_outbox_config(&self) -> crate::session::OutboxConfig {
+        crate::session::OutboxConfig {
+            spacing: Duration::from_millis(self.spacing_ms),
+            retries: self.retries,
+            queue: self.queue,
+        }
+    }
+}
+
+/// `[webhook]`: how reports are posted to `post_api`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSection {
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+    /// Reports in flight at once.
+    pub concurrency: usize,
+    /// Reports waiting for a free slot; past this, reports are dropped (counted and logged).
+    pub queue: usize,
+}
+
+impl Default for WebhookSection {
+    fn default() -> Self {
+        WebhookSection { connect_timeout_secs: 10, timeout_secs: 120, concurrency: 64, queue: 10_000 }
+    }
+}
+
+/// `[limits]`: what one script call may use.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    pub timeout_ms: u64,
+    pub memory_mb: u64,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection { timeout_ms: 100, memory_mb: 64 }
+    }
+}
+
+/// One `[[scripts]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptEntry {
+    pub path: PathBuf,
+    /// A name for logs; defaults to the file stem.
+    pub name: Option<String>,
+    /// The table handed to the script's `init`.
+    #[serde(default)]
+    pub config: toml::Table,
+    pub timeout_ms: Option<u64>,
+    pub memory_mb: Option<u64>,
+}
+
+impl Config {
+    /// Reads a TOML config file; errors name the file and the line.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e.span().map_or(0, |s| text.get(..s.start).map_or(0, |t| t.matches('\n').count() + 1));
+            anyhow::anyhow!("{}: line {line}: {}", path.display(), e.message())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_means_defaults() {
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:5000");
+        assert_eq!(c.backend.kind, BackendKind::Sim);
+        assert_eq!(c.webhook.timeout_secs, 120);
+    }
+
+    #[test]
+    fn scripts_keep_their_config_tables() {
+        let c: Config = toml::from_str(
+            "post_api = \"http://127.0.0.1:9/x\"\n[[scripts]]\npath = \"a.wasm\"\nconfig = { reply = { ping = \"pong\" } }\n",
+        )
+        .unwrap();
+        assert_eq!(c.scripts[0].config["reply"]["ping"].as_str(), Some("pong"));
+        assert!(toml::from_str::<Config>("lisen = 1").is_err());
+    }
+}

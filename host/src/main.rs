@@ -1,0 +1,97 @@
+//! The `openqq` binary: parse flags, set up logging, run.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use openqq::config::Config;
+
+#[derive(Parser)]
+#[command(name = "openqq", version, about = "A QQ bot gateway: the Openqq HTTP API with WebAssembly bots")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// A TOML config file; flags override it.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Where to serve the HTTP API [default: 127.0.0.1:5000].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// The simulated world (JSON or TOML) for the sim backend.
+    #[arg(long)]
+    world: Option<PathBuf>,
+    /// The post_api webhook URL.
+    #[arg(long)]
+    post_api: Option<String>,
+    /// A directory of .wasm bots.
+    #[arg(long)]
+    scripts: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn into_config(self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(l) = self.listen {
+            config.listen = l;
+        }
+        if let Some(w) = self.world {
+            config.backend.world = Some(w);
+        }
+        if let Some(p) = self.post_api {
+            config.post_api = Some(p);
+        }
+        if let Some(s) = self.scripts {
+            config.scripts_dir = Some(s);
+        }
+        Ok(config)
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => {
+            let config = args.into_config().context("bad configuration")?;
+            openqq::run(config, shutdown_signal()).await
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Openqq's objects and messages as Rust types.
+//!
+//! Owns: the contacts (user, friends, groups, members, discussions), inbound
+//! messages and send targets. Does no I/O and knows no dialect: the v1/v2 JSON
+//! shapes live in `api::openqq::render` and `webhook::report`.
+
+mod contact;
+mod ids;
+mod message;
+
+pub use contact::{
+    Discuss, DiscussMember, Friend, Group, GroupMember, GroupRole, MemberRole, User,
+};
+pub use ids::{GroupNumber, MsgId, Qq};
+pub use message::{ChatKind, ChatRef, InboundMessage, MemberRef, Person, SendTarget};

@@ -1,0 +1,109 @@
+//! The inbound pipeline: every received message goes through the handlers in
+//! order (the scripts), and the first decision ends the chain; a message no
+//! handler took goes to the `post_api` webhook, so nothing is lost.
+//!
+//! Messages from different chats are handled concurrently; messages from one
+//! chat keep their order (they share a lane). The account's own sends never
+//! come back here: the session only forwards what the backend received.
+
+mod decision;
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+pub use decision::{Decision, apply};
+
+use crate::model::InboundMessage;
+use crate::session::SessionHandle;
+use crate::webhook::Webhook;
+
+/// Lanes handle chats in parallel; a chat always maps to the same lane.
+const LANES: usize = 8;
+/// Messages waiting per lane before the dispatcher waits (back-pressure).
+const LANE_QUEUE: usize = 1024;
+
+/// A handler's answer: the decision and who made it (for the log).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    pub by: String,
+    pub decision: Decision,
+}
+
+/// Something that may decide what to do with a message (the scripts, or a
+/// native handler in benchmarks and tests).
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// `None` passes the message on.
+    async fn handle(&self, msg: &InboundMessage) -> Option<Handled>;
+}
+
+/// The pipeline; `run` consumes the session's inbound messages.
+pub struct Pipeline {
+    session: SessionHandle,
+    handlers: Arc<Vec<Arc<dyn Handler>>>,
+    webhook: Option<Webhook>,
+}
+
+impl Pipeline {
+    pub fn new(session: SessionHandle, handlers: Vec<Arc<dyn Handler>>, webhook: Option<Webhook>) -> Pipeline {
+        Pipeline { session, handlers: Arc::new(handlers), webhook }
+    }
+
+    /// Dispatches messages to lanes until the inbound channel closes, then
+    /// lets the lanes finish what they hold.
+    pub async fn run(self, mut inbound: mpsc::Receiver<InboundMessage>) {
+        let mut lanes = Vec::with_capacity(LANES);
+        let mut workers = JoinSet::new();
+        for _ in 0..LANES {
+            let (tx, rx) = mpsc::channel(LANE_QUEUE);
+            lanes.push(tx);
+            workers.spawn(lane(rx, self.session.clone(), self.handlers.clone(), self.webhook.clone()));
+        }
+        while let Some(msg) = inbound.recv().await {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            msg.chat_key().hash(&mut h);
+            let lane = &lanes[(h.finish() as usize) % LANES];
+            if lane.send(msg).await.is_err() {
+                break;
+            }
+        }
+        drop(lanes);
+        while workers.join_next().await.is_some() {}
+    }
+}
+
+async fn lane(
+    mut rx: mpsc::Receiver<InboundMessage>,
+    session: SessionHandle,
+    handlers: Arc<Vec<Arc<dyn Handler>>>,
+    webhook: Option<Webhook>,
+) {
+    while let Some(msg) = rx.recv().await {
+        handle_one(&msg, &session, &handlers, webhook.as_ref()).await;
+    }
+}
+
+/// Runs one message through the chain and carries out the decision.
+pub async fn handle_one(
+    msg: &InboundMessage,
+    session: &SessionHandle,
+    handlers: &[Arc<dyn Handler>],
+    webhook: Option<&Webhook>,
+) {
+    for h in handlers {
+        if let Some(handled) = h.handle(msg).await {
+            tracing::info!(msg_id = %msg.id, handler = %handled.by, decision = ?handled.decision, "message handled");
+            apply(session, msg, &handled.decision, &handled.by).await;
+            return;
+        }
+    }
+    match webhook {
+        // The webhook logs its own line once it has an answer.
+        Some(w) => w.report(msg.clone()),
+        None => tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message"),
+    }
+}

@@ -1,0 +1,404 @@
+//! The QQ account's session: login state, the contact cache, inbound
+//! normalisation and every outbound action.
+//!
+//! Owns: contacts (`Contacts`, published as lock-free `Arc` snapshots), the
+//! outbox, relogin, recent chats. Must not: know HTTP or WebAssembly.
+//!
+//! `Session::start` returns a clonable `SessionHandle` (what the API, the
+//! pipeline and bots call) and spawns the `SessionTask`, which turns backend
+//! events into `InboundMessage`s for the pipeline.
+
+mod contacts;
+mod error;
+mod lookup;
+mod outbox;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use tokio::sync::mpsc;
+
+pub use contacts::Contacts;
+pub use error::{Missing, SendFailure, SessionError};
+pub use lookup::Lookup;
+pub use outbox::{MsgIds, Outbox, OutboxConfig};
+
+use crate::backend::{Backend, BackendError, BackendEvent, RawChat, RawInbound};
+use crate::model::{
+    ChatKind, ChatRef, GroupNumber, InboundMessage, MemberRef, MemberRole, MsgId, Person, Qq,
+    SendTarget,
+};
+
+/// How many recent private partners `get_recent_info` keeps (the original's
+/// `max_recent`).
+const MAX_RECENT: usize = 20;
+
+/// Where a send goes, as the client named it (spec §4 look-ups).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendRequest {
+    Friend(Lookup),
+    Group(Lookup),
+    Discuss(Lookup),
+    /// A temp message: through a group when `group` is given (it wins), else
+    /// through a discussion.
+    Sess { group: Option<Lookup>, discuss: Option<Lookup>, member: Lookup },
+}
+
+/// Which members a mute or kick names: `member_id` wins over `member_qq`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberList {
+    Ids(Vec<String>),
+    Qqs(Vec<String>),
+}
+
+/// A person who wrote to the account privately, for `get_recent_info`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recent {
+    Friend(crate::model::Friend),
+    Member(crate::model::GroupMember, GroupNumber),
+}
+
+/// The clonable front of the session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Arc<dyn Backend>,
+    contacts: ArcSwap<Contacts>,
+    /// Serialises writers of `contacts` (readers never lock). A std mutex:
+    /// held only to build and publish a new snapshot, never across `.await`.
+    write: Mutex<()>,
+    outbox: Outbox,
+    recent: Mutex<VecDeque<(Qq, Option<GroupNumber>)>>,
+}
+
+/// The session's background work, to be spawned by the caller.
+pub struct SessionTask {
+    session: SessionHandle,
+    events: mpsc::Receiver<BackendEvent>,
+    inbound: mpsc::Sender<InboundMessage>,
+}
+
+/// The session's constructor.
+pub struct Session;
+
+impl Session {
+    /// Logs in and starts the outbox.
+    ///
+    /// # Errors
+    /// When the first login fails.
+    pub async fn start(
+        backend: Arc<dyn Backend>,
+        outbox_config: OutboxConfig,
+        events: mpsc::Receiver<BackendEvent>,
+        inbound: mpsc::Sender<InboundMessage>,
+    ) -> Result<(SessionHandle, SessionTask), BackendError> {
+        let snap = backend.login().await?;
+        let contacts = Contacts::from_login(snap, backend.id_scheme(), 1);
+        let (outbox, _outbox_task) = Outbox::start(backend.clone(), outbox_config);
+        let session = SessionHandle {
+            inner: Arc::new(Inner {
+                backend,
+                contacts: ArcSwap::from_pointee(contacts),
+                write: Mutex::new(()),
+                outbox,
+                recent: Mutex::new(VecDeque::new()),
+            }),
+        };
+        Ok((session.clone(), SessionTask { session, events, inbound }))
+    }
+}
+
+impl SessionTask {
+    /// Turns backend events into session changes and inbound messages until
+    /// the backend's channel closes or nobody consumes messages any more.
+    /// Inbound messages apply back-pressure: nothing is dropped.
+    pub async fn run(mut self) {
+        while let Some(event) = self.events.recv().await {
+            match event {
+                BackendEvent::Message(raw) => {
+                    let msg = self.session.normalise(raw);
+                    if self.inbound.send(msg).await.is_err() {
+                        break;
+                    }
+                }
+                BackendEvent::MemberJoined { group, member } => {
+                    self.session.update(|c| c.with_member(group, member));
+                }
+                BackendEvent::MemberLeft { group, member } => {
+                    self.session.update(|c| c.without_member(group, member));
+                }
+                BackendEvent::FriendAdded(f) => self.session.update(|c| Some(c.with_friend(f))),
+                BackendEvent::FriendRemoved(qq) => self.session.update(|c| Some(c.without_friend(qq))),
+                BackendEvent::Down => tracing::warn!(backend = self.session.backend_name(), "link to QQ is down"),
+                BackendEvent::Up => {
+                    tracing::info!(backend = self.session.backend_name(), "link to QQ is up; re-syncing contacts");
+                    if let Err(e) = self.session.resync().await {
+                        tracing::warn!(error = %e, "contact re-sync failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl SessionHandle {
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend.name()
+    }
+
+    /// The current contacts; a cheap snapshot that never changes under you.
+    pub fn contacts(&self) -> Arc<Contacts> {
+        self.inner.contacts.load_full()
+    }
+
+    fn update(&self, change: impl FnOnce(&Contacts) -> Option<Contacts>) {
+        let _w = self.inner.write.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(next) = change(&self.inner.contacts.load()) {
+            self.inner.contacts.store(Arc::new(next));
+        }
+    }
+
+    /// A fresh login: every session id changes, numbers stay (spec §2).
+    ///
+    /// # Errors
+    /// When the backend cannot log in; the old contacts stay.
+    pub async fn relogin(&self) -> Result<(), BackendError> {
+        let snap = self.inner.backend.login().await?;
+        let scheme = self.inner.backend.id_scheme();
+        self.update(|old| Some(Contacts::from_login(snap, scheme, old.login + 1)));
+        self.inner.recent.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        tracing::info!(backend = self.backend_name(), "logged in afresh; session ids changed");
+        Ok(())
+    }
+
+    /// Re-reads contacts without a new login (ids are kept where the backend's
+    /// scheme makes them stable).
+    async fn resync(&self) -> Result<(), BackendError> {
+        let snap = self.inner.backend.login().await?;
+        let scheme = self.inner.backend.id_scheme();
+        self.update(|old| Some(Contacts::from_login(snap, scheme, old.login)));
+        Ok(())
+    }
+
+    /// Resolves where a send goes, by the Openqq look-up rules.
+    ///
+    /// # Errors
+    /// `NotFound` with the kind of contact that is missing.
+    pub fn resolve(&self, req: &SendRequest) -> Result<SendTarget, SessionError> {
+        let c = self.contacts();
+        let nf = |m| SessionError::NotFound(m);
+        Ok(match req {
+            SendRequest::Friend(l) => {
+                let f = c.find_friend(l).ok_or(nf(Missing::Friend))?;
+                SendTarget::Friend { id: f.id.clone(), qq: f.qq }
+            }
+            SendRequest::Group(l) => {
+                let g = c.find_group(l).ok_or(nf(Missing::Group))?;
+                SendTarget::Group { gid: g.gid.clone(), gnumber: g.gnumber }
+            }
+            SendRequest::Discuss(l) => {
+                let d = c.find_discuss(l).ok_or(nf(Missing::Discuss))?;
+                SendTarget::Discuss { did: d.did.clone(), key: d.key }
+            }
+            SendRequest::Sess { group: Some(gl), member, .. } => {
+                let g = c.find_group(gl).ok_or(nf(Missing::GroupMember))?;
+                let m = Contacts::find_member(g, member).ok_or(nf(Missing::GroupMember))?;
+                SendTarget::GroupSess { gid: g.gid.clone(), gnumber: g.gnumber, id: m.id.clone(), qq: m.qq }
+            }
+            SendRequest::Sess { group: None, discuss: Some(dl), member } => {
+                let d = c.find_discuss(dl).ok_or(nf(Missing::DiscussMember))?;
+                let m = Contacts::find_discuss_member(d, member).ok_or(nf(Missing::DiscussMember))?;
+                SendTarget::DiscussSess { did: d.did.clone(), key: d.key, id: m.id.clone(), qq: m.qq }
+            }
+            SendRequest::Sess { group: None, discuss: None, .. } => return Err(nf(Missing::SessChat)),
+        })
+    }
+
+    /// Sends a message: resolve, then through the outbox.
+    ///
+    /// # Errors
+    /// Not found, content missing, or the outbox's failure.
+    pub async fn send(&self, req: &SendRequest, content: &str) -> Result<MsgId, SessionError> {
+        let target = self.resolve(req)?;
+        self.send_to(target, content).await
+    }
+
+    /// Sends to an already resolved target (replies to inbound messages).
+    pub async fn send_to(&self, target: SendTarget, content: &str) -> Result<MsgId, SessionError> {
+        if content.is_empty() {
+            return Err(SessionError::ContentMissing);
+        }
+        self.inner.outbox.send(target, content.to_string()).await
+    }
+
+    /// Resolves a mute/kick: the group first, then every listed member.
+    fn resolve_members(&self, group: &Lookup, members: &MemberList) -> Result<Vec<MemberRef>, SessionError> {
+        let c = self.contacts();
+        let g = c.find_group(group).ok_or(SessionError::GroupObjectNotFound)?;
+        let (key, values) = match members {
+            MemberList::Ids(v) => ("id", v),
+            MemberList::Qqs(v) => ("qq", v),
+        };
+        let values: Vec<&String> = values.iter().filter(|v| !v.is_empty()).collect();
+        if values.is_empty() {
+            return Err(SessionError::MemberListEmpty);
+        }
+        values
+            .into_iter()
+            .map(|v| {
+                let m = Contacts::find_member(g, &Lookup::new().with(key, v.clone()))
+                    .ok_or_else(|| SessionError::MemberNotFound(v.clone()))?;
+                if !g.gtype.can_manage() {
+                    return Err(SessionError::Refused("the account is not an admin of this group".into()));
+                }
+                if m.role != MemberRole::Member {
+                    return Err(SessionError::Refused(format!("member {} is the group's {}", m.qq, m.role.as_str())));
+                }
+                Ok(MemberRef { gid: g.gid.clone(), gnumber: g.gnumber, id: m.id.clone(), qq: m.qq })
+            })
+            .collect()
+    }
+
+    /// Mutes members for `seconds` (at least 60).
+    ///
+    /// # Errors
+    /// Group/member not found, empty list, or refused (by the rules or by QQ).
+    pub async fn shutup(&self, group: &Lookup, members: &MemberList, seconds: u64) -> Result<(), SessionError> {
+        let targets = self.resolve_members(group, members)?;
+        if seconds < 60 {
+            return Err(SessionError::Refused(format!("mute of {seconds} s is under the 60 s minimum")));
+        }
+        let seconds = u32::try_from(seconds).map_err(|_| SessionError::Refused("mute time too large".into()))?;
+        for t in &targets {
+            self.inner.backend.shutup(t, seconds).await.map_err(|e| SessionError::Refused(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Removes members from a group; they leave the contact cache too.
+    ///
+    /// # Errors
+    /// As `shutup`.
+    pub async fn kick(&self, group: &Lookup, members: &MemberList) -> Result<(), SessionError> {
+        let targets = self.resolve_members(group, members)?;
+        for t in &targets {
+            self.inner.backend.kick(t).await.map_err(|e| SessionError::Refused(e.to_string()))?;
+            self.update(|c| c.without_member(t.gnumber, t.qq));
+        }
+        Ok(())
+    }
+
+    /// Mutes the sender of a group message (a decision's `shutup`).
+    pub async fn shutup_member(&self, gnumber: GroupNumber, qq: Qq, seconds: u64) -> Result<(), SessionError> {
+        let group = Lookup::new().with("gnumber", gnumber.to_string());
+        self.shutup(&group, &MemberList::Qqs(vec![qq.to_string()]), seconds).await
+    }
+
+    /// Recent private partners, most recent first (`get_recent_info`).
+    pub fn recent(&self) -> Vec<Recent> {
+        let c = self.contacts();
+        let recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        recent
+            .into_iter()
+            .filter_map(|(qq, group)| match group {
+                None => c.friend(qq).cloned().map(Recent::Friend),
+                Some(n) => c.group(n)?.member_by_qq(qq).cloned().map(|m| Recent::Member(m, n)),
+            })
+            .collect()
+    }
+
+    fn note_recent(&self, qq: Qq, group: Option<GroupNumber>) {
+        let mut r = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner());
+        r.retain(|e| *e != (qq, group));
+        r.push_front((qq, group));
+        r.truncate(MAX_RECENT);
+    }
+
+    /// Fills in session ids and display names from the contact cache.
+    fn normalise(&self, raw: RawInbound) -> InboundMessage {
+        let c = self.contacts();
+        let user = &c.user;
+        let me = Person { id: user.id.clone(), qq: Some(user.qq), name: user.nick.clone() };
+        let stranger = |qq: Qq| Person {
+            id: c.known_person_id(qq).map_or_else(|| qq.to_string(), str::to_string),
+            qq: Some(qq),
+            name: "昵称未知".to_string(),
+        };
+        let group_ref = |n: GroupNumber| {
+            c.group(n).map_or_else(
+                || ChatRef { id: n.to_string(), number: Some(n), key: 0, name: String::new() },
+                |g| ChatRef { id: g.gid.clone(), number: Some(n), key: 0, name: g.gname.clone() },
+            )
+        };
+        let member = |n: GroupNumber, qq: Qq| {
+            c.group(n).and_then(|g| g.member_by_qq(qq)).map_or_else(
+                || stranger(qq),
+                |m| Person { id: m.id.clone(), qq: Some(qq), name: m.display_name().to_string() },
+            )
+        };
+        let discuss_ref = |k: u64| {
+            c.discuss_by_key(k).map_or_else(
+                || ChatRef { id: k.to_string(), number: None, key: k, name: String::new() },
+                |d| ChatRef { id: d.did.clone(), number: None, key: k, name: d.dname.clone() },
+            )
+        };
+        let discuss_member = |k: u64, qq: Qq| {
+            c.discuss_by_key(k).and_then(|d| d.members.iter().find(|m| m.qq == qq)).map_or_else(
+                || stranger(qq),
+                |m| Person { id: m.id.clone(), qq: Some(qq), name: m.nick.clone() },
+            )
+        };
+        let (kind, sender, receiver, group, discuss) = match raw.from {
+            RawChat::Friend => {
+                let sender = c.friend(raw.sender).map_or_else(
+                    || stranger(raw.sender),
+                    |f| Person { id: f.id.clone(), qq: Some(f.qq), name: f.display_name().to_string() },
+                );
+                self.note_recent(raw.sender, None);
+                (ChatKind::Friend, sender, me, None, None)
+            }
+            RawChat::Group(n) => {
+                // In a group the account is seen under its own member card.
+                let receiver = c
+                    .group(n)
+                    .and_then(|g| g.member_by_qq(user.qq))
+                    .map_or(me.clone(), |m| Person { name: m.display_name().to_string(), ..me.clone() });
+                (ChatKind::Group, member(n, raw.sender), receiver, Some(group_ref(n)), None)
+            }
+            RawChat::Discuss(k) => (ChatKind::Discuss, discuss_member(k, raw.sender), me, None, Some(discuss_ref(k))),
+            RawChat::GroupSess(n) => {
+                self.note_recent(raw.sender, Some(n));
+                (ChatKind::Sess, member(n, raw.sender), me, Some(group_ref(n)), None)
+            }
+            RawChat::DiscussSess(k) => (ChatKind::Sess, discuss_member(k, raw.sender), me, None, Some(discuss_ref(k))),
+        };
+        InboundMessage { id: raw.msg_id, kind, time: raw.time, content: raw.content, sender, receiver, group, discuss }
+    }
+
+    /// Where a reply to `msg` goes: back to the friend, group or discussion,
+    /// or as a temp message to the sender.
+    pub fn reply_target(&self, msg: &InboundMessage) -> Option<SendTarget> {
+        let qq = msg.sender.qq?;
+        let id = msg.sender.id.clone();
+        Some(match msg.kind {
+            ChatKind::Friend => SendTarget::Friend { id, qq },
+            ChatKind::Group => {
+                let g = msg.group.as_ref()?;
+                SendTarget::Group { gid: g.id.clone(), gnumber: g.number? }
+            }
+            ChatKind::Discuss => {
+                let d = msg.discuss.as_ref()?;
+                SendTarget::Discuss { did: d.id.clone(), key: d.key }
+            }
+            ChatKind::Sess => match (&msg.group, &msg.discuss) {
+                (Some(g), _) => SendTarget::GroupSess { gid: g.id.clone(), gnumber: g.number?, id, qq },
+                (None, Some(d)) => SendTarget::DiscussSess { did: d.id.clone(), key: d.key, id, qq },
+                (None, None) => return None,
+            },
+        })
+    }
+}
