@@ -48,6 +48,8 @@ pub struct Gateway {
     pub session: SessionHandle,
     /// The simulator, on the `sim` backend.
     pub sim: Option<Arc<Sim>>,
+    /// The `post_api` webhook, when configured.
+    pub webhook: Option<webhook::Webhook>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
     tasks: Vec<JoinHandle<()>>,
@@ -59,6 +61,18 @@ impl Gateway {
     /// # Errors
     /// A bad world file, a failed login, or an address that cannot be bound.
     pub async fn start(config: Config) -> anyhow::Result<Gateway> {
+        Self::start_with_handlers(config, Vec::new()).await
+    }
+
+    /// As `start`, with native handlers that run before the scripts (used by
+    /// benchmarks and tests to compare against an in-process Rust handler).
+    ///
+    /// # Errors
+    /// As `start`.
+    pub async fn start_with_handlers(
+        config: Config,
+        native: Vec<Arc<dyn pipeline::Handler>>,
+    ) -> anyhow::Result<Gateway> {
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (sim, backend): (Option<Arc<Sim>>, Arc<dyn backend::Backend>) = match config.backend.kind {
             BackendKind::Sim => {
@@ -81,7 +95,7 @@ impl Gateway {
             Some(url) => Some(webhook::Webhook::start(url, &config.webhook, session.clone())?),
             None => None,
         };
-        let pipeline = pipeline::Pipeline::new(session.clone(), Vec::new(), webhook);
+        let pipeline = pipeline::Pipeline::new(session.clone(), native, webhook.clone());
         tasks.push(tokio::spawn(pipeline.run(inbound_rx)));
 
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -98,7 +112,7 @@ impl Gateway {
                 .await
         });
         tracing::info!(backend = session.backend_name(), "openqq serving the Openqq API at http://{addr}/openqq/");
-        Ok(Gateway { addr, session, sim, stop, server, tasks })
+        Ok(Gateway { addr, session, sim, webhook, stop, server, tasks })
     }
 
     /// Stops serving and waits for the server to finish in-flight requests.

@@ -29,7 +29,29 @@ use crate::session::SessionHandle;
 #[derive(Clone)]
 pub struct Webhook {
     queue: mpsc::Sender<InboundMessage>,
-    dropped: Arc<AtomicU64>,
+    stats: Arc<WebhookStats>,
+}
+
+/// Counters of what became of reports (for `/admin` and tests).
+#[derive(Debug, Default)]
+pub struct WebhookStats {
+    /// Reports posted and answered (any status).
+    pub answered: AtomicU64,
+    /// Answers whose decision was carried out.
+    pub acted: AtomicU64,
+    /// Answers that asked for nothing or were ignored (status, type, body).
+    pub ignored: AtomicU64,
+    /// Posts that failed: connection refused, timeout, unreadable body.
+    pub failed: AtomicU64,
+    /// Reports dropped because the queue was full.
+    pub dropped: AtomicU64,
+}
+
+impl WebhookStats {
+    /// A plain copy: (answered, acted, ignored, failed, dropped).
+    pub fn snapshot(&self) -> [u64; 5] {
+        [&self.answered, &self.acted, &self.ignored, &self.failed, &self.dropped].map(|c| c.load(Ordering::Relaxed))
+    }
 }
 
 impl Webhook {
@@ -46,15 +68,16 @@ impl Webhook {
             .build()
             .context("cannot build the webhook's HTTP client")?;
         let (tx, rx) = mpsc::channel(cfg.queue.max(1));
-        let poster = Poster { client, url, session };
+        let stats = Arc::new(WebhookStats::default());
+        let poster = Poster { client, url, session, stats: stats.clone() };
         tokio::spawn(dispatch(rx, Arc::new(poster), cfg.concurrency.max(1)));
-        Ok(Webhook { queue: tx, dropped: Arc::new(AtomicU64::new(0)) })
+        Ok(Webhook { queue: tx, stats })
     }
 
     /// Queues a report without waiting; a full queue drops it (counted).
     pub fn report(&self, msg: InboundMessage) {
         if let Err(e) = self.queue.try_send(msg) {
-            let total = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            let total = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             let msg = match e {
                 mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m) => m,
             };
@@ -62,9 +85,9 @@ impl Webhook {
         }
     }
 
-    /// How many reports were dropped because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    /// What became of reports so far.
+    pub fn stats(&self) -> &WebhookStats {
+        &self.stats
     }
 }
 
@@ -72,6 +95,7 @@ struct Poster {
     client: reqwest::Client,
     url: reqwest::Url,
     session: SessionHandle,
+    stats: Arc<WebhookStats>,
 }
 
 async fn dispatch(mut rx: mpsc::Receiver<InboundMessage>, poster: Arc<Poster>, concurrency: usize) {
@@ -99,6 +123,7 @@ impl Poster {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(msg_id = %msg.id, handler = "webhook", url = %self.url, error = %e, "webhook unreachable");
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         };
@@ -108,17 +133,26 @@ impl Poster {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(msg_id = %msg.id, handler = "webhook", status, error = %e, "webhook answer unreadable");
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         };
         let latency_ms = started.elapsed().as_millis() as u64;
+        self.stats.answered.fetch_add(1, Ordering::Relaxed);
         match reply::parse(status, ct.as_deref(), &body) {
             Ok(Some(decision)) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?decision, "message handled");
                 apply(&self.session, &msg, &decision, "webhook").await;
+                self.stats.acted.fetch_add(1, Ordering::Relaxed);
             }
-            Ok(None) => tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, "reported; no action asked"),
-            Err(why) => tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?why, "reported; answer ignored"),
+            Ok(None) => {
+                tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, "reported; no action asked");
+                self.stats.ignored.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(why) => {
+                tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?why, "reported; answer ignored");
+                self.stats.ignored.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }

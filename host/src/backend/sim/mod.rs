@@ -28,6 +28,9 @@ pub struct Sim {
     /// A std mutex: every critical section is short and nothing awaits under it.
     state: Mutex<SimState>,
     events: mpsc::Sender<BackendEvent>,
+    /// Held while numbering and queueing an inbound message, so message ids
+    /// are in the order the session sees the messages.
+    inbound_order: tokio::sync::Mutex<()>,
     next_msg_id: AtomicU64,
 }
 
@@ -65,6 +68,7 @@ impl Sim {
         Sim {
             state: Mutex::new(SimState { world, recorder: Recorder::default(), failures: None }),
             events,
+            inbound_order: tokio::sync::Mutex::new(()),
             next_msg_id: AtomicU64::new(10_000),
         }
     }
@@ -106,6 +110,7 @@ impl Sim {
                 }
             }
         }
+        let _order = self.inbound_order.lock().await;
         let msg_id = self.next_msg_id.fetch_add(1, Ordering::Relaxed).to_string();
         let raw = RawInbound { msg_id: msg_id.clone(), time: unix_now(), from, sender, content };
         self.events.send(BackendEvent::Message(raw)).await.map_err(|_| InjectError::Closed)?;

@@ -1,0 +1,139 @@
+//! Shared helpers for the end-to-end tests: start a real gateway on
+//! 127.0.0.1, speak HTTP to it, build the example bots once.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use openqq::Gateway;
+use openqq::config::Config;
+use serde_json::Value;
+
+/// A config for tests: an ephemeral loopback port, the embedded world.
+pub fn test_config() -> Config {
+    Config { listen: "127.0.0.1:0".parse().expect("literal address"), ..Config::default() }
+}
+
+/// A running gateway plus an HTTP client pointed at it.
+pub struct TestGateway {
+    pub gateway: Gateway,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestGateway {
+    pub async fn start() -> TestGateway {
+        Self::with_config(test_config()).await
+    }
+
+    pub async fn with_config(config: Config) -> TestGateway {
+        let gateway = Gateway::start(config).await.expect("gateway starts");
+        let base = format!("http://{}", gateway.addr);
+        TestGateway { gateway, base, http: reqwest::Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// GET `path` (with its query) and parse the JSON answer.
+    pub async fn get(&self, path: &str) -> Value {
+        let res = self.http.get(self.url(path)).send().await.expect("request");
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.expect("JSON answer")
+    }
+
+    /// POST a url-encoded form.
+    pub async fn post_form(&self, path: &str, form: &str) -> Value {
+        let res = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_string())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200, "POST {path}");
+        res.json().await.expect("JSON answer")
+    }
+
+    /// POST a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Value {
+        let res = self.http.post(self.url(path)).json(body).send().await.expect("request");
+        assert_eq!(res.status(), 200, "POST {path}");
+        res.json().await.expect("JSON answer")
+    }
+
+    /// Injects a message through `/sim/receive`; panics unless code 0.
+    pub async fn receive(&self, body: Value) -> String {
+        let v = self.post_json("/sim/receive", &body).await;
+        assert_eq!(v["code"], 0, "sim/receive {body}: {v}");
+        v["msg_id"].as_str().expect("msg_id").to_string()
+    }
+
+    /// What the account did after `after`.
+    pub async fn sent(&self, after: u64) -> Vec<Value> {
+        match self.get(&format!("/sim/sent?after={after}")).await {
+            Value::Array(v) => v,
+            other => panic!("sim/sent answered {other}"),
+        }
+    }
+
+    /// Waits until `/sim/sent` after `after` satisfies `done`, or panics
+    /// after `limit`. Polls: the sim records synchronously, so this only waits
+    /// for the pipeline.
+    pub async fn sent_until(&self, after: u64, limit: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let s = self.sent(after).await;
+            if done(&s) {
+                return s;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("condition not met within {limit:?}; sent so far: {s:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The last sequence number recorded so far.
+    pub async fn last_seq(&self) -> u64 {
+        self.sent(0).await.last().and_then(|r| r["seq"].as_u64()).unwrap_or(0)
+    }
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_path_buf()
+}
+
+/// Builds the Rust bots once per test binary (`scripts/build.sh rust`) and
+/// returns the directory with the components. `OPENQQ_BOTS_DIR` skips the
+/// build and uses a directory built beforehand (CI builds once).
+pub fn bots_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Ok(dir) = std::env::var("OPENQQ_BOTS_DIR") {
+            return PathBuf::from(dir);
+        }
+        let root = workspace();
+        let status = std::process::Command::new("bash")
+            .arg(root.join("scripts/build.sh"))
+            .arg("rust")
+            // A target dir of its own, so this never waits on the lock of
+            // the `cargo test` that runs us.
+            .env("CARGO_TARGET_DIR", root.join("target/bots-build"))
+            .status()
+            .expect("run scripts/build.sh");
+        assert!(status.success(), "scripts/build.sh rust failed");
+        root.join("target/bots")
+    })
+}
+
+/// The path of a built bot, e.g. `bot("echo")`.
+pub fn bot(name: &str) -> PathBuf {
+    let p = bots_dir().join(format!("{name}.wasm"));
+    assert!(p.exists(), "{} was not built", p.display());
+    p
+}
