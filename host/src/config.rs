@@ -76,7 +76,11 @@ pub struct OutboxSection {
 
 impl Default for OutboxSection {
     fn default() -> Self {
-        OutboxSection { spacing_ms: 0, retries: 2, queue: 1024 }
+        OutboxSection {
+            spacing_ms: 0,
+            retries: 2,
+            queue: 1024,
+        }
     }
 }
 
@@ -104,7 +108,12 @@ pub struct WebhookSection {
 
 impl Default for WebhookSection {
     fn default() -> Self {
-        WebhookSection { connect_timeout_secs: 10, timeout_secs: 120, concurrency: 64, queue: 10_000 }
+        WebhookSection {
+            connect_timeout_secs: 10,
+            timeout_secs: 120,
+            concurrency: 64,
+            queue: 10_000,
+        }
     }
 }
 
@@ -118,7 +127,10 @@ pub struct LimitsSection {
 
 impl Default for LimitsSection {
     fn default() -> Self {
-        LimitsSection { timeout_ms: 100, memory_mb: 64 }
+        LimitsSection {
+            timeout_ms: 100,
+            memory_mb: 64,
+        }
     }
 }
 
@@ -142,7 +154,10 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         toml::from_str(&text).map_err(|e| {
-            let line = e.span().map_or(0, |s| text.get(..s.start).map_or(0, |t| t.matches('\n').count() + 1));
+            let line = e.span().map_or(0, |s| {
+                text.get(..s.start)
+                    .map_or(0, |t| t.matches('\n').count() + 1)
+            });
             anyhow::anyhow!("{}: line {line}: {}", path.display(), e.message())
         })
     }

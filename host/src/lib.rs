@@ -9,6 +9,7 @@
 //! | [`backend`] | the way to QQ: `trait Backend`, the `sim` world |
 //! | [`session`] | contacts (ids ⇄ numbers), relogin, the outbox, inbound normalisation |
 //! | [`pipeline`] | each inbound message through the handlers; applying decisions |
+//! | [`scripts`] | WebAssembly bots: engine, compile cache, registry, host imports |
 //! | [`webhook`] | the `post_api` reports and their answers |
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
 //! | [`config`] | the TOML file and defaults |
@@ -21,6 +22,7 @@ pub mod backend;
 pub mod config;
 pub mod model;
 pub mod pipeline;
+pub mod scripts;
 pub mod session;
 pub mod webhook;
 
@@ -50,6 +52,8 @@ pub struct Gateway {
     pub sim: Option<Arc<Sim>>,
     /// The `post_api` webhook, when configured.
     pub webhook: Option<webhook::Webhook>,
+    /// The loaded scripts (empty when none are configured).
+    pub scripts: scripts::Registry,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
     tasks: Vec<JoinHandle<()>>,
@@ -74,35 +78,54 @@ impl Gateway {
         native: Vec<Arc<dyn pipeline::Handler>>,
     ) -> anyhow::Result<Gateway> {
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
-        let (sim, backend): (Option<Arc<Sim>>, Arc<dyn backend::Backend>) = match config.backend.kind {
-            BackendKind::Sim => {
-                let world = match &config.backend.world {
-                    Some(path) => World::load(path)?,
-                    None => World::default_world(),
-                };
-                let sim = Arc::new(Sim::new(world, events_tx));
-                (Some(sim.clone()), sim)
-            }
-        };
+        let (sim, backend): (Option<Arc<Sim>>, Arc<dyn backend::Backend>) =
+            match config.backend.kind {
+                BackendKind::Sim => {
+                    let world = match &config.backend.world {
+                        Some(path) => World::load(path)?,
+                        None => World::default_world(),
+                    };
+                    let sim = Arc::new(Sim::new(world, events_tx));
+                    (Some(sim.clone()), sim)
+                }
+            };
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
-        let (session, session_task) =
-            Session::start(backend, config.outbox.to_outbox_config(), events_rx, inbound_tx)
-                .await
-                .context("first login failed")?;
+        let (session, session_task) = Session::start(
+            backend,
+            config.outbox.to_outbox_config(),
+            events_rx,
+            inbound_tx,
+        )
+        .await
+        .context("first login failed")?;
         let mut tasks = vec![tokio::spawn(session_task.run())];
 
         let webhook = match &config.post_api {
-            Some(url) => Some(webhook::Webhook::start(url, &config.webhook, session.clone())?),
+            Some(url) => Some(webhook::Webhook::start(
+                url,
+                &config.webhook,
+                session.clone(),
+            )?),
             None => None,
         };
-        let pipeline = pipeline::Pipeline::new(session.clone(), native, webhook.clone());
+        let registry = scripts::Registry::new(session.clone());
+        if !config.scripts.is_empty() || config.scripts_dir.is_some() {
+            let engine = scripts::ScriptEngine::new(config.cache_dir.clone())?;
+            load_scripts(&config, &engine, &registry).await?;
+        }
+        let mut handlers = native;
+        handlers.push(Arc::new(registry.clone()));
+        let pipeline = pipeline::Pipeline::new(session.clone(), handlers, webhook.clone());
         tasks.push(tokio::spawn(pipeline.run(inbound_rx)));
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let app = api::router(api::AppState { session: session.clone(), sim: sim.clone() });
+        let app = api::router(api::AppState {
+            session: session.clone(),
+            sim: sim.clone(),
+        });
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -111,8 +134,20 @@ impl Gateway {
                 })
                 .await
         });
-        tracing::info!(backend = session.backend_name(), "openqq serving the Openqq API at http://{addr}/openqq/");
-        Ok(Gateway { addr, session, sim, webhook, stop, server, tasks })
+        tracing::info!(
+            backend = session.backend_name(),
+            "openqq serving the Openqq API at http://{addr}/openqq/"
+        );
+        Ok(Gateway {
+            addr,
+            session,
+            sim,
+            webhook,
+            scripts: registry,
+            stop,
+            server,
+            tasks,
+        })
     }
 
     /// Stops serving and waits for the server to finish in-flight requests.
@@ -123,6 +158,30 @@ impl Gateway {
             t.abort();
         }
     }
+}
+
+/// Loads every configured script into `registry`. A script that fails to
+/// load is logged and left out; the gateway still starts.
+async fn load_scripts(
+    config: &Config,
+    engine: &Arc<scripts::ScriptEngine>,
+    registry: &scripts::Registry,
+) -> anyhow::Result<()> {
+    let specs = scripts::specs(config).context("cannot list the scripts directory")?;
+    let mut loaded = Vec::new();
+    for spec in &specs {
+        match scripts::load(engine, spec, registry.session().clone()).await {
+            Ok(instance) => loaded.push(Arc::new(scripts::Script::new(instance))),
+            Err(e) => tracing::error!(script = %spec.name, "{e}"),
+        }
+    }
+    tracing::info!(
+        loaded = loaded.len(),
+        configured = specs.len(),
+        "scripts loaded"
+    );
+    registry.set(loaded);
+    Ok(())
 }
 
 /// Runs the gateway until `shutdown` completes.

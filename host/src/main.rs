@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use openqq::config::Config;
 
 #[derive(Parser)]
-#[command(name = "openqq", version, about = "A QQ bot gateway: the Openqq HTTP API with WebAssembly bots")]
+#[command(
+    name = "openqq",
+    version,
+    about = "A QQ bot gateway: the Openqq HTTP API with WebAssembly bots"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -18,6 +22,11 @@ struct Cli {
 enum Command {
     /// Run the gateway (the default).
     Serve(ServeArgs),
+    /// Check whether this gateway can run a bot component, and why not.
+    Check {
+        /// The .wasm file to check.
+        file: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -92,6 +101,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             let config = args.into_config().context("bad configuration")?;
             openqq::run(config, shutdown_signal()).await
+        }
+        Command::Check { file } => {
+            let report = openqq::scripts::check::check(&file)?;
+            print!("{}", report.text);
+            if !report.runnable {
+                std::process::exit(1);
+            }
+            Ok(())
         }
     }
 }

@@ -14,31 +14,59 @@ use crate::session::{Missing, SessionError};
 #[derive(Debug)]
 pub enum ApiError {
     /// A send route's error: carries `msg_id` (null unless queued).
-    Send { code: i64, msg_id: Option<u64>, status: String, info: Option<String> },
+    Send {
+        code: i64,
+        msg_id: Option<u64>,
+        status: String,
+        info: Option<String>,
+    },
     /// Any other route's error: `{"code":…,"status":…}`.
     Status { code: i64, status: String },
 }
 
 impl ApiError {
     pub fn bad_request(status: impl Into<String>) -> ApiError {
-        ApiError::Status { code: 400, status: status.into() }
+        ApiError::Status {
+            code: 400,
+            status: status.into(),
+        }
     }
 
     pub fn object_not_found() -> ApiError {
-        ApiError::Status { code: 100, status: "object not found".into() }
+        ApiError::Status {
+            code: 100,
+            status: "object not found".into(),
+        }
     }
 
     /// A send route's error for a session failure.
     pub fn from_send(e: SessionError) -> ApiError {
-        let send = |code, status: &str| ApiError::Send { code, msg_id: None, status: status.to_string(), info: None };
+        let send = |code, status: &str| ApiError::Send {
+            code,
+            msg_id: None,
+            status: status.to_string(),
+            info: None,
+        };
         match e {
             SessionError::NotFound(m) => send(missing_code(m), m.status()),
             SessionError::ContentMissing => send(400, "content missing"),
-            SessionError::Send { msg_id, failure, info } => {
-                ApiError::Send { code: failure.code(), msg_id: Some(msg_id.0), status: "发送失败".into(), info: Some(info) }
-            }
+            SessionError::Send {
+                msg_id,
+                failure,
+                info,
+            } => ApiError::Send {
+                code: failure.code(),
+                msg_id: Some(msg_id.0),
+                status: "发送失败".into(),
+                info: Some(info),
+            },
             SessionError::Closed => send(-1, "发送失败"),
-            other => ApiError::Send { code: -3, msg_id: None, status: "发送失败".into(), info: Some(other.to_string()) },
+            other => ApiError::Send {
+                code: -3,
+                msg_id: None,
+                status: "发送失败".into(),
+                info: Some(other.to_string()),
+            },
         }
     }
 
@@ -58,7 +86,12 @@ impl ApiError {
 
     fn body(&self) -> Value {
         match self {
-            ApiError::Send { code, msg_id, status, info } => {
+            ApiError::Send {
+                code,
+                msg_id,
+                status,
+                info,
+            } => {
                 let mut v = json!({"code": code, "msg_id": msg_id, "status": status});
                 if let Some(info) = info {
                     v["info"] = json!(info);
@@ -93,11 +126,20 @@ pub struct OpenqqJson(pub Value);
 impl IntoResponse for OpenqqJson {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.0).unwrap_or_else(|_| b"{}".to_vec());
-        ([(header::CONTENT_TYPE, "application/json;charset=UTF-8")], body).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+            body,
+        )
+            .into_response()
     }
 }
 
 /// The answer to an unknown path or method (spec §1).
 pub async fn request_error() -> Response {
-    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain;charset=UTF-8")], "request error").into_response()
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain;charset=UTF-8")],
+        "request error",
+    )
+        .into_response()
 }

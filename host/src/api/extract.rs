@@ -112,7 +112,9 @@ impl OpenqqParams {
 
     /// Every parameter, in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.order.iter().filter_map(|k| self.values.get(k).map(|v| (k.as_str(), v.as_str())))
+        self.order
+            .iter()
+            .filter_map(|k| self.values.get(k).map(|v| (k.as_str(), v.as_str())))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -123,7 +125,10 @@ impl OpenqqParams {
 /// Percent-decodes one component (`+` is a space); `Err` holds a lossy
 /// version when the bytes are not UTF-8.
 fn decode(raw: &[u8]) -> Result<String, String> {
-    let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
     let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
     String::from_utf8(bytes).map_err(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
@@ -151,7 +156,9 @@ impl<S: Send + Sync> FromRequest<S> for OpenqqParams {
                 .await
                 .map_err(|e| ApiError::bad_request(format!("bad multipart body: {e}")))?
             {
-                let Some(name) = field.name().map(str::to_string) else { continue };
+                let Some(name) = field.name().map(str::to_string) else {
+                    continue;
+                };
                 let bytes = field
                     .bytes()
                     .await
@@ -215,7 +222,8 @@ mod tests {
     #[test]
     fn json_values_are_stringified() {
         let mut p = OpenqqParams::default();
-        p.merge_json(br#"{"qq": 123, "content": "hi", "member_qq": [1, "2"], "x": null}"#).unwrap();
+        p.merge_json(br#"{"qq": 123, "content": "hi", "member_qq": [1, "2"], "x": null}"#)
+            .unwrap();
         assert_eq!(p.get("qq"), Some("123"));
         assert_eq!(p.get("member_qq"), Some("1,2"));
         assert_eq!(p.raw("x"), None);

@@ -32,7 +32,9 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, OpenqqJson> {
 }
 
 fn sim(s: &AppState) -> Result<&Sim, OpenqqJson> {
-    s.sim.as_deref().ok_or_else(|| status(404, "the simulator is not running"))
+    s.sim
+        .as_deref()
+        .ok_or_else(|| status(404, "the simulator is not running"))
 }
 
 #[derive(Deserialize)]
@@ -51,9 +53,16 @@ async fn receive(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJs
         let r: Receive = parse(&body)?;
         let discuss_key = |did: &Option<String>| {
             let did = did.as_deref().ok_or_else(|| status(400, "did missing"))?;
-            s.session.contacts().discuss_by_did(did).map(|d| d.key).ok_or_else(|| status(102, format!("discuss {did} not found")))
+            s.session
+                .contacts()
+                .discuss_by_did(did)
+                .map(|d| d.key)
+                .ok_or_else(|| status(102, format!("discuss {did} not found")))
         };
-        let gnumber = |g: Option<u64>| g.map(GroupNumber).ok_or_else(|| status(400, "gnumber missing"));
+        let gnumber = |g: Option<u64>| {
+            g.map(GroupNumber)
+                .ok_or_else(|| status(400, "gnumber missing"))
+        };
         let from = match r.kind.as_str() {
             "message" => RawChat::Friend,
             "group_message" => RawChat::Group(gnumber(r.gnumber)?),
@@ -88,9 +97,9 @@ async fn sent(State(s): State<AppState>, uri: axum::http::Uri) -> OpenqqJson {
         Err(e) => return status(400, format!("bad query: {e}")),
     };
     match sim(&s) {
-        Ok(sim) => {
-            OpenqqJson(Value::Array(sim.sent_after(after).iter().map(|r| r.to_json()).collect()))
-        }
+        Ok(sim) => OpenqqJson(Value::Array(
+            sim.sent_after(after).iter().map(|r| r.to_json()).collect(),
+        )),
         Err(e) => e,
     }
 }

@@ -59,8 +59,14 @@ pub enum RawChat {
 pub enum BackendEvent {
     Message(RawInbound),
     /// The contact list changed in a way the backend can describe.
-    MemberJoined { group: GroupNumber, member: crate::model::GroupMember },
-    MemberLeft { group: GroupNumber, member: Qq },
+    MemberJoined {
+        group: GroupNumber,
+        member: crate::model::GroupMember,
+    },
+    MemberLeft {
+        group: GroupNumber,
+        member: Qq,
+    },
     FriendAdded(Friend),
     FriendRemoved(Qq),
     /// The link to QQ went down / came back (contacts should be re-synced).
@@ -108,7 +114,8 @@ pub trait Backend: Send + Sync + 'static {
     async fn login(&self) -> Result<LoginSnapshot, BackendError>;
 
     /// Delivers a text message; `msg_id` is the gateway's id for it.
-    async fn send(&self, msg_id: MsgId, to: &SendTarget, content: &str) -> Result<(), BackendError>;
+    async fn send(&self, msg_id: MsgId, to: &SendTarget, content: &str)
+    -> Result<(), BackendError>;
 
     /// Mutes a group member for `seconds`.
     async fn shutup(&self, target: &MemberRef, seconds: u32) -> Result<(), BackendError>;

@@ -51,7 +51,11 @@ pub struct Friend {
 impl Friend {
     /// The name shown for this friend: the remark if set, else the nick.
     pub fn display_name(&self) -> &str {
-        if self.markname.is_empty() { &self.nick } else { &self.markname }
+        if self.markname.is_empty() {
+            &self.nick
+        } else {
+            &self.markname
+        }
     }
 }
 
@@ -149,7 +153,11 @@ pub struct GroupMember {
 impl GroupMember {
     /// The name shown in the group: the card if set, else the nick.
     pub fn display_name(&self) -> &str {
-        if self.card.is_empty() { &self.nick } else { &self.card }
+        if self.card.is_empty() {
+            &self.nick
+        } else {
+            &self.card
+        }
     }
 }
 

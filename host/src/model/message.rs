@@ -73,9 +73,23 @@ impl InboundMessage {
         let sender = self.sender.qq.map_or(0, |q| q.0);
         match self.kind {
             ChatKind::Friend => (self.kind, sender, 0),
-            ChatKind::Group => (self.kind, self.group.as_ref().and_then(|g| g.number).map_or(0, |n| n.0), 0),
+            ChatKind::Group => (
+                self.kind,
+                self.group
+                    .as_ref()
+                    .and_then(|g| g.number)
+                    .map_or(0, |n| n.0),
+                0,
+            ),
             ChatKind::Discuss => (self.kind, self.discuss.as_ref().map_or(0, |d| d.key), 0),
-            ChatKind::Sess => (self.kind, sender, self.group.as_ref().and_then(|g| g.number).map_or(0, |n| n.0)),
+            ChatKind::Sess => (
+                self.kind,
+                sender,
+                self.group
+                    .as_ref()
+                    .and_then(|g| g.number)
+                    .map_or(0, |n| n.0),
+            ),
         }
     }
 }
@@ -85,11 +99,30 @@ impl InboundMessage {
 /// backend delivers to).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendTarget {
-    Friend { id: String, qq: Qq },
-    Group { gid: String, gnumber: GroupNumber },
-    Discuss { did: String, key: u64 },
-    GroupSess { gid: String, gnumber: GroupNumber, id: String, qq: Qq },
-    DiscussSess { did: String, key: u64, id: String, qq: Qq },
+    Friend {
+        id: String,
+        qq: Qq,
+    },
+    Group {
+        gid: String,
+        gnumber: GroupNumber,
+    },
+    Discuss {
+        did: String,
+        key: u64,
+    },
+    GroupSess {
+        gid: String,
+        gnumber: GroupNumber,
+        id: String,
+        qq: Qq,
+    },
+    DiscussSess {
+        did: String,
+        key: u64,
+        id: String,
+        qq: Qq,
+    },
 }
 
 impl SendTarget {

@@ -40,10 +40,16 @@ pub async fn apply(session: &SessionHandle, msg: &InboundMessage, d: &Decision, 
     if let Some(reply) = d.reply.as_deref().filter(|r| !r.is_empty()) {
         match session.reply_target(msg) {
             Some(target) => match session.send_to(target, reply).await {
-                Ok(id) => tracing::debug!(msg_id = %msg.id, handler = by, reply_id = %id, "reply sent"),
-                Err(e) => tracing::warn!(msg_id = %msg.id, handler = by, error = %e, "reply failed"),
+                Ok(id) => {
+                    tracing::debug!(msg_id = %msg.id, handler = by, reply_id = %id, "reply sent")
+                }
+                Err(e) => {
+                    tracing::warn!(msg_id = %msg.id, handler = by, error = %e, "reply failed")
+                }
             },
-            None => tracing::warn!(msg_id = %msg.id, handler = by, "no way to reply to this message"),
+            None => {
+                tracing::warn!(msg_id = %msg.id, handler = by, "no way to reply to this message")
+            }
         }
     }
     if let Some(secs) = d.shutup {
@@ -51,7 +57,8 @@ pub async fn apply(session: &SessionHandle, msg: &InboundMessage, d: &Decision, 
             tracing::warn!(msg_id = %msg.id, handler = by, ?refusal, "mute refused");
             return;
         }
-        let (Some(group), Some(qq)) = (msg.group.as_ref().and_then(|g| g.number), msg.sender.qq) else {
+        let (Some(group), Some(qq)) = (msg.group.as_ref().and_then(|g| g.number), msg.sender.qq)
+        else {
             tracing::warn!(msg_id = %msg.id, handler = by, "mute refused: sender or group unknown");
             return;
         };
@@ -81,10 +88,22 @@ mod tests {
 
     #[test]
     fn mutes_are_for_group_messages_of_a_minute_or_more() {
-        let d = Decision { reply: None, shutup: Some(60) };
+        let d = Decision {
+            reply: None,
+            shutup: Some(60),
+        };
         assert_eq!(d.shutup_refusal(&msg(ChatKind::Group)), None);
-        assert_eq!(d.shutup_refusal(&msg(ChatKind::Friend)), Some(ShutupRefusal::NotGroup));
-        let d = Decision { reply: None, shutup: Some(30) };
-        assert_eq!(d.shutup_refusal(&msg(ChatKind::Group)), Some(ShutupRefusal::TooShort(30)));
+        assert_eq!(
+            d.shutup_refusal(&msg(ChatKind::Friend)),
+            Some(ShutupRefusal::NotGroup)
+        );
+        let d = Decision {
+            reply: None,
+            shutup: Some(30),
+        };
+        assert_eq!(
+            d.shutup_refusal(&msg(ChatKind::Group)),
+            Some(ShutupRefusal::TooShort(30))
+        );
     }
 }

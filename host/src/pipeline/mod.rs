@@ -49,8 +49,16 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(session: SessionHandle, handlers: Vec<Arc<dyn Handler>>, webhook: Option<Webhook>) -> Pipeline {
-        Pipeline { session, handlers: Arc::new(handlers), webhook }
+    pub fn new(
+        session: SessionHandle,
+        handlers: Vec<Arc<dyn Handler>>,
+        webhook: Option<Webhook>,
+    ) -> Pipeline {
+        Pipeline {
+            session,
+            handlers: Arc::new(handlers),
+            webhook,
+        }
     }
 
     /// Dispatches messages to lanes until the inbound channel closes, then
@@ -61,7 +69,12 @@ impl Pipeline {
         for _ in 0..LANES {
             let (tx, rx) = mpsc::channel(LANE_QUEUE);
             lanes.push(tx);
-            workers.spawn(lane(rx, self.session.clone(), self.handlers.clone(), self.webhook.clone()));
+            workers.spawn(lane(
+                rx,
+                self.session.clone(),
+                self.handlers.clone(),
+                self.webhook.clone(),
+            ));
         }
         while let Some(msg) = inbound.recv().await {
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -104,6 +117,8 @@ pub async fn handle_one(
     match webhook {
         // The webhook logs its own line once it has an answer.
         Some(w) => w.report(msg.clone()),
-        None => tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message"),
+        None => {
+            tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message")
+        }
     }
 }

@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 use rand::Rng;
 
-use super::lookup::{Lookup, discuss_attr, discuss_member_attr, friend_attr, group_attr, member_attr};
+use super::lookup::{
+    Lookup, discuss_attr, discuss_member_attr, friend_attr, group_attr, member_attr,
+};
 use crate::backend::{IdScheme, LoginSnapshot};
 use crate::model::{Discuss, Friend, Group, GroupMember, GroupNumber, Qq, User};
 
@@ -48,7 +50,9 @@ impl IdMaker {
         }
         let mut rng = rand::rng();
         loop {
-            let id = rng.random_range(1_000_000_000u64..4_000_000_000).to_string();
+            let id = rng
+                .random_range(1_000_000_000u64..4_000_000_000)
+                .to_string();
             if self.used.insert(id.clone()) {
                 return id;
             }
@@ -59,9 +63,17 @@ impl IdMaker {
 impl Contacts {
     /// Builds the cache for a fresh login: every session id is new.
     pub fn from_login(snap: LoginSnapshot, scheme: IdScheme, login: u64) -> Contacts {
-        let mut ids = IdMaker { scheme, used: HashSet::new() };
+        let mut ids = IdMaker {
+            scheme,
+            used: HashSet::new(),
+        };
         let mut person_ids: HashMap<Qq, String> = HashMap::new();
-        let mut person = |qq: Qq, ids: &mut IdMaker| person_ids.entry(qq).or_insert_with(|| ids.make(qq.0)).clone();
+        let mut person = |qq: Qq, ids: &mut IdMaker| {
+            person_ids
+                .entry(qq)
+                .or_insert_with(|| ids.make(qq.0))
+                .clone()
+        };
 
         let mut user = snap.user;
         user.id = person(user.qq, &mut ids);
@@ -107,12 +119,42 @@ impl Contacts {
     }
 
     fn reindex(&mut self) {
-        self.friend_by_qq = self.friends.iter().enumerate().map(|(i, f)| (f.qq, i)).collect();
-        self.friend_by_id = self.friends.iter().enumerate().map(|(i, f)| (f.id.clone(), i)).collect();
-        self.group_by_number = self.groups.iter().enumerate().map(|(i, g)| (g.gnumber, i)).collect();
-        self.group_by_gid = self.groups.iter().enumerate().map(|(i, g)| (g.gid.clone(), i)).collect();
-        self.discuss_by_did = self.discusses.iter().enumerate().map(|(i, d)| (d.did.clone(), i)).collect();
-        self.discuss_by_key = self.discusses.iter().enumerate().map(|(i, d)| (d.key, i)).collect();
+        self.friend_by_qq = self
+            .friends
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.qq, i))
+            .collect();
+        self.friend_by_id = self
+            .friends
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.clone(), i))
+            .collect();
+        self.group_by_number = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.gnumber, i))
+            .collect();
+        self.group_by_gid = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.gid.clone(), i))
+            .collect();
+        self.discuss_by_did = self
+            .discusses
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.did.clone(), i))
+            .collect();
+        self.discuss_by_key = self
+            .discusses
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.key, i))
+            .collect();
     }
 
     /// The session id of a person, made on first sight (strangers included).
@@ -121,7 +163,11 @@ impl Contacts {
             return id.clone();
         }
         let used: HashSet<String> = self.person_ids.values().cloned().collect();
-        let id = IdMaker { scheme: self.scheme, used }.make(qq.0);
+        let id = IdMaker {
+            scheme: self.scheme,
+            used,
+        }
+        .make(qq.0);
         self.person_ids.insert(qq, id.clone());
         id
     }
@@ -152,10 +198,22 @@ impl Contacts {
     pub fn search_friends(&self, l: &Lookup) -> Vec<&Friend> {
         let hit = |f: &&Friend| l.matches(|k| friend_attr(f, k));
         if let Some(qq) = l.get("qq") {
-            return qq.parse().ok().and_then(|q| self.friend(Qq(q))).into_iter().filter(hit).collect();
+            return qq
+                .parse()
+                .ok()
+                .and_then(|q| self.friend(Qq(q)))
+                .into_iter()
+                .filter(hit)
+                .collect();
         }
         if let Some(id) = l.get("id") {
-            return self.friend_by_id.get(id).map(|&i| &self.friends[i]).into_iter().filter(hit).collect();
+            return self
+                .friend_by_id
+                .get(id)
+                .map(|&i| &self.friends[i])
+                .into_iter()
+                .filter(hit)
+                .collect();
         }
         self.friends.iter().filter(hit).collect()
     }
@@ -164,10 +222,22 @@ impl Contacts {
     pub fn search_groups(&self, l: &Lookup) -> Vec<&Group> {
         let hit = |g: &&Group| l.matches(|k| group_attr(g, k));
         if let Some(n) = l.get("gnumber") {
-            return n.parse().ok().and_then(|n| self.group(GroupNumber(n))).into_iter().filter(hit).collect();
+            return n
+                .parse()
+                .ok()
+                .and_then(|n| self.group(GroupNumber(n)))
+                .into_iter()
+                .filter(hit)
+                .collect();
         }
         if let Some(gid) = l.get("gid") {
-            return self.group_by_gid.get(gid).map(|&i| &self.groups[i]).into_iter().filter(hit).collect();
+            return self
+                .group_by_gid
+                .get(gid)
+                .map(|&i| &self.groups[i])
+                .into_iter()
+                .filter(hit)
+                .collect();
         }
         self.groups.iter().filter(hit).collect()
     }
@@ -175,9 +245,13 @@ impl Contacts {
     /// The first discussion that matches.
     pub fn find_discuss(&self, l: &Lookup) -> Option<&Discuss> {
         if let Some(did) = l.get("did") {
-            return self.discuss_by_did(did).filter(|d| l.matches(|k| discuss_attr(d, k)));
+            return self
+                .discuss_by_did(did)
+                .filter(|d| l.matches(|k| discuss_attr(d, k)));
         }
-        self.discusses.iter().find(|d| l.matches(|k| discuss_attr(d, k)))
+        self.discusses
+            .iter()
+            .find(|d| l.matches(|k| discuss_attr(d, k)))
     }
 
     pub fn find_friend(&self, l: &Lookup) -> Option<&Friend> {
@@ -194,8 +268,13 @@ impl Contacts {
     }
 
     /// The first member of `d` that matches.
-    pub fn find_discuss_member<'a>(d: &'a Discuss, l: &Lookup) -> Option<&'a crate::model::DiscussMember> {
-        d.members.iter().find(|m| l.matches(|k| discuss_member_attr(m, k)))
+    pub fn find_discuss_member<'a>(
+        d: &'a Discuss,
+        l: &Lookup,
+    ) -> Option<&'a crate::model::DiscussMember> {
+        d.members
+            .iter()
+            .find(|m| l.matches(|k| discuss_member_attr(m, k)))
     }
 
     /// A copy with `member` added to (or replaced in) group `n`.
@@ -242,7 +321,12 @@ mod tests {
 
     fn snapshot() -> LoginSnapshot {
         let w = World::default_world();
-        LoginSnapshot { user: w.user, friends: w.friends, groups: w.groups, discusses: w.discusses }
+        LoginSnapshot {
+            user: w.user,
+            friends: w.friends,
+            groups: w.groups,
+            discusses: w.discusses,
+        }
     }
 
     #[test]
@@ -256,7 +340,10 @@ mod tests {
         assert_ne!(a.groups[0].gid, b.groups[0].gid);
         assert_ne!(a.discusses[0].did, b.discusses[0].did);
         let old = &a.friends[0].id;
-        assert!(b.find_friend(&Lookup::new().with("id", old.clone())).is_none());
+        assert!(
+            b.find_friend(&Lookup::new().with("id", old.clone()))
+                .is_none()
+        );
         assert!(b.find_friend(&Lookup::new().with("qq", "123456")).is_some());
     }
 
@@ -279,9 +366,23 @@ mod tests {
     #[test]
     fn search_uses_indexes_and_checks_every_pair() {
         let c = Contacts::from_login(snapshot(), IdScheme::PerLogin, 1);
-        assert_eq!(c.search_friends(&Lookup::new().with("category", "我的家人")).len(), 1);
-        assert!(c.search_friends(&Lookup::new().with("qq", "123456").with("nick", "nope")).is_empty());
-        assert!(c.search_friends(&Lookup::new().with("qq", "abc")).is_empty());
-        assert_eq!(c.search_groups(&Lookup::new().with("gnumber", "552603")).len(), 1);
+        assert_eq!(
+            c.search_friends(&Lookup::new().with("category", "我的家人"))
+                .len(),
+            1
+        );
+        assert!(
+            c.search_friends(&Lookup::new().with("qq", "123456").with("nick", "nope"))
+                .is_empty()
+        );
+        assert!(
+            c.search_friends(&Lookup::new().with("qq", "abc"))
+                .is_empty()
+        );
+        assert_eq!(
+            c.search_groups(&Lookup::new().with("gnumber", "552603"))
+                .len(),
+            1
+        );
     }
 }

@@ -73,7 +73,11 @@ pub enum SessionError {
     Refused(String),
     /// The send was queued as `msg_id` but did not go through.
     #[error("send {msg_id} failed: {info}")]
-    Send { msg_id: MsgId, failure: SendFailure, info: String },
+    Send {
+        msg_id: MsgId,
+        failure: SendFailure,
+        info: String,
+    },
     /// The gateway is stopping.
     #[error("the session is shutting down")]
     Closed,

@@ -27,12 +27,20 @@ impl Lookup {
 
     /// The value given for `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// True when every pair matches `attr` (and at least one pair is given).
     pub fn matches<'a>(&self, attr: impl Fn(&str) -> Option<std::borrow::Cow<'a, str>>) -> bool {
-        !self.0.is_empty() && self.0.iter().all(|(k, v)| attr(k).is_some_and(|a| a == v.as_str()))
+        !self.0.is_empty()
+            && self
+                .0
+                .iter()
+                .all(|(k, v)| attr(k).is_some_and(|a| a == v.as_str()))
     }
 }
 
@@ -65,7 +73,11 @@ pub fn group_attr<'a>(g: &'a Group, key: &str) -> Option<Cow<'a, str>> {
         "gnumber" => Cow::Owned(g.gnumber.to_string()),
         "gname" => Cow::Borrowed(&g.gname),
         "gmarkname" => Cow::Borrowed(&g.gmarkname),
-        "displayname" => Cow::Borrowed(if g.gmarkname.is_empty() { &g.gname } else { &g.gmarkname }),
+        "displayname" => Cow::Borrowed(if g.gmarkname.is_empty() {
+            &g.gname
+        } else {
+            &g.gmarkname
+        }),
         "gtype" => Cow::Borrowed(g.gtype.as_str()),
         "gowner" => Cow::Borrowed(&g.gowner),
         "gmemo" => Cow::Borrowed(&g.gmemo),
@@ -117,7 +129,12 @@ mod tests {
 
     #[test]
     fn all_pairs_must_match_and_unknown_keys_never_do() {
-        let f = Friend { id: "9".into(), qq: Qq(5), nick: "a".into(), ..Friend::default() };
+        let f = Friend {
+            id: "9".into(),
+            qq: Qq(5),
+            nick: "a".into(),
+            ..Friend::default()
+        };
         let m = |l: &Lookup| l.matches(|k| friend_attr(&f, k));
         assert!(m(&Lookup::new().with("qq", "5")));
         assert!(m(&Lookup::new().with("qq", "5").with("id", "9")));

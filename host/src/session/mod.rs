@@ -42,7 +42,11 @@ pub enum SendRequest {
     Discuss(Lookup),
     /// A temp message: through a group when `group` is given (it wins), else
     /// through a discussion.
-    Sess { group: Option<Lookup>, discuss: Option<Lookup>, member: Lookup },
+    Sess {
+        group: Option<Lookup>,
+        discuss: Option<Lookup>,
+        member: Lookup,
+    },
 }
 
 /// Which members a mute or kick names: `member_id` wins over `member_qq`.
@@ -108,7 +112,14 @@ impl Session {
                 recent: Mutex::new(VecDeque::new()),
             }),
         };
-        Ok((session.clone(), SessionTask { session, events, inbound }))
+        Ok((
+            session.clone(),
+            SessionTask {
+                session,
+                events,
+                inbound,
+            },
+        ))
     }
 }
 
@@ -132,10 +143,17 @@ impl SessionTask {
                     self.session.update(|c| c.without_member(group, member));
                 }
                 BackendEvent::FriendAdded(f) => self.session.update(|c| Some(c.with_friend(f))),
-                BackendEvent::FriendRemoved(qq) => self.session.update(|c| Some(c.without_friend(qq))),
-                BackendEvent::Down => tracing::warn!(backend = self.session.backend_name(), "link to QQ is down"),
+                BackendEvent::FriendRemoved(qq) => {
+                    self.session.update(|c| Some(c.without_friend(qq)))
+                }
+                BackendEvent::Down => {
+                    tracing::warn!(backend = self.session.backend_name(), "link to QQ is down")
+                }
                 BackendEvent::Up => {
-                    tracing::info!(backend = self.session.backend_name(), "link to QQ is up; re-syncing contacts");
+                    tracing::info!(
+                        backend = self.session.backend_name(),
+                        "link to QQ is up; re-syncing contacts"
+                    );
                     if let Err(e) = self.session.resync().await {
                         tracing::warn!(error = %e, "contact re-sync failed");
                     }
@@ -170,8 +188,15 @@ impl SessionHandle {
         let snap = self.inner.backend.login().await?;
         let scheme = self.inner.backend.id_scheme();
         self.update(|old| Some(Contacts::from_login(snap, scheme, old.login + 1)));
-        self.inner.recent.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        tracing::info!(backend = self.backend_name(), "logged in afresh; session ids changed");
+        self.inner
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        tracing::info!(
+            backend = self.backend_name(),
+            "logged in afresh; session ids changed"
+        );
         Ok(())
     }
 
@@ -194,27 +219,59 @@ impl SessionHandle {
         Ok(match req {
             SendRequest::Friend(l) => {
                 let f = c.find_friend(l).ok_or(nf(Missing::Friend))?;
-                SendTarget::Friend { id: f.id.clone(), qq: f.qq }
+                SendTarget::Friend {
+                    id: f.id.clone(),
+                    qq: f.qq,
+                }
             }
             SendRequest::Group(l) => {
                 let g = c.find_group(l).ok_or(nf(Missing::Group))?;
-                SendTarget::Group { gid: g.gid.clone(), gnumber: g.gnumber }
+                SendTarget::Group {
+                    gid: g.gid.clone(),
+                    gnumber: g.gnumber,
+                }
             }
             SendRequest::Discuss(l) => {
                 let d = c.find_discuss(l).ok_or(nf(Missing::Discuss))?;
-                SendTarget::Discuss { did: d.did.clone(), key: d.key }
+                SendTarget::Discuss {
+                    did: d.did.clone(),
+                    key: d.key,
+                }
             }
-            SendRequest::Sess { group: Some(gl), member, .. } => {
+            SendRequest::Sess {
+                group: Some(gl),
+                member,
+                ..
+            } => {
                 let g = c.find_group(gl).ok_or(nf(Missing::GroupMember))?;
                 let m = Contacts::find_member(g, member).ok_or(nf(Missing::GroupMember))?;
-                SendTarget::GroupSess { gid: g.gid.clone(), gnumber: g.gnumber, id: m.id.clone(), qq: m.qq }
+                SendTarget::GroupSess {
+                    gid: g.gid.clone(),
+                    gnumber: g.gnumber,
+                    id: m.id.clone(),
+                    qq: m.qq,
+                }
             }
-            SendRequest::Sess { group: None, discuss: Some(dl), member } => {
+            SendRequest::Sess {
+                group: None,
+                discuss: Some(dl),
+                member,
+            } => {
                 let d = c.find_discuss(dl).ok_or(nf(Missing::DiscussMember))?;
-                let m = Contacts::find_discuss_member(d, member).ok_or(nf(Missing::DiscussMember))?;
-                SendTarget::DiscussSess { did: d.did.clone(), key: d.key, id: m.id.clone(), qq: m.qq }
+                let m =
+                    Contacts::find_discuss_member(d, member).ok_or(nf(Missing::DiscussMember))?;
+                SendTarget::DiscussSess {
+                    did: d.did.clone(),
+                    key: d.key,
+                    id: m.id.clone(),
+                    qq: m.qq,
+                }
             }
-            SendRequest::Sess { group: None, discuss: None, .. } => return Err(nf(Missing::SessChat)),
+            SendRequest::Sess {
+                group: None,
+                discuss: None,
+                ..
+            } => return Err(nf(Missing::SessChat)),
         })
     }
 
@@ -236,9 +293,15 @@ impl SessionHandle {
     }
 
     /// Resolves a mute/kick: the group first, then every listed member.
-    fn resolve_members(&self, group: &Lookup, members: &MemberList) -> Result<Vec<MemberRef>, SessionError> {
+    fn resolve_members(
+        &self,
+        group: &Lookup,
+        members: &MemberList,
+    ) -> Result<Vec<MemberRef>, SessionError> {
         let c = self.contacts();
-        let g = c.find_group(group).ok_or(SessionError::GroupObjectNotFound)?;
+        let g = c
+            .find_group(group)
+            .ok_or(SessionError::GroupObjectNotFound)?;
         let (key, values) = match members {
             MemberList::Ids(v) => ("id", v),
             MemberList::Qqs(v) => ("qq", v),
@@ -253,12 +316,23 @@ impl SessionHandle {
                 let m = Contacts::find_member(g, &Lookup::new().with(key, v.clone()))
                     .ok_or_else(|| SessionError::MemberNotFound(v.clone()))?;
                 if !g.gtype.can_manage() {
-                    return Err(SessionError::Refused("the account is not an admin of this group".into()));
+                    return Err(SessionError::Refused(
+                        "the account is not an admin of this group".into(),
+                    ));
                 }
                 if m.role != MemberRole::Member {
-                    return Err(SessionError::Refused(format!("member {} is the group's {}", m.qq, m.role.as_str())));
+                    return Err(SessionError::Refused(format!(
+                        "member {} is the group's {}",
+                        m.qq,
+                        m.role.as_str()
+                    )));
                 }
-                Ok(MemberRef { gid: g.gid.clone(), gnumber: g.gnumber, id: m.id.clone(), qq: m.qq })
+                Ok(MemberRef {
+                    gid: g.gid.clone(),
+                    gnumber: g.gnumber,
+                    id: m.id.clone(),
+                    qq: m.qq,
+                })
             })
             .collect()
     }
@@ -267,14 +341,26 @@ impl SessionHandle {
     ///
     /// # Errors
     /// Group/member not found, empty list, or refused (by the rules or by QQ).
-    pub async fn shutup(&self, group: &Lookup, members: &MemberList, seconds: u64) -> Result<(), SessionError> {
+    pub async fn shutup(
+        &self,
+        group: &Lookup,
+        members: &MemberList,
+        seconds: u64,
+    ) -> Result<(), SessionError> {
         let targets = self.resolve_members(group, members)?;
         if seconds < 60 {
-            return Err(SessionError::Refused(format!("mute of {seconds} s is under the 60 s minimum")));
+            return Err(SessionError::Refused(format!(
+                "mute of {seconds} s is under the 60 s minimum"
+            )));
         }
-        let seconds = u32::try_from(seconds).map_err(|_| SessionError::Refused("mute time too large".into()))?;
+        let seconds = u32::try_from(seconds)
+            .map_err(|_| SessionError::Refused("mute time too large".into()))?;
         for t in &targets {
-            self.inner.backend.shutup(t, seconds).await.map_err(|e| SessionError::Refused(e.to_string()))?;
+            self.inner
+                .backend
+                .shutup(t, seconds)
+                .await
+                .map_err(|e| SessionError::Refused(e.to_string()))?;
         }
         Ok(())
     }
@@ -286,27 +372,46 @@ impl SessionHandle {
     pub async fn kick(&self, group: &Lookup, members: &MemberList) -> Result<(), SessionError> {
         let targets = self.resolve_members(group, members)?;
         for t in &targets {
-            self.inner.backend.kick(t).await.map_err(|e| SessionError::Refused(e.to_string()))?;
+            self.inner
+                .backend
+                .kick(t)
+                .await
+                .map_err(|e| SessionError::Refused(e.to_string()))?;
             self.update(|c| c.without_member(t.gnumber, t.qq));
         }
         Ok(())
     }
 
     /// Mutes the sender of a group message (a decision's `shutup`).
-    pub async fn shutup_member(&self, gnumber: GroupNumber, qq: Qq, seconds: u64) -> Result<(), SessionError> {
+    pub async fn shutup_member(
+        &self,
+        gnumber: GroupNumber,
+        qq: Qq,
+        seconds: u64,
+    ) -> Result<(), SessionError> {
         let group = Lookup::new().with("gnumber", gnumber.to_string());
-        self.shutup(&group, &MemberList::Qqs(vec![qq.to_string()]), seconds).await
+        self.shutup(&group, &MemberList::Qqs(vec![qq.to_string()]), seconds)
+            .await
     }
 
     /// Recent private partners, most recent first (`get_recent_info`).
     pub fn recent(&self) -> Vec<Recent> {
         let c = self.contacts();
-        let recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let recent = self
+            .inner
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         recent
             .into_iter()
             .filter_map(|(qq, group)| match group {
                 None => c.friend(qq).cloned().map(Recent::Friend),
-                Some(n) => c.group(n)?.member_by_qq(qq).cloned().map(|m| Recent::Member(m, n)),
+                Some(n) => c
+                    .group(n)?
+                    .member_by_qq(qq)
+                    .cloned()
+                    .map(|m| Recent::Member(m, n)),
             })
             .collect()
     }
@@ -322,61 +427,137 @@ impl SessionHandle {
     fn normalise(&self, raw: RawInbound) -> InboundMessage {
         let c = self.contacts();
         let user = &c.user;
-        let me = Person { id: user.id.clone(), qq: Some(user.qq), name: user.nick.clone() };
+        let me = Person {
+            id: user.id.clone(),
+            qq: Some(user.qq),
+            name: user.nick.clone(),
+        };
         let stranger = |qq: Qq| Person {
-            id: c.known_person_id(qq).map_or_else(|| qq.to_string(), str::to_string),
+            id: c
+                .known_person_id(qq)
+                .map_or_else(|| qq.to_string(), str::to_string),
             qq: Some(qq),
             name: "昵称未知".to_string(),
         };
         let group_ref = |n: GroupNumber| {
             c.group(n).map_or_else(
-                || ChatRef { id: n.to_string(), number: Some(n), key: 0, name: String::new() },
-                |g| ChatRef { id: g.gid.clone(), number: Some(n), key: 0, name: g.gname.clone() },
+                || ChatRef {
+                    id: n.to_string(),
+                    number: Some(n),
+                    key: 0,
+                    name: String::new(),
+                },
+                |g| ChatRef {
+                    id: g.gid.clone(),
+                    number: Some(n),
+                    key: 0,
+                    name: g.gname.clone(),
+                },
             )
         };
         let member = |n: GroupNumber, qq: Qq| {
             c.group(n).and_then(|g| g.member_by_qq(qq)).map_or_else(
                 || stranger(qq),
-                |m| Person { id: m.id.clone(), qq: Some(qq), name: m.display_name().to_string() },
+                |m| Person {
+                    id: m.id.clone(),
+                    qq: Some(qq),
+                    name: m.display_name().to_string(),
+                },
             )
         };
         let discuss_ref = |k: u64| {
             c.discuss_by_key(k).map_or_else(
-                || ChatRef { id: k.to_string(), number: None, key: k, name: String::new() },
-                |d| ChatRef { id: d.did.clone(), number: None, key: k, name: d.dname.clone() },
+                || ChatRef {
+                    id: k.to_string(),
+                    number: None,
+                    key: k,
+                    name: String::new(),
+                },
+                |d| ChatRef {
+                    id: d.did.clone(),
+                    number: None,
+                    key: k,
+                    name: d.dname.clone(),
+                },
             )
         };
         let discuss_member = |k: u64, qq: Qq| {
-            c.discuss_by_key(k).and_then(|d| d.members.iter().find(|m| m.qq == qq)).map_or_else(
-                || stranger(qq),
-                |m| Person { id: m.id.clone(), qq: Some(qq), name: m.nick.clone() },
-            )
+            c.discuss_by_key(k)
+                .and_then(|d| d.members.iter().find(|m| m.qq == qq))
+                .map_or_else(
+                    || stranger(qq),
+                    |m| Person {
+                        id: m.id.clone(),
+                        qq: Some(qq),
+                        name: m.nick.clone(),
+                    },
+                )
         };
         let (kind, sender, receiver, group, discuss) = match raw.from {
             RawChat::Friend => {
                 let sender = c.friend(raw.sender).map_or_else(
                     || stranger(raw.sender),
-                    |f| Person { id: f.id.clone(), qq: Some(f.qq), name: f.display_name().to_string() },
+                    |f| Person {
+                        id: f.id.clone(),
+                        qq: Some(f.qq),
+                        name: f.display_name().to_string(),
+                    },
                 );
                 self.note_recent(raw.sender, None);
                 (ChatKind::Friend, sender, me, None, None)
             }
             RawChat::Group(n) => {
                 // In a group the account is seen under its own member card.
-                let receiver = c
-                    .group(n)
-                    .and_then(|g| g.member_by_qq(user.qq))
-                    .map_or(me.clone(), |m| Person { name: m.display_name().to_string(), ..me.clone() });
-                (ChatKind::Group, member(n, raw.sender), receiver, Some(group_ref(n)), None)
+                let receiver =
+                    c.group(n)
+                        .and_then(|g| g.member_by_qq(user.qq))
+                        .map_or(me.clone(), |m| Person {
+                            name: m.display_name().to_string(),
+                            ..me.clone()
+                        });
+                (
+                    ChatKind::Group,
+                    member(n, raw.sender),
+                    receiver,
+                    Some(group_ref(n)),
+                    None,
+                )
             }
-            RawChat::Discuss(k) => (ChatKind::Discuss, discuss_member(k, raw.sender), me, None, Some(discuss_ref(k))),
+            RawChat::Discuss(k) => (
+                ChatKind::Discuss,
+                discuss_member(k, raw.sender),
+                me,
+                None,
+                Some(discuss_ref(k)),
+            ),
             RawChat::GroupSess(n) => {
                 self.note_recent(raw.sender, Some(n));
-                (ChatKind::Sess, member(n, raw.sender), me, Some(group_ref(n)), None)
+                (
+                    ChatKind::Sess,
+                    member(n, raw.sender),
+                    me,
+                    Some(group_ref(n)),
+                    None,
+                )
             }
-            RawChat::DiscussSess(k) => (ChatKind::Sess, discuss_member(k, raw.sender), me, None, Some(discuss_ref(k))),
+            RawChat::DiscussSess(k) => (
+                ChatKind::Sess,
+                discuss_member(k, raw.sender),
+                me,
+                None,
+                Some(discuss_ref(k)),
+            ),
         };
-        InboundMessage { id: raw.msg_id, kind, time: raw.time, content: raw.content, sender, receiver, group, discuss }
+        InboundMessage {
+            id: raw.msg_id,
+            kind,
+            time: raw.time,
+            content: raw.content,
+            sender,
+            receiver,
+            group,
+            discuss,
+        }
     }
 
     /// Where a reply to `msg` goes: back to the friend, group or discussion,
@@ -388,15 +569,31 @@ impl SessionHandle {
             ChatKind::Friend => SendTarget::Friend { id, qq },
             ChatKind::Group => {
                 let g = msg.group.as_ref()?;
-                SendTarget::Group { gid: g.id.clone(), gnumber: g.number? }
+                SendTarget::Group {
+                    gid: g.id.clone(),
+                    gnumber: g.number?,
+                }
             }
             ChatKind::Discuss => {
                 let d = msg.discuss.as_ref()?;
-                SendTarget::Discuss { did: d.id.clone(), key: d.key }
+                SendTarget::Discuss {
+                    did: d.id.clone(),
+                    key: d.key,
+                }
             }
             ChatKind::Sess => match (&msg.group, &msg.discuss) {
-                (Some(g), _) => SendTarget::GroupSess { gid: g.id.clone(), gnumber: g.number?, id, qq },
-                (None, Some(d)) => SendTarget::DiscussSess { did: d.id.clone(), key: d.key, id, qq },
+                (Some(g), _) => SendTarget::GroupSess {
+                    gid: g.id.clone(),
+                    gnumber: g.number?,
+                    id,
+                    qq,
+                },
+                (None, Some(d)) => SendTarget::DiscussSess {
+                    did: d.id.clone(),
+                    key: d.key,
+                    id,
+                    qq,
+                },
                 (None, None) => return None,
             },
         })

@@ -30,7 +30,11 @@ pub struct OutboxConfig {
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        OutboxConfig { spacing: Duration::ZERO, retries: 2, queue: 1024 }
+        OutboxConfig {
+            spacing: Duration::ZERO,
+            retries: 2,
+            queue: 1024,
+        }
     }
 }
 
@@ -50,7 +54,9 @@ impl MsgIds {
     }
 
     pub fn starting_at(first: u64) -> MsgIds {
-        MsgIds { next: AtomicU64::new(first) }
+        MsgIds {
+            next: AtomicU64::new(first),
+        }
     }
 
     pub fn next(&self) -> MsgId {
@@ -74,10 +80,19 @@ pub struct Outbox {
 
 impl Outbox {
     /// Starts the outbox task; it ends when every handle is dropped.
-    pub fn start(backend: Arc<dyn Backend>, config: OutboxConfig) -> (Outbox, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        backend: Arc<dyn Backend>,
+        config: OutboxConfig,
+    ) -> (Outbox, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let task = tokio::spawn(run(backend, config, rx));
-        (Outbox { jobs: tx, ids: Arc::new(MsgIds::starting_now()) }, task)
+        (
+            Outbox {
+                jobs: tx,
+                ids: Arc::new(MsgIds::starting_now()),
+            },
+            task,
+        )
     }
 
     /// Queues a send and waits for QQ's answer.
@@ -89,7 +104,12 @@ impl Outbox {
         let msg_id = self.ids.next();
         let (done, answer) = oneshot::channel();
         self.jobs
-            .send(Job { msg_id, target, content, done })
+            .send(Job {
+                msg_id,
+                target,
+                content,
+                done,
+            })
             .await
             .map_err(|_| SessionError::Closed)?;
         answer.await.map_err(|_| SessionError::Closed)?
@@ -116,10 +136,16 @@ async fn run(backend: Arc<dyn Backend>, config: OutboxConfig, mut jobs: mpsc::Re
                         BackendError::Down(_) if config.retries > 0 => SendFailure::GaveUp,
                         BackendError::Down(_) | BackendError::Protocol(_) => SendFailure::Transport,
                         BackendError::Timeout => SendFailure::Unknown,
-                        BackendError::Rejected { .. } | BackendError::NotFound(_) => SendFailure::Refused,
+                        BackendError::Rejected { .. } | BackendError::NotFound(_) => {
+                            SendFailure::Refused
+                        }
                     };
                     tracing::warn!(msg_id = %job.msg_id, error = %e, "send failed");
-                    break Err(SessionError::Send { msg_id: job.msg_id, failure, info: e.to_string() });
+                    break Err(SessionError::Send {
+                        msg_id: job.msg_id,
+                        failure,
+                        info: e.to_string(),
+                    });
                 }
             }
         };
@@ -135,7 +161,10 @@ mod tests {
     use crate::model::Qq;
 
     fn friend() -> SendTarget {
-        SendTarget::Friend { id: "1".into(), qq: Qq(123456) }
+        SendTarget::Friend {
+            id: "1".into(),
+            qq: Qq(123456),
+        }
     }
 
     #[test]
@@ -149,7 +178,10 @@ mod tests {
     async fn sends_are_spaced() {
         let (tx, _rx) = mpsc::channel(4);
         let sim = Arc::new(Sim::new(World::default_world(), tx));
-        let cfg = OutboxConfig { spacing: Duration::from_secs(3), ..OutboxConfig::default() };
+        let cfg = OutboxConfig {
+            spacing: Duration::from_secs(3),
+            ..OutboxConfig::default()
+        };
         let (outbox, _task) = Outbox::start(sim.clone(), cfg);
         let start = Instant::now();
         for _ in 0..3 {
@@ -163,15 +195,42 @@ mod tests {
     async fn transient_failures_are_retried_then_given_up() {
         let (tx, _rx) = mpsc::channel(4);
         let sim = Arc::new(Sim::new(World::default_world(), tx));
-        let (outbox, _task) = Outbox::start(sim.clone(), OutboxConfig { retries: 2, ..OutboxConfig::default() });
+        let (outbox, _task) = Outbox::start(
+            sim.clone(),
+            OutboxConfig {
+                retries: 2,
+                ..OutboxConfig::default()
+            },
+        );
         sim.fail_next(2, FailureKind::Down);
-        assert!(outbox.send(friend(), "x".into()).await.is_ok(), "third attempt succeeds");
+        assert!(
+            outbox.send(friend(), "x".into()).await.is_ok(),
+            "third attempt succeeds"
+        );
         sim.fail_next(3, FailureKind::Down);
         let err = outbox.send(friend(), "x".into()).await.unwrap_err();
-        assert!(matches!(err, SessionError::Send { failure: SendFailure::GaveUp, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                SessionError::Send {
+                    failure: SendFailure::GaveUp,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         sim.fail_next(1, FailureKind::Refuse);
         let err = outbox.send(friend(), "x".into()).await.unwrap_err();
-        assert!(matches!(err, SessionError::Send { failure: SendFailure::Refused, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                SessionError::Send {
+                    failure: SendFailure::Refused,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert_eq!(sim.sent_after(0).len(), 1);
     }
 }

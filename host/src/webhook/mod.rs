@@ -6,8 +6,8 @@
 //! the queue is full a report is dropped, counted and logged — never silently.
 //! Reports are never retried (spec §5).
 
-mod report;
 mod reply;
+mod report;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,7 +50,14 @@ pub struct WebhookStats {
 impl WebhookStats {
     /// A plain copy: (answered, acted, ignored, failed, dropped).
     pub fn snapshot(&self) -> [u64; 5] {
-        [&self.answered, &self.acted, &self.ignored, &self.failed, &self.dropped].map(|c| c.load(Ordering::Relaxed))
+        [
+            &self.answered,
+            &self.acted,
+            &self.ignored,
+            &self.failed,
+            &self.dropped,
+        ]
+        .map(|c| c.load(Ordering::Relaxed))
     }
 }
 
@@ -59,8 +66,13 @@ impl Webhook {
     ///
     /// # Errors
     /// When the URL or the HTTP client cannot be set up.
-    pub fn start(url: &str, cfg: &WebhookSection, session: SessionHandle) -> anyhow::Result<Webhook> {
-        let url = reqwest::Url::parse(url).with_context(|| format!("post_api {url:?} is not a URL"))?;
+    pub fn start(
+        url: &str,
+        cfg: &WebhookSection,
+        session: SessionHandle,
+    ) -> anyhow::Result<Webhook> {
+        let url =
+            reqwest::Url::parse(url).with_context(|| format!("post_api {url:?} is not a URL"))?;
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
             .timeout(Duration::from_secs(cfg.timeout_secs))
@@ -69,7 +81,12 @@ impl Webhook {
             .context("cannot build the webhook's HTTP client")?;
         let (tx, rx) = mpsc::channel(cfg.queue.max(1));
         let stats = Arc::new(WebhookStats::default());
-        let poster = Poster { client, url, session, stats: stats.clone() };
+        let poster = Poster {
+            client,
+            url,
+            session,
+            stats: stats.clone(),
+        };
         tokio::spawn(dispatch(rx, Arc::new(poster), cfg.concurrency.max(1)));
         Ok(Webhook { queue: tx, stats })
     }
@@ -104,7 +121,9 @@ async fn dispatch(mut rx: mpsc::Receiver<InboundMessage>, poster: Arc<Poster>, c
     while let Some(msg) = rx.recv().await {
         // Reap finished posts so the set stays small.
         while in_flight.try_join_next().is_some() {}
-        let Ok(slot) = slots.clone().acquire_owned().await else { break };
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let poster = poster.clone();
         in_flight.spawn(async move {
             poster.post(msg).await;
@@ -128,7 +147,11 @@ impl Poster {
             }
         };
         let status = res.status().as_u16();
-        let ct = res.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let ct = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = match res.bytes().await {
             Ok(b) => b,
             Err(e) => {

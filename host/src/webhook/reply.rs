@@ -18,7 +18,11 @@ pub enum Ignored {
 }
 
 /// The decision in a webhook answer; `Ok(None)` when it asks for nothing.
-pub fn parse(status: u16, content_type: Option<&str>, body: &[u8]) -> Result<Option<Decision>, Ignored> {
+pub fn parse(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Option<Decision>, Ignored> {
     if !(200..300).contains(&status) {
         return Err(Ignored::Status(status));
     }
@@ -30,7 +34,10 @@ pub fn parse(status: u16, content_type: Option<&str>, body: &[u8]) -> Result<Opt
         return Err(Ignored::NotJsonObject);
     };
     // The original replied only to plain-text formats.
-    if obj.get("format").is_some_and(|f| f.as_str() != Some("text")) {
+    if obj
+        .get("format")
+        .is_some_and(|f| f.as_str() != Some("text"))
+    {
         return Ok(None);
     }
     let reply = match obj.get("reply") {
@@ -44,13 +51,14 @@ pub fn parse(status: u16, content_type: Option<&str>, body: &[u8]) -> Result<Opt
         Value::String(s) => s == "1",
         _ => false,
     };
-    let shutup = obj.get("shutup").is_some_and(truthy).then(|| {
-        match obj.get("shutup_time") {
+    let shutup = obj
+        .get("shutup")
+        .is_some_and(truthy)
+        .then(|| match obj.get("shutup_time") {
             Some(Value::Number(n)) => n.as_u64().filter(|&t| t > 0).unwrap_or(60),
             Some(Value::String(s)) => s.parse::<u64>().ok().filter(|&t| t > 0).unwrap_or(60),
             _ => 60,
-        }
-    });
+        });
     if reply.is_none() && shutup.is_none() {
         return Ok(None);
     }
@@ -65,23 +73,54 @@ mod tests {
 
     #[test]
     fn reply_and_shutup() {
-        let d = parse(200, JSON, br#"{"reply":"hi","shutup":1,"shutup_time":120}"#).unwrap().unwrap();
-        assert_eq!(d, Decision { reply: Some("hi".into()), shutup: Some(120) });
-        let d = parse(200, Some("text/json"), br#"{"reply":5,"shutup":true}"#).unwrap().unwrap();
-        assert_eq!(d, Decision { reply: Some("5".into()), shutup: Some(60) });
-        let d = parse(200, JSON, br#"{"reply":"x","shutup":1,"shutup_time":30}"#).unwrap().unwrap();
-        assert_eq!(d.shutup, Some(30), "kept so the pipeline refuses and logs it");
+        let d = parse(200, JSON, br#"{"reply":"hi","shutup":1,"shutup_time":120}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d,
+            Decision {
+                reply: Some("hi".into()),
+                shutup: Some(120)
+            }
+        );
+        let d = parse(200, Some("text/json"), br#"{"reply":5,"shutup":true}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d,
+            Decision {
+                reply: Some("5".into()),
+                shutup: Some(60)
+            }
+        );
+        let d = parse(200, JSON, br#"{"reply":"x","shutup":1,"shutup_time":30}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            d.shutup,
+            Some(30),
+            "kept so the pipeline refuses and logs it"
+        );
     }
 
     #[test]
     fn ignored_answers() {
-        assert_eq!(parse(500, JSON, br#"{"reply":"x"}"#), Err(Ignored::Status(500)));
-        assert!(matches!(parse(200, Some("text/plain"), br#"{"reply":"x"}"#), Err(Ignored::ContentType(_))));
+        assert_eq!(
+            parse(500, JSON, br#"{"reply":"x"}"#),
+            Err(Ignored::Status(500))
+        );
+        assert!(matches!(
+            parse(200, Some("text/plain"), br#"{"reply":"x"}"#),
+            Err(Ignored::ContentType(_))
+        ));
         assert_eq!(parse(200, JSON, b"[1]"), Err(Ignored::NotJsonObject));
         assert_eq!(parse(200, JSON, b""), Err(Ignored::NotJsonObject));
         assert_eq!(parse(200, JSON, b"{bad"), Err(Ignored::NotJsonObject));
         assert_eq!(parse(200, JSON, br#"{"reply":""}"#), Ok(None));
         assert_eq!(parse(200, JSON, br#"{"code":0}"#), Ok(None));
-        assert_eq!(parse(200, JSON, br#"{"reply":"x","format":"media"}"#), Ok(None));
+        assert_eq!(
+            parse(200, JSON, br#"{"reply":"x","format":"media"}"#),
+            Ok(None)
+        );
     }
 }

@@ -33,7 +33,11 @@ pub fn v1(msg: &InboundMessage) -> Value {
         v["discuss_id"] = json!(d.id);
     }
     if msg.kind == ChatKind::Sess {
-        v["via"] = json!(if msg.group.is_some() { "group" } else { "discuss" });
+        v["via"] = json!(if msg.group.is_some() {
+            "group"
+        } else {
+            "discuss"
+        });
     }
     v
 }
@@ -44,7 +48,11 @@ mod tests {
     use crate::model::{ChatRef, GroupNumber, Person, Qq};
 
     fn person(id: &str, qq: u64, name: &str) -> Person {
-        Person { id: id.into(), qq: Some(Qq(qq)), name: name.into() }
+        Person {
+            id: id.into(),
+            qq: Some(Qq(qq)),
+            name: name.into(),
+        }
     }
 
     #[test]
@@ -56,7 +64,12 @@ mod tests {
             content: "测试一下".into(),
             sender: person("2372835507", 45678, "灰灰"),
             receiver: person("4072574066", 1234567, "小灰"),
-            group: Some(ChatRef { id: "2617047292".into(), number: Some(GroupNumber(552603)), key: 0, name: "PERL学习交流".into() }),
+            group: Some(ChatRef {
+                id: "2617047292".into(),
+                number: Some(GroupNumber(552603)),
+                key: 0,
+                name: "PERL学习交流".into(),
+            }),
             discuss: None,
         };
         assert_eq!(
@@ -79,7 +92,12 @@ mod tests {
             content: "x".into(),
             sender: person("1", 2, "a"),
             receiver: person("3", 4, "b"),
-            group: Some(ChatRef { id: "9".into(), number: Some(GroupNumber(5)), key: 0, name: "g".into() }),
+            group: Some(ChatRef {
+                id: "9".into(),
+                number: Some(GroupNumber(5)),
+                key: 0,
+                name: "g".into(),
+            }),
             discuss: None,
         };
         let v = v1(&msg);

@@ -14,21 +14,39 @@ pub async fn get_user_info(State(s): State<AppState>) -> OpenqqJson {
 }
 
 pub async fn get_friend_info(State(s): State<AppState>) -> OpenqqJson {
-    OpenqqJson(Value::Array(s.session.contacts().friends.iter().map(render::friend).collect()))
+    OpenqqJson(Value::Array(
+        s.session
+            .contacts()
+            .friends
+            .iter()
+            .map(render::friend)
+            .collect(),
+    ))
 }
 
 pub async fn get_group_info(State(s): State<AppState>) -> OpenqqJson {
     let c = s.session.contacts();
-    OpenqqJson(Value::Array(c.groups.iter().map(|g| render::group(g, true)).collect()))
+    OpenqqJson(Value::Array(
+        c.groups.iter().map(|g| render::group(g, true)).collect(),
+    ))
 }
 
 pub async fn get_group_basic_info(State(s): State<AppState>) -> OpenqqJson {
     let c = s.session.contacts();
-    OpenqqJson(Value::Array(c.groups.iter().map(|g| render::group(g, false)).collect()))
+    OpenqqJson(Value::Array(
+        c.groups.iter().map(|g| render::group(g, false)).collect(),
+    ))
 }
 
 pub async fn get_discuss_info(State(s): State<AppState>) -> OpenqqJson {
-    OpenqqJson(Value::Array(s.session.contacts().discusses.iter().map(render::discuss).collect()))
+    OpenqqJson(Value::Array(
+        s.session
+            .contacts()
+            .discusses
+            .iter()
+            .map(render::discuss)
+            .collect(),
+    ))
 }
 
 pub async fn get_recent_info(State(s): State<AppState>) -> OpenqqJson {
@@ -49,23 +67,36 @@ pub async fn get_recent_info(State(s): State<AppState>) -> OpenqqJson {
 fn search_lookup(p: &OpenqqParams, aliases: &[(&str, &str)]) -> Lookup {
     let mut l = Lookup::new();
     for (k, v) in p.iter() {
-        let key = aliases.iter().find(|(from, _)| *from == k).map_or(k, |(_, to)| to);
+        let key = aliases
+            .iter()
+            .find(|(from, _)| *from == k)
+            .map_or(k, |(_, to)| to);
         l = l.with(key, v);
     }
     l
 }
 
-pub async fn search_friend(State(s): State<AppState>, p: OpenqqParams) -> Result<OpenqqJson, ApiError> {
+pub async fn search_friend(
+    State(s): State<AppState>,
+    p: OpenqqParams,
+) -> Result<OpenqqJson, ApiError> {
     let l = search_lookup(&p, &[("uid", "qq"), ("name", "nick")]);
     let c = s.session.contacts();
-    let found: Vec<Value> = c.search_friends(&l).into_iter().map(render::friend).collect();
+    let found: Vec<Value> = c
+        .search_friends(&l)
+        .into_iter()
+        .map(render::friend)
+        .collect();
     if found.is_empty() {
         return Err(ApiError::object_not_found());
     }
     Ok(OpenqqJson(Value::Array(found)))
 }
 
-pub async fn search_group(State(s): State<AppState>, p: OpenqqParams) -> Result<OpenqqJson, ApiError> {
+pub async fn search_group(
+    State(s): State<AppState>,
+    p: OpenqqParams,
+) -> Result<OpenqqJson, ApiError> {
     let l = search_lookup(
         &p,
         &[
@@ -79,7 +110,11 @@ pub async fn search_group(State(s): State<AppState>, p: OpenqqParams) -> Result<
         ],
     );
     let c = s.session.contacts();
-    let found: Vec<Value> = c.search_groups(&l).into_iter().map(|g| render::group(g, true)).collect();
+    let found: Vec<Value> = c
+        .search_groups(&l)
+        .into_iter()
+        .map(|g| render::group(g, true))
+        .collect();
     if found.is_empty() {
         return Err(ApiError::object_not_found());
     }

@@ -40,18 +40,36 @@ pub fn router() -> Router<AppState> {
         .route("/openqq/get_user_info", route(contacts::get_user_info))
         .route("/openqq/get_friend_info", route(contacts::get_friend_info))
         .route("/openqq/get_group_info", route(contacts::get_group_info))
-        .route("/openqq/get_group_basic_info", route(contacts::get_group_basic_info))
-        .route("/openqq/get_discuss_info", route(contacts::get_discuss_info))
+        .route(
+            "/openqq/get_group_basic_info",
+            route(contacts::get_group_basic_info),
+        )
+        .route(
+            "/openqq/get_discuss_info",
+            route(contacts::get_discuss_info),
+        )
         .route("/openqq/get_recent_info", route(contacts::get_recent_info))
         .route("/openqq/search_friend", route(contacts::search_friend))
         .route("/openqq/search_group", route(contacts::search_group))
         .route("/openqq/send_message", route(send::send_message))
         .route("/openqq/send_friend_message", route(send::send_message))
-        .route("/openqq/send_group_message", route(send::send_group_message))
-        .route("/openqq/send_discuss_message", route(send::send_discuss_message))
+        .route(
+            "/openqq/send_group_message",
+            route(send::send_group_message),
+        )
+        .route(
+            "/openqq/send_discuss_message",
+            route(send::send_discuss_message),
+        )
         .route("/openqq/send_sess_message", route(send::send_sess_message))
-        .route("/openqq/shutup_group_member", route(group::shutup_group_member))
-        .route("/openqq/shuthup_group_member", route(group::shutup_group_member))
+        .route(
+            "/openqq/shutup_group_member",
+            route(group::shutup_group_member),
+        )
+        .route(
+            "/openqq/shuthup_group_member",
+            route(group::shutup_group_member),
+        )
         .route("/openqq/kick_group_member", route(group::kick_group_member))
         .layer(cors)
 }

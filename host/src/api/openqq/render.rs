@@ -58,7 +58,10 @@ pub fn discuss(d: &Discuss) -> Value {
     v.insert("did".into(), json!(d.did));
     v.insert("dname".into(), json!(d.dname));
     v.insert("downer".into(), json!(d.downer));
-    v.insert("member".into(), Value::Array(d.members.iter().map(|m| discuss_member(m, d)).collect()));
+    v.insert(
+        "member".into(),
+        Value::Array(d.members.iter().map(|m| discuss_member(m, d)).collect()),
+    );
     Value::Object(v)
 }
 
@@ -69,9 +72,17 @@ mod tests {
 
     #[test]
     fn v1_values_are_strings() {
-        let f = Friend { id: "9".into(), qq: Qq(5), nick: "n".into(), ..Friend::default() };
+        let f = Friend {
+            id: "9".into(),
+            qq: Qq(5),
+            nick: "n".into(),
+            ..Friend::default()
+        };
         assert_eq!(friend(&f)["qq"], json!("5"));
-        let g = Group { gnumber: GroupNumber(7), ..Group::default() };
+        let g = Group {
+            gnumber: GroupNumber(7),
+            ..Group::default()
+        };
         assert_eq!(group(&g, false)["gnumber"], json!("7"));
         assert!(group(&g, false).get("member").is_none());
         assert_eq!(group(&g, true)["member"], json!([]));

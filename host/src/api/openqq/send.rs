@@ -22,8 +22,13 @@ fn lookup(p: &OpenqqParams, keys: &[(&str, &str)]) -> Lookup {
     l
 }
 
-const FRIEND_KEYS: &[(&str, &str)] =
-    &[("id", "id"), ("qq", "qq"), ("uid", "qq"), ("name", "nick"), ("displayname", "displayname")];
+const FRIEND_KEYS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("qq", "qq"),
+    ("uid", "qq"),
+    ("name", "nick"),
+    ("displayname", "displayname"),
+];
 const GROUP_KEYS: &[(&str, &str)] = &[
     ("gid", "gid"),
     ("gnumber", "gnumber"),
@@ -34,10 +39,19 @@ const GROUP_KEYS: &[(&str, &str)] = &[
     ("name", "gname"),
     ("displayname", "displayname"),
 ];
-const DISCUSS_KEYS: &[(&str, &str)] =
-    &[("did", "did"), ("id", "did"), ("discuss_id", "did"), ("name", "dname"), ("displayname", "displayname")];
-const SESS_GROUP_KEYS: &[(&str, &str)] =
-    &[("gid", "gid"), ("gnumber", "gnumber"), ("group_id", "gid"), ("group_uid", "gnumber")];
+const DISCUSS_KEYS: &[(&str, &str)] = &[
+    ("did", "did"),
+    ("id", "did"),
+    ("discuss_id", "did"),
+    ("name", "dname"),
+    ("displayname", "displayname"),
+];
+const SESS_GROUP_KEYS: &[(&str, &str)] = &[
+    ("gid", "gid"),
+    ("gnumber", "gnumber"),
+    ("group_id", "gid"),
+    ("group_uid", "gnumber"),
+];
 const SESS_DISCUSS_KEYS: &[(&str, &str)] = &[("did", "did"), ("discuss_id", "did")];
 const SESS_MEMBER_KEYS: &[(&str, &str)] = &[("id", "id"), ("qq", "qq"), ("uid", "qq")];
 
@@ -46,29 +60,57 @@ async fn send(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<Openqq
     let content = match p.text("content") {
         Ok(c) => c,
         Err(TextError::Missing) => {
-            return Err(ApiError::Send { code: 400, msg_id: None, status: "content missing".into(), info: None });
+            return Err(ApiError::Send {
+                code: 400,
+                msg_id: None,
+                status: "content missing".into(),
+                info: None,
+            });
         }
         Err(TextError::NotUtf8) => {
-            return Err(ApiError::Send { code: 400, msg_id: None, status: "content not utf-8".into(), info: None });
+            return Err(ApiError::Send {
+                code: 400,
+                msg_id: None,
+                status: "content not utf-8".into(),
+                info: None,
+            });
         }
     };
-    let msg_id = s.session.send_to(target, content).await.map_err(ApiError::from_send)?;
-    Ok(OpenqqJson(json!({"code": 0, "msg_id": msg_id.0, "status": "发送成功"})))
+    let msg_id = s
+        .session
+        .send_to(target, content)
+        .await
+        .map_err(ApiError::from_send)?;
+    Ok(OpenqqJson(
+        json!({"code": 0, "msg_id": msg_id.0, "status": "发送成功"}),
+    ))
 }
 
-pub async fn send_message(State(s): State<AppState>, p: OpenqqParams) -> Result<OpenqqJson, ApiError> {
+pub async fn send_message(
+    State(s): State<AppState>,
+    p: OpenqqParams,
+) -> Result<OpenqqJson, ApiError> {
     send(&s, &p, SendRequest::Friend(lookup(&p, FRIEND_KEYS))).await
 }
 
-pub async fn send_group_message(State(s): State<AppState>, p: OpenqqParams) -> Result<OpenqqJson, ApiError> {
+pub async fn send_group_message(
+    State(s): State<AppState>,
+    p: OpenqqParams,
+) -> Result<OpenqqJson, ApiError> {
     send(&s, &p, SendRequest::Group(lookup(&p, GROUP_KEYS))).await
 }
 
-pub async fn send_discuss_message(State(s): State<AppState>, p: OpenqqParams) -> Result<OpenqqJson, ApiError> {
+pub async fn send_discuss_message(
+    State(s): State<AppState>,
+    p: OpenqqParams,
+) -> Result<OpenqqJson, ApiError> {
     send(&s, &p, SendRequest::Discuss(lookup(&p, DISCUSS_KEYS))).await
 }
 
-pub async fn send_sess_message(State(s): State<AppState>, p: OpenqqParams) -> Result<OpenqqJson, ApiError> {
+pub async fn send_sess_message(
+    State(s): State<AppState>,
+    p: OpenqqParams,
+) -> Result<OpenqqJson, ApiError> {
     let group = lookup(&p, SESS_GROUP_KEYS);
     let discuss = lookup(&p, SESS_DISCUSS_KEYS);
     let req = SendRequest::Sess {

@@ -66,7 +66,11 @@ pub enum InjectError {
 impl Sim {
     pub fn new(world: World, events: mpsc::Sender<BackendEvent>) -> Sim {
         Sim {
-            state: Mutex::new(SimState { world, recorder: Recorder::default(), failures: None }),
+            state: Mutex::new(SimState {
+                world,
+                recorder: Recorder::default(),
+                failures: None,
+            }),
             events,
             inbound_order: tokio::sync::Mutex::new(()),
             next_msg_id: AtomicU64::new(10_000),
@@ -97,13 +101,21 @@ impl Sim {
                     }
                 }
                 RawChat::Group(n) | RawChat::GroupSess(n) => {
-                    let g = w.groups.iter().find(|g| g.gnumber == *n).ok_or(InjectError::Group(n.0))?;
+                    let g = w
+                        .groups
+                        .iter()
+                        .find(|g| g.gnumber == *n)
+                        .ok_or(InjectError::Group(n.0))?;
                     if g.member_by_qq(sender).is_none() {
                         return Err(InjectError::Sender(sender.0));
                     }
                 }
                 RawChat::Discuss(k) | RawChat::DiscussSess(k) => {
-                    let d = w.discusses.iter().find(|d| d.key == *k).ok_or(InjectError::Discuss)?;
+                    let d = w
+                        .discusses
+                        .iter()
+                        .find(|d| d.key == *k)
+                        .ok_or(InjectError::Discuss)?;
                     if !d.members.iter().any(|m| m.qq == sender) {
                         return Err(InjectError::Sender(sender.0));
                     }
@@ -112,8 +124,17 @@ impl Sim {
         }
         let _order = self.inbound_order.lock().await;
         let msg_id = self.next_msg_id.fetch_add(1, Ordering::Relaxed).to_string();
-        let raw = RawInbound { msg_id: msg_id.clone(), time: unix_now(), from, sender, content };
-        self.events.send(BackendEvent::Message(raw)).await.map_err(|_| InjectError::Closed)?;
+        let raw = RawInbound {
+            msg_id: msg_id.clone(),
+            time: unix_now(),
+            from,
+            sender,
+            content,
+        };
+        self.events
+            .send(BackendEvent::Message(raw))
+            .await
+            .map_err(|_| InjectError::Closed)?;
         Ok(msg_id)
     }
 
@@ -128,28 +149,48 @@ impl Sim {
     }
 
     /// Adds a member to a group and tells the session (`/sim/join`).
-    pub async fn join(&self, group: GroupNumber, member: crate::model::GroupMember) -> Result<(), InjectError> {
+    pub async fn join(
+        &self,
+        group: GroupNumber,
+        member: crate::model::GroupMember,
+    ) -> Result<(), InjectError> {
         {
             let mut st = self.state();
-            let g = st.world.groups.iter_mut().find(|g| g.gnumber == group).ok_or(InjectError::Group(group.0))?;
+            let g = st
+                .world
+                .groups
+                .iter_mut()
+                .find(|g| g.gnumber == group)
+                .ok_or(InjectError::Group(group.0))?;
             g.members.retain(|m| m.qq != member.qq);
             g.members.push(member.clone());
         }
-        self.events.send(BackendEvent::MemberJoined { group, member }).await.map_err(|_| InjectError::Closed)
+        self.events
+            .send(BackendEvent::MemberJoined { group, member })
+            .await
+            .map_err(|_| InjectError::Closed)
     }
 
     /// Removes a member from a group and tells the session (`/sim/leave`).
     pub async fn leave(&self, group: GroupNumber, member: Qq) -> Result<(), InjectError> {
         {
             let mut st = self.state();
-            let g = st.world.groups.iter_mut().find(|g| g.gnumber == group).ok_or(InjectError::Group(group.0))?;
+            let g = st
+                .world
+                .groups
+                .iter_mut()
+                .find(|g| g.gnumber == group)
+                .ok_or(InjectError::Group(group.0))?;
             let before = g.members.len();
             g.members.retain(|m| m.qq != member);
             if g.members.len() == before {
                 return Err(InjectError::Sender(member.0));
             }
         }
-        self.events.send(BackendEvent::MemberLeft { group, member }).await.map_err(|_| InjectError::Closed)
+        self.events
+            .send(BackendEvent::MemberLeft { group, member })
+            .await
+            .map_err(|_| InjectError::Closed)
     }
 
     fn take_failure(st: &mut SimState) -> Option<FailureKind> {
@@ -186,12 +227,22 @@ impl Backend for Sim {
         })
     }
 
-    async fn send(&self, msg_id: MsgId, to: &SendTarget, content: &str) -> Result<(), BackendError> {
+    async fn send(
+        &self,
+        msg_id: MsgId,
+        to: &SendTarget,
+        content: &str,
+    ) -> Result<(), BackendError> {
         let mut st = self.state();
         match Self::take_failure(&mut st) {
-            Some(FailureKind::Down) => return Err(BackendError::Down("simulated link failure".into())),
+            Some(FailureKind::Down) => {
+                return Err(BackendError::Down("simulated link failure".into()));
+            }
             Some(FailureKind::Refuse) => {
-                return Err(BackendError::Rejected { retcode: 1, reason: "simulated refusal".into() });
+                return Err(BackendError::Rejected {
+                    retcode: 1,
+                    reason: "simulated refusal".into(),
+                });
             }
             None => {}
         }
@@ -212,7 +263,11 @@ impl Backend for Sim {
         if !found {
             return Err(BackendError::NotFound(format!("{to:?}")));
         }
-        st.recorder.push(Action::Send { target: to.clone(), content: content.to_string(), msg_id });
+        st.recorder.push(Action::Send {
+            target: to.clone(),
+            content: content.to_string(),
+            msg_id,
+        });
         Ok(())
     }
 
@@ -220,19 +275,32 @@ impl Backend for Sim {
         let mut st = self.state();
         check_moderation(&st.world, target)?;
         if seconds < 60 {
-            return Err(BackendError::Rejected { retcode: 2, reason: "mute time under 60 s".into() });
+            return Err(BackendError::Rejected {
+                retcode: 2,
+                reason: "mute time under 60 s".into(),
+            });
         }
-        st.recorder.push(Action::Shutup { target: target.clone(), seconds });
+        st.recorder.push(Action::Shutup {
+            target: target.clone(),
+            seconds,
+        });
         Ok(())
     }
 
     async fn kick(&self, target: &MemberRef) -> Result<(), BackendError> {
         let mut st = self.state();
         check_moderation(&st.world, target)?;
-        if let Some(g) = st.world.groups.iter_mut().find(|g| g.gnumber == target.gnumber) {
+        if let Some(g) = st
+            .world
+            .groups
+            .iter_mut()
+            .find(|g| g.gnumber == target.gnumber)
+        {
             g.members.retain(|m| m.qq != target.qq);
         }
-        st.recorder.push(Action::Kick { target: target.clone() });
+        st.recorder.push(Action::Kick {
+            target: target.clone(),
+        });
         Ok(())
     }
 }
@@ -246,13 +314,19 @@ fn check_moderation(w: &World, target: &MemberRef) -> Result<(), BackendError> {
         .find(|g| g.gnumber == target.gnumber)
         .ok_or_else(|| BackendError::NotFound(format!("group {}", target.gnumber)))?;
     if !g.gtype.can_manage() {
-        return Err(BackendError::Rejected { retcode: 3, reason: "not an admin of this group".into() });
+        return Err(BackendError::Rejected {
+            retcode: 3,
+            reason: "not an admin of this group".into(),
+        });
     }
     let m = g
         .member_by_qq(target.qq)
         .ok_or_else(|| BackendError::NotFound(format!("member {}", target.qq)))?;
     if m.role != MemberRole::Member {
-        return Err(BackendError::Rejected { retcode: 4, reason: format!("cannot act on the group's {}", m.role.as_str()) });
+        return Err(BackendError::Rejected {
+            retcode: 4,
+            reason: format!("cannot act on the group's {}", m.role.as_str()),
+        });
     }
     Ok(())
 }
@@ -267,29 +341,59 @@ mod tests {
     }
 
     fn member(gnumber: u64, qq: u64) -> MemberRef {
-        MemberRef { gid: "g".into(), gnumber: GroupNumber(gnumber), id: "m".into(), qq: Qq(qq) }
+        MemberRef {
+            gid: "g".into(),
+            gnumber: GroupNumber(gnumber),
+            id: "m".into(),
+            qq: Qq(qq),
+        }
     }
 
     #[tokio::test]
     async fn moderation_follows_qq_rules() {
         let (s, _rx) = sim();
         assert!(s.shutup(&member(552603, 888888), 60).await.is_ok());
-        assert!(matches!(s.shutup(&member(552603, 888888), 59).await, Err(BackendError::Rejected { .. })));
-        assert!(matches!(s.shutup(&member(552603, 123455), 60).await, Err(BackendError::Rejected { .. })));
-        assert!(matches!(s.kick(&member(552603, 45678)).await, Err(BackendError::Rejected { .. })));
-        assert!(matches!(s.kick(&member(661234, 888888)).await, Err(BackendError::Rejected { .. })));
+        assert!(matches!(
+            s.shutup(&member(552603, 888888), 59).await,
+            Err(BackendError::Rejected { .. })
+        ));
+        assert!(matches!(
+            s.shutup(&member(552603, 123455), 60).await,
+            Err(BackendError::Rejected { .. })
+        ));
+        assert!(matches!(
+            s.kick(&member(552603, 45678)).await,
+            Err(BackendError::Rejected { .. })
+        ));
+        assert!(matches!(
+            s.kick(&member(661234, 888888)).await,
+            Err(BackendError::Rejected { .. })
+        ));
         assert!(s.kick(&member(552603, 888888)).await.is_ok());
         // A kicked member is gone.
-        assert!(matches!(s.kick(&member(552603, 888888)).await, Err(BackendError::NotFound(_))));
+        assert!(matches!(
+            s.kick(&member(552603, 888888)).await,
+            Err(BackendError::NotFound(_))
+        ));
         assert_eq!(s.sent_after(0).len(), 2);
     }
 
     #[tokio::test]
     async fn receive_checks_membership_and_emits_an_event() {
         let (s, mut rx) = sim();
-        assert_eq!(s.receive(RawChat::Friend, Qq(1), "x".into()).await, Err(InjectError::Sender(1)));
-        assert_eq!(s.receive(RawChat::Group(GroupNumber(5)), Qq(1), "x".into()).await, Err(InjectError::Group(5)));
-        let id = s.receive(RawChat::Friend, Qq(123456), "hi".into()).await.unwrap();
+        assert_eq!(
+            s.receive(RawChat::Friend, Qq(1), "x".into()).await,
+            Err(InjectError::Sender(1))
+        );
+        assert_eq!(
+            s.receive(RawChat::Group(GroupNumber(5)), Qq(1), "x".into())
+                .await,
+            Err(InjectError::Group(5))
+        );
+        let id = s
+            .receive(RawChat::Friend, Qq(123456), "hi".into())
+            .await
+            .unwrap();
         match rx.recv().await {
             Some(BackendEvent::Message(m)) => {
                 assert_eq!(m.msg_id, id);
@@ -303,7 +407,10 @@ mod tests {
     async fn injected_failures_are_counted_down() {
         let (s, _rx) = sim();
         s.fail_next(2, FailureKind::Down);
-        let to = SendTarget::Friend { id: "1".into(), qq: Qq(123456) };
+        let to = SendTarget::Friend {
+            id: "1".into(),
+            qq: Qq(123456),
+        };
         assert!(s.send(MsgId(1), &to, "a").await.is_err());
         assert!(s.send(MsgId(1), &to, "a").await.is_err());
         assert!(s.send(MsgId(1), &to, "a").await.is_ok());

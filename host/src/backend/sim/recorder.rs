@@ -7,9 +7,18 @@ use crate::model::{MemberRef, MsgId, SendTarget};
 /// One action the account took on the simulated QQ.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Send { target: SendTarget, content: String, msg_id: MsgId },
-    Shutup { target: MemberRef, seconds: u32 },
-    Kick { target: MemberRef },
+    Send {
+        target: SendTarget,
+        content: String,
+        msg_id: MsgId,
+    },
+    Shutup {
+        target: MemberRef,
+        seconds: u32,
+    },
+    Kick {
+        target: MemberRef,
+    },
 }
 
 /// An action with its sequence number (1, 2, …).
@@ -36,7 +45,10 @@ impl Recorder {
         if self.records.len() == CAPACITY {
             self.records.pop_front();
         }
-        self.records.push_back(Record { seq: self.last_seq, action });
+        self.records.push_back(Record {
+            seq: self.last_seq,
+            action,
+        });
     }
 
     pub fn after(&self, after: u64) -> Vec<Record> {
@@ -51,8 +63,13 @@ impl Record {
     /// The `/sim/sent` JSON shape: the target's Openqq parameters as strings.
     pub fn to_json(&self) -> Value {
         let mut v = match &self.action {
-            Action::Send { target, content, msg_id } => {
-                let mut v = json!({"action": target.action(), "content": content, "msg_id": msg_id.0});
+            Action::Send {
+                target,
+                content,
+                msg_id,
+            } => {
+                let mut v =
+                    json!({"action": target.action(), "content": content, "msg_id": msg_id.0});
                 let obj = v.as_object_mut().expect("literal object");
                 match target {
                     SendTarget::Friend { id, qq } => {
@@ -66,7 +83,12 @@ impl Record {
                     SendTarget::Discuss { did, .. } => {
                         obj.insert("did".into(), json!(did));
                     }
-                    SendTarget::GroupSess { gid, gnumber, id, qq } => {
+                    SendTarget::GroupSess {
+                        gid,
+                        gnumber,
+                        id,
+                        qq,
+                    } => {
                         obj.insert("gid".into(), json!(gid));
                         obj.insert("gnumber".into(), json!(gnumber.to_string()));
                         obj.insert("id".into(), json!(id));
@@ -112,13 +134,19 @@ mod tests {
         let mut r = Recorder::default();
         for i in 0..5 {
             r.push(Action::Send {
-                target: SendTarget::Friend { id: "1".into(), qq: Qq(2) },
+                target: SendTarget::Friend {
+                    id: "1".into(),
+                    qq: Qq(2),
+                },
                 content: i.to_string(),
                 msg_id: MsgId(i),
             });
         }
         assert_eq!(r.after(0).len(), 5);
-        assert_eq!(r.after(3).iter().map(|r| r.seq).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(
+            r.after(3).iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
         assert!(r.after(9).is_empty());
         let j = r.after(4)[0].to_json();
         assert_eq!(j["action"], "send_message");

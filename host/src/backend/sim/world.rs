@@ -29,7 +29,9 @@ impl World {
     pub fn load(path: &Path) -> anyhow::Result<World> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read world file {}", path.display()))?;
-        let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        let is_toml = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         let file: WorldFile = if is_toml {
             toml::from_str(&text).map_err(|e| {
                 let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
@@ -37,10 +39,16 @@ impl World {
             })?
         } else {
             serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!("{}: line {} column {}: {e}", path.display(), e.line(), e.column())
+                anyhow::anyhow!(
+                    "{}: line {} column {}: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                )
             })?
         };
-        file.into_world().with_context(|| format!("world file {}", path.display()))
+        file.into_world()
+            .with_context(|| format!("world file {}", path.display()))
     }
 
     /// Parses a world from JSON text (used for the embedded default).
@@ -58,7 +66,8 @@ impl World {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map_or(0, |t| t.matches('\n').count() + 1)
+    text.get(..offset)
+        .map_or(0, |t| t.matches('\n').count() + 1)
 }
 
 /// The seed's account 小灰 / 1234567, its two friends, a group with an owner,
@@ -333,7 +342,12 @@ impl WorldFile {
                     .collect(),
             })
             .collect();
-        Ok(World { user, friends, groups, discusses })
+        Ok(World {
+            user,
+            friends,
+            groups,
+            discusses,
+        })
     }
 }
 
@@ -348,7 +362,11 @@ mod tests {
         assert_eq!(w.user.nick, "小灰");
         assert_eq!(w.friends.len(), 2);
         assert_eq!(w.friends[0].nick, "测试帐号1");
-        assert!(w.groups.iter().any(|g| g.members.iter().any(|m| m.role == MemberRole::Owner)));
+        assert!(
+            w.groups
+                .iter()
+                .any(|g| g.members.iter().any(|m| m.role == MemberRole::Owner))
+        );
         assert_eq!(w.discusses[0].members.len(), 3);
     }
 
@@ -357,7 +375,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("openqq-world-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("bad.json");
-        std::fs::write(&path, "{\n  \"user\": {\"qq\": 1},\n  \"friends\": [ {\"qq\": \"x\"} ]\n}").unwrap();
+        std::fs::write(
+            &path,
+            "{\n  \"user\": {\"qq\": 1},\n  \"friends\": [ {\"qq\": \"x\"} ]\n}",
+        )
+        .unwrap();
         let err = format!("{:#}", World::load(&path).unwrap_err());
         assert!(err.contains("bad.json"), "{err}");
         assert!(err.contains("line 3"), "{err}");
@@ -366,8 +388,10 @@ mod tests {
     #[test]
     fn unknown_field_and_bad_role_are_errors() {
         assert!(World::from_json(r#"{"user":{"qq":1,"nik":"x"}}"#).is_err());
-        let e = World::from_json(r#"{"user":{"qq":1},"groups":[{"gnumber":5,"members":[{"qq":2,"role":"boss"}]}]}"#)
-            .unwrap_err();
+        let e = World::from_json(
+            r#"{"user":{"qq":1},"groups":[{"gnumber":5,"members":[{"qq":2,"role":"boss"}]}]}"#,
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("boss"));
     }
 
@@ -376,7 +400,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("openqq-world-t-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("w.toml");
-        std::fs::write(&path, "[user]\nqq = 7\n\n[[friends]]\nqq = 8\nnick = \"a\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[user]\nqq = 7\n\n[[friends]]\nqq = 8\nnick = \"a\"\n",
+        )
+        .unwrap();
         let w = World::load(&path).unwrap();
         assert_eq!(w.friends[0].nick, "a");
         std::fs::write(&path, "[user]\nqq = 7\n\n[[friends]]\nqq = \"eight\"\n").unwrap();

@@ -1,0 +1,191 @@
+//! Write openqq bots in Rust.
+//!
+//! An openqq bot is a WebAssembly component for the world `openqq:bot/bot`
+//! (`wit/bot.wit`). The gateway calls [`Bot::init`] once per instance with the
+//! bot's config, then [`Bot::on_message`] for every message the QQ account
+//! receives. Answer with a [`Decision`] (reply and/or mute the sender) or with
+//! `None` to pass the message on to the next bot and the `post_api` webhook.
+//!
+//! This crate holds the bindings, so a bot needs nothing else:
+//!
+//! ```
+//! use openqq_bot::{Bot, Config, Decision, Message};
+//!
+//! struct Echo {
+//!     answer: String,
+//! }
+//!
+//! impl Bot for Echo {
+//!     fn init(config: &Config) -> Result<Self, String> {
+//!         let answer = config.get_or("answer", "pong").to_owned();
+//!         Ok(Echo { answer })
+//!     }
+//!
+//!     fn on_message(&mut self, msg: &Message) -> Option<Decision> {
+//!         (msg.text() == "ping").then(|| Decision::reply(&self.answer))
+//!     }
+//! }
+//!
+//! openqq_bot::export_bot!(Echo);
+//! ```
+//!
+//! with this `Cargo.toml`:
+//!
+//! ```toml
+//! [lib]
+//! crate-type = ["cdylib", "rlib"] # cdylib: the component; rlib: native tests
+//!
+//! [dependencies]
+//! openqq-bot = { path = "../../guest-sdk" }
+//! ```
+//!
+//! `cargo build --release --target wasm32-wasip2` then writes the component to
+//! `target/wasm32-wasip2/release/<crate>.wasm`.
+//!
+//! # State, panics and failures
+//!
+//! One instance of the bot lives as long as the gateway keeps the component
+//! instance, so fields of the bot type are the place for counters and caches.
+//! The gateway rebuilds the instance (and calls `init` again) after a trap, a
+//! deadline or a hot swap, so that state is a cache, not a store.
+//!
+//! A panic traps the instance: the message passes on as if the bot had
+//! answered `None`. Before the trap, the panic message and its location go to
+//! the gateway's log at level `error`.
+//!
+//! # Talking to the gateway
+//!
+//! The [`host`] module logs ([`info!`] and friends), sends messages and looks
+//! contacts up.
+//!
+//! # Testing
+//!
+//! On native targets (`cargo test`) the [`host`] functions talk to a
+//! thread-local [`testing::MockHost`] instead of the gateway, so bot logic is
+//! tested without wasm:
+//!
+//! ```
+//! # use openqq_bot::{Bot, Config, Decision, Message};
+//! # struct Echo;
+//! # impl Bot for Echo {
+//! #     fn init(_: &Config) -> Result<Self, String> { Ok(Echo) }
+//! #     fn on_message(&mut self, msg: &Message) -> Option<Decision> {
+//! #         (msg.text() == "ping").then(|| Decision::reply("pong"))
+//! #     }
+//! # }
+//! use openqq_bot::testing::{self, MockHost};
+//!
+//! let host = MockHost::new();
+//! let mut bot = Echo::init(&Config::default()).unwrap();
+//! let msg = testing::friend_message(10001, "Alice", "ping\n");
+//! assert_eq!(bot.on_message(&msg), Some(Decision::reply("pong")));
+//! assert!(host.sends().is_empty());
+//! ```
+//!
+//! The `testing` module does not exist on wasm32, so put tests in
+//! `#[cfg(all(test, not(target_arch = "wasm32")))]` modules.
+
+#[doc(hidden)]
+pub mod bindings;
+mod config;
+pub mod host;
+mod message;
+#[doc(hidden)]
+pub mod runtime;
+// Documented everywhere; usable natively only (the host functions use it there).
+#[cfg(any(not(target_arch = "wasm32"), doc))]
+pub mod testing;
+
+pub use bindings::openqq::bot::host::Level;
+pub use bindings::openqq::bot::types::{
+    Address, Chat, ChatKind, Decision, Destination, DiscussTemp, Friend, Group, GroupRole,
+    GroupTemp, Member, MemberRole, Message, Person,
+};
+pub use config::Config;
+
+/// A bot: its state, how it starts and how it answers messages.
+///
+/// Export it with [`export_bot!`].
+pub trait Bot: Sized + 'static {
+    /// Builds the bot from its config.
+    ///
+    /// Called once per instance, before any message: after loading, after a
+    /// hot swap and after every rebuild.
+    ///
+    /// # Errors
+    ///
+    /// The text of an `Err` goes to the gateway's log and rejects this version
+    /// of the bot; an older working version keeps serving. Say which key is
+    /// wrong and why.
+    fn init(config: &Config) -> Result<Self, String>;
+
+    /// Answers one message: `Some` to reply and/or mute the sender, `None` to
+    /// pass it on to the next bot and then the webhook.
+    fn on_message(&mut self, msg: &Message) -> Option<Decision>;
+}
+
+/// Exports a [`Bot`] type as the component's `init` and `on-message`.
+///
+/// Use it once, at the root of the bot's crate: `openqq_bot::export_bot!(MyBot);`.
+/// It keeps one instance of the bot for the life of the component instance and
+/// installs the panic hook that logs panics to the gateway.
+#[macro_export]
+macro_rules! export_bot {
+    ($bot:ty) => {
+        const _: () = {
+            ::std::thread_local! {
+                // wasm32-wasip2 has one thread, so this is the instance's only copy.
+                static OPENQQ_BOT_INSTANCE: ::core::cell::RefCell<::core::option::Option<$bot>> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+
+            struct OpenqqBotExport;
+
+            impl $crate::runtime::Guest for OpenqqBotExport {
+                fn init(
+                    config: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::runtime::init::<$bot>(&OPENQQ_BOT_INSTANCE, config)
+                }
+
+                fn on_message(msg: $crate::Message) -> ::core::option::Option<$crate::Decision> {
+                    $crate::runtime::on_message::<$bot>(&OPENQQ_BOT_INSTANCE, &msg)
+                }
+            }
+
+            // Native builds (tests) have no component to export into.
+            #[cfg(target_arch = "wasm32")]
+    $crate::bindings::export!(OpenqqBotExport with_types_in $crate::bindings);
+        };
+    };
+}
+
+/// Logs a `format!`-style line at level `trace` (see [`host::log`]).
+#[macro_export]
+macro_rules! trace {
+    ($($arg:tt)*) => { $crate::host::log($crate::Level::Trace, &::std::format!($($arg)*)) };
+}
+
+/// Logs a `format!`-style line at level `debug` (see [`host::log`]).
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::host::log($crate::Level::Debug, &::std::format!($($arg)*)) };
+}
+
+/// Logs a `format!`-style line at level `info` (see [`host::log`]).
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::host::log($crate::Level::Info, &::std::format!($($arg)*)) };
+}
+
+/// Logs a `format!`-style line at level `warn` (see [`host::log`]).
+#[macro_export]
+macro_rules! warn {
+    ($($arg:tt)*) => { $crate::host::log($crate::Level::Warn, &::std::format!($($arg)*)) };
+}
+
+/// Logs a `format!`-style line at level `error` (see [`host::log`]).
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::host::log($crate::Level::Error, &::std::format!($($arg)*)) };
+}

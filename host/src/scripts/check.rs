@@ -1,0 +1,107 @@
+//! `openqq check FILE.wasm`: load a component the way `serve` would and say
+//! whether this gateway can run it — or exactly what is missing.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::engine::{ScriptEngine, is_component};
+
+/// The world and version this gateway runs.
+pub const WORLD: &str = "openqq:bot/bot@0.1.0";
+const HOST_PREFIX: &str = "openqq:bot/host@";
+
+/// The result of a check: a report for people, and the verdict.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub text: String,
+    pub runnable: bool,
+}
+
+/// Checks the file at `path`.
+///
+/// # Errors
+/// Only when the file cannot be read or the engine cannot start; anything
+/// wrong with the file itself is a verdict in the report.
+pub fn check(path: &Path) -> anyhow::Result<CheckReport> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = String::new();
+    let _ = writeln!(out, "file:     {} ({} bytes)", path.display(), bytes.len());
+    let verdict = |mut out: String, ok: bool, why: &str| {
+        let _ = writeln!(
+            out,
+            "verdict:  {} — {why}",
+            if ok { "OK" } else { "CANNOT RUN" }
+        );
+        CheckReport {
+            text: out,
+            runnable: ok,
+        }
+    };
+    if !bytes.starts_with(b"\0asm") {
+        return Ok(verdict(out, false, "not a WebAssembly file"));
+    }
+    if !is_component(&bytes) {
+        let _ = writeln!(out, "kind:     core module");
+        return Ok(verdict(
+            out,
+            false,
+            "a core wasm module, not a component: build for wasm32-wasip2 (Rust) or wrap it with `wasm-tools component new --adapt …`",
+        ));
+    }
+    let _ = writeln!(out, "kind:     component");
+    let engine = ScriptEngine::new(Some(std::env::temp_dir().join("openqq-check-cache")))?;
+    let component = match engine.compile(&bytes) {
+        Ok(c) => c,
+        Err(e) => return Ok(verdict(out, false, &format!("does not compile: {e:#}"))),
+    };
+    let ty = component.component_type();
+    let imports: Vec<String> = ty
+        .imports(engine.engine())
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let exports: Vec<String> = ty
+        .exports(engine.engine())
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let host = imports.iter().find(|i| i.starts_with(HOST_PREFIX));
+    let world = match host {
+        Some(h) => format!("openqq:bot/bot@{}", &h[HOST_PREFIX.len()..]),
+        None if exports.iter().any(|e| e == "on-message") => {
+            "openqq:bot/bot (imports no host interface)".to_string()
+        }
+        None => "not openqq:bot (a foreign world)".to_string(),
+    };
+    let _ = writeln!(out, "world:    {world}");
+    let _ = writeln!(out, "imports:");
+    for i in &imports {
+        let _ = writeln!(out, "  - {i}");
+    }
+    let _ = writeln!(out, "exports:");
+    for e in &exports {
+        let _ = writeln!(out, "  - {e}");
+    }
+    let missing: Vec<&str> = ["init", "on-message"]
+        .into_iter()
+        .filter(|n| !exports.iter().any(|e| e == n))
+        .collect();
+    if !missing.is_empty() {
+        return Ok(verdict(
+            out,
+            false,
+            &format!(
+                "does not export {} of {WORLD}; this component targets another world",
+                missing.join(" and ")
+            ),
+        ));
+    }
+    match engine.link(&component) {
+        Ok(_) => Ok(verdict(
+            out,
+            true,
+            &format!("this gateway can run it ({WORLD})"),
+        )),
+        Err(reason) => Ok(verdict(out, false, &format!("cannot be linked: {reason}"))),
+    }
+}

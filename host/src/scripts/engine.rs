@@ -1,0 +1,197 @@
+//! `ScriptEngine`: the one wasmtime engine of the process, its linker and its
+//! compile cache.
+//!
+//! The configuration is fixed here (after spin's `crates/core`): the
+//! component model, epoch interruption for deadlines, and the pooling
+//! allocator (with a fallback to on-demand allocation where the machine
+//! refuses the reservation). `component-model-async` is compiled out: it
+//! costs about 1 µs per call (`wasm-notes.md` §3).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::bindings::{Bot, BotPre};
+use super::cache::{Cache, Source};
+use super::error::{LoadStage, ScriptError};
+use super::limits::TICK;
+use super::state::BotState;
+
+/// The engine, linker and cache shared by every script.
+pub struct ScriptEngine {
+    engine: Engine,
+    linker: Linker<BotState>,
+    cache: Cache,
+}
+
+/// A compiled and linked component, ready to instantiate (one version of
+/// one file). Built off the async runtime.
+pub struct Prepared {
+    pub pre: BotPre<BotState>,
+    pub sha256: String,
+    pub source: Source,
+    /// How long compiling (or loading from the cache) took.
+    pub load_time: std::time::Duration,
+}
+
+impl ScriptEngine {
+    /// Creates the engine and starts its epoch ticker. The ticker thread ends
+    /// when the engine is dropped.
+    ///
+    /// # Errors
+    /// When wasmtime cannot create an engine on this machine.
+    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Arc<ScriptEngine>> {
+        let engine = match Engine::new(&config(true)) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "pooling allocator unavailable; using on-demand allocation");
+                Engine::new(&config(false))
+                    .map_err(anyhow::Error::from)
+                    .context("cannot create the wasm engine")?
+            }
+        };
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link WASI")?;
+        Bot::add_to_linker::<BotState, wasmtime::component::HasSelf<BotState>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)
+            .context("cannot link the openqq host")?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("openqq-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })
+            .context("cannot start the epoch ticker")?;
+        let cache = Cache::new(cache_dir.unwrap_or_else(Cache::default_dir), &engine);
+        Ok(Arc::new(ScriptEngine {
+            engine,
+            linker,
+            cache,
+        }))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn linker(&self) -> &Linker<BotState> {
+        &self.linker
+    }
+
+    /// Compiles (or loads from the cache) and links a component. Blocking:
+    /// compiling an interpreter component takes seconds, so call this from
+    /// `spawn_blocking`.
+    ///
+    /// # Errors
+    /// `ScriptError::Load` at the compile or link stage.
+    pub fn prepare(&self, name: &str, bytes: &[u8]) -> Result<Prepared, ScriptError> {
+        let started = std::time::Instant::now();
+        let fail = |stage, reason: String| ScriptError::Load {
+            script: name.to_string(),
+            stage,
+            reason,
+        };
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        if !is_component(bytes) {
+            let what = if bytes.starts_with(b"\0asm") {
+                "a core wasm module, not a component"
+            } else {
+                "not a wasm file"
+            };
+            return Err(fail(
+                LoadStage::Compile,
+                format!(
+                    "{what} (build with --target wasm32-wasip2, or `wasm-tools component new`)"
+                ),
+            ));
+        }
+        let (component, source) = self
+            .cache
+            .load(&self.engine, &sha256, bytes)
+            .map_err(|e| fail(LoadStage::Compile, format!("{e:#}")))?;
+        let pre = self
+            .link(&component)
+            .map_err(|e| fail(LoadStage::Link, e))?;
+        Ok(Prepared {
+            pre,
+            sha256,
+            source,
+            load_time: started.elapsed(),
+        })
+    }
+
+    /// Links a component against the gateway's host, explaining what is
+    /// missing when it cannot.
+    pub fn link(&self, component: &Component) -> Result<BotPre<BotState>, String> {
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| format!("{e:#}"))?;
+        BotPre::new(pre).map_err(|e| format!("{e:#}"))
+    }
+
+    /// Compiles without caching (for `openqq check`).
+    pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
+        Component::new(&self.engine, bytes)
+    }
+}
+
+/// A component (not a core module): the `\0asm` magic with the component
+/// layer's version bytes.
+pub fn is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]
+}
+
+fn config(pooling: bool) -> Config {
+    let mut c = Config::new();
+    c.wasm_component_model(true).epoch_interruption(true);
+    if pooling {
+        let mut p = PoolingAllocationConfig::default();
+        // Enough for a few dozen scripts and their rebuilds; interpreted
+        // guests (Python, JS) need several core instances and memories each.
+        p.total_component_instances(256)
+            .total_core_instances(2048)
+            .total_memories(512)
+            .total_tables(1024)
+            .max_memories_per_component(16)
+            .max_tables_per_component(64)
+            .max_core_instance_size(1 << 20)
+            .max_component_instance_size(1 << 20)
+            .max_memory_size(1 << 30);
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_magic() {
+        assert!(is_component(b"\0asm\x0d\0\x01\0rest"));
+        assert!(!is_component(b"\0asm\x01\0\0\0rest"));
+        assert!(!is_component(b"hello"));
+    }
+
+    #[test]
+    fn core_modules_are_refused_with_a_hint() {
+        let e = ScriptEngine::new(Some(std::env::temp_dir().join("openqq-test-cache"))).unwrap();
+        let err = e
+            .prepare("m", b"\0asm\x01\0\0\0")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("core wasm module"), "{err}");
+    }
+}

@@ -1,0 +1,174 @@
+//! One version of one script (`LoadedScript`) and a live instance of it
+//! (`Instance`), with the per-call deadline and memory cap.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use super::bindings::Bot;
+use super::bindings::openqq::bot::types as wit;
+use super::engine::Prepared;
+use super::error::{LoadStage, ScriptError};
+use super::limits::init_deadline;
+use super::state::BotState;
+use crate::model::{ChatKind, ChatRef, InboundMessage, Person};
+use crate::pipeline::Decision;
+use crate::session::SessionHandle;
+
+/// A compiled version of a script, with its settings.
+pub struct LoadedScript {
+    pub name: Arc<str>,
+    pub path: std::path::PathBuf,
+    pub prepared: Prepared,
+    /// The flattened config table handed to `init`.
+    pub config: Vec<(String, String)>,
+    pub deadline: Duration,
+    pub memory_mb: u64,
+    pub loaded_at: std::time::SystemTime,
+}
+
+/// A live instance: reused across messages until it traps or a new version
+/// replaces it.
+pub struct Instance {
+    pub version: Arc<LoadedScript>,
+    store: Store<BotState>,
+    bot: Bot,
+}
+
+impl LoadedScript {
+    /// Instantiates this version and runs its `init`.
+    ///
+    /// # Errors
+    /// `ScriptError::Load` at the instantiate or init stage.
+    pub async fn instantiate(
+        self: &Arc<Self>,
+        session: SessionHandle,
+    ) -> Result<Instance, ScriptError> {
+        let fail = |stage, reason: String| ScriptError::Load {
+            script: self.name.to_string(),
+            stage,
+            reason,
+        };
+        let memory = usize::try_from(self.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        let engine = self.prepared.pre.engine();
+        let mut store = Store::new(engine, BotState::new(self.name.clone(), session, memory));
+        store.limiter(|s| &mut s.limiter);
+        // Each tick past the deadline check: stop the call if it is over
+        // time, else yield to the runtime so other tasks run.
+        store.epoch_deadline_callback(|ctx| match ctx.data().deadline {
+            Some(d) if Instant::now() >= d => Ok(UpdateDeadline::Interrupt),
+            _ => Ok(UpdateDeadline::Yield(1)),
+        });
+        store.set_epoch_deadline(1);
+        store
+            .data_mut()
+            .begin("init", Instant::now() + init_deadline(self.deadline));
+        let bot = self
+            .prepared
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| fail(LoadStage::Instantiate, format!("{e:#}")))?;
+        store.set_epoch_deadline(1);
+        let result = bot.call_init(&mut store, &self.config).await;
+        store.data_mut().end();
+        match result {
+            Ok(Ok(())) => Ok(Instance {
+                version: self.clone(),
+                store,
+                bot,
+            }),
+            Ok(Err(reason)) => Err(fail(LoadStage::Init, format!("init refused: {reason}"))),
+            Err(e) => Err(fail(LoadStage::Init, format!("init trapped: {e:#}"))),
+        }
+    }
+}
+
+impl Instance {
+    /// Calls `on-message`. After an `Err` the instance is poisoned and must
+    /// be dropped (a trapped component cannot be entered again).
+    pub async fn on_message(
+        &mut self,
+        msg: &InboundMessage,
+    ) -> Result<Option<Decision>, ScriptError> {
+        let v = &self.version;
+        self.store
+            .data_mut()
+            .begin(&msg.id, Instant::now() + v.deadline);
+        self.store.set_epoch_deadline(1);
+        let result = self
+            .bot
+            .call_on_message(&mut self.store, &to_wit(msg))
+            .await;
+        self.store.data_mut().end();
+        let denied = self.store.data().limiter.denied;
+        match result {
+            Ok(d) => Ok(d.map(|d| Decision {
+                reply: d.reply,
+                shutup: d.shutup.map(u64::from),
+            })),
+            Err(e) => Err(classify(&v.name, v.deadline, v.memory_mb, denied, e)),
+        }
+    }
+}
+
+fn classify(
+    name: &str,
+    deadline: Duration,
+    memory_mb: u64,
+    denied: Option<usize>,
+    e: wasmtime::Error,
+) -> ScriptError {
+    let script = name.to_string();
+    if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return ScriptError::Deadline {
+            script,
+            deadline_ms: deadline.as_millis() as u64,
+        };
+    }
+    let reason = format!("{e:?}");
+    if denied.is_some() {
+        return ScriptError::Memory {
+            script,
+            limit_mb: memory_mb,
+            reason,
+        };
+    }
+    ScriptError::Trap { script, reason }
+}
+
+fn person(p: &Person) -> wit::Person {
+    wit::Person {
+        id: p.id.clone(),
+        qq: p.qq.map(|q| q.0),
+        name: p.name.clone(),
+    }
+}
+
+fn chat(c: &ChatRef) -> wit::Chat {
+    wit::Chat {
+        id: c.id.clone(),
+        number: c.number.map(|n| n.0),
+        name: c.name.clone(),
+    }
+}
+
+/// The WIT view of a message.
+pub fn to_wit(msg: &InboundMessage) -> wit::Message {
+    wit::Message {
+        id: msg.id.clone(),
+        kind: match msg.kind {
+            ChatKind::Friend => wit::ChatKind::Friend,
+            ChatKind::Group => wit::ChatKind::Group,
+            ChatKind::Discuss => wit::ChatKind::Discuss,
+            ChatKind::Sess => wit::ChatKind::Sess,
+        },
+        time: msg.time,
+        content: msg.content.clone(),
+        sender: person(&msg.sender),
+        receiver: person(&msg.receiver),
+        group: msg.group.as_ref().map(chat),
+        discuss: msg.discuss.as_ref().map(chat),
+    }
+}

@@ -1,0 +1,209 @@
+//! Turning config entries and files into running scripts: read, compile off
+//! the runtime (or load from the cache), instantiate, `init`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::engine::ScriptEngine;
+use super::error::{LoadStage, ScriptError};
+use super::loaded::{Instance, LoadedScript};
+use crate::config::{Config, ScriptEntry};
+use crate::session::SessionHandle;
+
+/// What to load: one script's file and settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptSpec {
+    pub name: String,
+    pub path: PathBuf,
+    pub config: Vec<(String, String)>,
+    pub deadline: Duration,
+    pub memory_mb: u64,
+}
+
+impl ScriptSpec {
+    fn from_entry(e: &ScriptEntry, cfg: &Config) -> ScriptSpec {
+        ScriptSpec {
+            name: e.name.clone().unwrap_or_else(|| stem(&e.path)),
+            path: e.path.clone(),
+            config: flatten(&e.config),
+            deadline: Duration::from_millis(e.timeout_ms.unwrap_or(cfg.limits.timeout_ms)),
+            memory_mb: e.memory_mb.unwrap_or(cfg.limits.memory_mb),
+        }
+    }
+
+    /// A script found in the scripts directory: default limits, and the
+    /// config of a `[[scripts]]` entry with the same name, if any.
+    pub fn from_file(path: &Path, cfg: &Config) -> ScriptSpec {
+        let name = stem(path);
+        let entry = cfg
+            .scripts
+            .iter()
+            .find(|e| e.name.as_deref() == Some(name.as_str()));
+        ScriptSpec {
+            name,
+            path: path.to_path_buf(),
+            config: entry.map(|e| flatten(&e.config)).unwrap_or_default(),
+            deadline: Duration::from_millis(
+                entry
+                    .and_then(|e| e.timeout_ms)
+                    .unwrap_or(cfg.limits.timeout_ms),
+            ),
+            memory_mb: entry
+                .and_then(|e| e.memory_mb)
+                .unwrap_or(cfg.limits.memory_mb),
+        }
+    }
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem().map_or_else(
+        || p.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// Every script the config names, in pipeline order: the `[[scripts]]`
+/// entries with a path outside the scripts directory, then the directory's
+/// `*.wasm` files in file-name order.
+///
+/// # Errors
+/// When the scripts directory cannot be read.
+pub fn specs(cfg: &Config) -> std::io::Result<Vec<ScriptSpec>> {
+    let mut out: Vec<ScriptSpec> = Vec::new();
+    let dir_files = match &cfg.scripts_dir {
+        Some(dir) => wasm_files(dir)?,
+        None => Vec::new(),
+    };
+    for e in &cfg.scripts {
+        let in_dir = cfg
+            .scripts_dir
+            .as_ref()
+            .is_some_and(|d| e.path.parent() == Some(d.as_path()));
+        // An entry that only configures a directory script has no file of its own.
+        let configures_dir_file = dir_files
+            .iter()
+            .any(|f| e.name.as_deref() == Some(stem(f).as_str()));
+        if !in_dir && !(configures_dir_file && !e.path.exists()) {
+            out.push(ScriptSpec::from_entry(e, cfg));
+        }
+    }
+    for f in dir_files {
+        if !out.iter().any(|s| s.name == stem(&f)) {
+            out.push(ScriptSpec::from_file(&f, cfg));
+        }
+    }
+    Ok(out)
+}
+
+/// The `*.wasm` files of a directory, sorted by name.
+pub fn wasm_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Flattens a TOML table to dotted keys (the world's `init` config):
+/// `{ reply = { ping = "pong" } }` → `[("reply.ping", "pong")]`; arrays are
+/// indexed; non-strings are their TOML text. Order is the file's.
+pub fn flatten(table: &toml::Table) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    walk(&join(prefix, k), v, out);
+                }
+            }
+            toml::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(&join(prefix, &i.to_string()), v, out);
+                }
+            }
+            toml::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    fn join(prefix: &str, k: &str) -> String {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in table {
+        walk(k, v, &mut out);
+    }
+    out
+}
+
+/// Loads a script: reads and compiles off the runtime, then instantiates and
+/// runs `init`.
+///
+/// # Errors
+/// `ScriptError::Load` naming the stage that failed.
+pub async fn load(
+    engine: &Arc<ScriptEngine>,
+    spec: &ScriptSpec,
+    session: SessionHandle,
+) -> Result<Instance, ScriptError> {
+    let bytes = tokio::fs::read(&spec.path)
+        .await
+        .map_err(|e| ScriptError::Load {
+            script: spec.name.clone(),
+            stage: LoadStage::Read,
+            reason: format!("{}: {e}", spec.path.display()),
+        })?;
+    let prepared = {
+        let engine = engine.clone();
+        let name = spec.name.clone();
+        tokio::task::spawn_blocking(move || engine.prepare(&name, &bytes))
+            .await
+            .map_err(|e| ScriptError::Load {
+                script: spec.name.clone(),
+                stage: LoadStage::Compile,
+                reason: format!("compile task failed: {e}"),
+            })??
+    };
+    tracing::info!(
+        script = %spec.name,
+        sha256 = %&prepared.sha256[..12],
+        source = ?prepared.source,
+        took_ms = prepared.load_time.as_millis() as u64,
+        "script compiled"
+    );
+    let version = Arc::new(LoadedScript {
+        name: Arc::from(spec.name.as_str()),
+        path: spec.path.clone(),
+        prepared,
+        config: spec.config.clone(),
+        deadline: spec.deadline,
+        memory_mb: spec.memory_mb,
+        loaded_at: std::time::SystemTime::now(),
+    });
+    version.instantiate(session).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flatten_makes_dotted_keys_in_file_order() {
+        let t: toml::Table = toml::from_str("z = 1\nreply = { ping = \"pong\", \"你好\" = \"hi\" }\nbanned = [\"a\", \"b\"]\nflag = true").unwrap();
+        assert_eq!(
+            flatten(&t),
+            vec![
+                ("z".to_string(), "1".to_string()),
+                ("reply.ping".to_string(), "pong".to_string()),
+                ("reply.你好".to_string(), "hi".to_string()),
+                ("banned.0".to_string(), "a".to_string()),
+                ("banned.1".to_string(), "b".to_string()),
+                ("flag".to_string(), "true".to_string()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! What a script's `Store` holds: WASI (denying everything), the memory
+//! limiter, the deadline of the call in progress, and the handles its host
+//! imports use.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tokio::io::AsyncWrite;
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS};
+use crate::session::SessionHandle;
+
+/// The id of the message a script is handling, shared with its output
+/// streams so their lines carry it.
+pub type CurrentMsg = Arc<Mutex<String>>;
+
+/// Per-store state of one script instance.
+pub struct BotState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limiter: Limiter,
+    pub host: HostCtx,
+    /// When the call in progress must end; `None` between calls.
+    pub deadline: Option<Instant>,
+}
+
+/// What the host imports need: who is calling, about which message, and the
+/// session to act through.
+pub struct HostCtx {
+    pub script: Arc<str>,
+    pub msg: CurrentMsg,
+    pub session: SessionHandle,
+}
+
+impl BotState {
+    /// A state with no filesystem, no network, no environment and no
+    /// arguments; stdout and stderr go to the gateway's log.
+    pub fn new(script: Arc<str>, session: SessionHandle, memory_bytes: usize) -> BotState {
+        let msg: CurrentMsg = Arc::new(Mutex::new(String::new()));
+        let mut b = WasiCtx::builder();
+        b.stdout(LogOutput {
+            script: script.clone(),
+            stream: "stdout",
+            msg: msg.clone(),
+        })
+        .stderr(LogOutput {
+            script: script.clone(),
+            stream: "stderr",
+            msg: msg.clone(),
+        })
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+        BotState {
+            wasi: b.build(),
+            table: ResourceTable::new(),
+            limiter: Limiter {
+                memory_bytes,
+                denied: None,
+            },
+            host: HostCtx {
+                script,
+                msg,
+                session,
+            },
+            deadline: None,
+        }
+    }
+
+    /// Marks the start of a call about message `msg_id`.
+    pub fn begin(&mut self, msg_id: &str, deadline: Instant) {
+        if let Ok(mut m) = self.host.msg.lock() {
+            m.clear();
+            m.push_str(msg_id);
+        }
+        self.deadline = Some(deadline);
+        self.limiter.denied = None;
+    }
+
+    pub fn end(&mut self) {
+        self.deadline = None;
+    }
+}
+
+impl WasiView for BotState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory per script and remembers a refusal, so a trap that
+/// follows can be reported as "out of memory" rather than a bare `unreachable`.
+pub struct Limiter {
+    memory_bytes: usize,
+    /// The size that was refused in this call, if any.
+    pub denied: Option<usize>,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.denied = Some(desired);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Guest stdout/stderr, written to the log a line at a time.
+#[derive(Clone)]
+struct LogOutput {
+    script: Arc<str>,
+    stream: &'static str,
+    msg: CurrentMsg,
+}
+
+impl IsTerminal for LogOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogOutput {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(LineLogger {
+            out: self.clone(),
+            buf: Vec::new(),
+        })
+    }
+}
+
+struct LineLogger {
+    out: LogOutput,
+    buf: Vec<u8>,
+}
+
+impl LineLogger {
+    fn emit(&self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim_end_matches(['\r', '\n']);
+        if text.is_empty() {
+            return;
+        }
+        let msg_id = self.out.msg.lock().map(|m| m.clone()).unwrap_or_default();
+        match self.out.stream {
+            "stderr" => {
+                tracing::warn!(script = %self.out.script, msg_id, stream = "stderr", "{text}")
+            }
+            _ => tracing::info!(script = %self.out.script, msg_id, stream = "stdout", "{text}"),
+        }
+    }
+
+    fn flush_lines(&mut self, all: bool) {
+        while let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=i).collect();
+            self.emit(&line);
+        }
+        if all || self.buf.len() >= MAX_OUTPUT_LINE {
+            let rest = std::mem::take(&mut self.buf);
+            self.emit(&rest);
+        }
+    }
+}
+
+impl Drop for LineLogger {
+    fn drop(&mut self) {
+        self.flush_lines(true);
+    }
+}
+
+impl AsyncWrite for LineLogger {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.buf.extend_from_slice(data);
+        self.flush_lines(false);
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.flush_lines(true);
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

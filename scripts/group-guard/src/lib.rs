@@ -1,0 +1,281 @@
+//! Group guard: mutes group members who flood the chat or use banned words.
+//!
+//! Config (every key optional):
+//!
+//! ```toml
+//! [bots.config]
+//! max_messages = 5     # K: more than K messages ...
+//! window_seconds = 10  # T: ... within T seconds is flooding
+//! shutup_seconds = 60  # N: how long to mute
+//! banned = ["spam", "广告"]
+//! ```
+//!
+//! Group messages only; everything else passes. A member whose message
+//! contains a banned word gets `<name>，请文明发言`; a member who sends more
+//! than K messages within T seconds (by the messages' own `time`) gets
+//! `<name>，请勿刷屏`. Either way the reply comes with an N-second mute, and
+//! the member's count starts over, so a mute the gateway cannot carry out (the
+//! bot is no admin) does not make the bot answer every further message.
+//!
+//! Counts live in the instance's memory, per group and member, at most K+1
+//! timestamps each; quiet members are forgotten once more than
+//! [`MAX_TRACKED`] are tracked. A rebuilt instance starts from zero.
+
+use std::collections::{HashMap, VecDeque};
+
+use openqq_bot::{Address, Bot, Config, Decision, Message};
+
+const DEFAULT_MAX_MESSAGES: usize = 5;
+const DEFAULT_WINDOW_SECONDS: u64 = 10;
+const DEFAULT_SHUTUP_SECONDS: u32 = 60;
+
+/// How many (group, member) counters to keep before forgetting quiet ones.
+pub const MAX_TRACKED: usize = 4096;
+
+/// Whom a counter belongs to: stable numbers when known, session ids otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MemberKey {
+    group: Address,
+    member: Address,
+}
+
+impl MemberKey {
+    fn of(msg: &Message) -> Self {
+        let group = match (msg.group_number(), msg.group_id()) {
+            (Some(number), _) => Address::Number(number),
+            (None, id) => Address::Id(id.unwrap_or_default().to_owned()),
+        };
+        let member = match msg.sender_qq() {
+            Some(qq) => Address::Number(qq),
+            None => Address::Id(msg.sender_id().to_owned()),
+        };
+        MemberKey { group, member }
+    }
+}
+
+/// The group-guard bot: its limits and the recent message times per member.
+#[derive(Debug)]
+pub struct GroupGuard {
+    max_messages: usize,
+    window_seconds: u64,
+    shutup_seconds: u32,
+    banned: Vec<String>,
+    /// Times of each member's recent messages, oldest first, at most K+1.
+    recent: HashMap<MemberKey, VecDeque<u64>>,
+}
+
+impl Bot for GroupGuard {
+    fn init(config: &Config) -> Result<Self, String> {
+        let max_messages = config.parse_or("max_messages", DEFAULT_MAX_MESSAGES)?;
+        let window_seconds = config.parse_or("window_seconds", DEFAULT_WINDOW_SECONDS)?;
+        let shutup_seconds = config.parse_or("shutup_seconds", DEFAULT_SHUTUP_SECONDS)?;
+        if max_messages == 0 {
+            return Err("config `max_messages` must be at least 1".into());
+        }
+        if window_seconds == 0 {
+            return Err("config `window_seconds` must be at least 1".into());
+        }
+        if shutup_seconds < 60 {
+            openqq_bot::warn!("shutup_seconds = {shutup_seconds}: QQ refuses mutes under 60 s");
+        }
+        let banned = config
+            .prefixed("banned.")
+            .map(|(_, word)| word)
+            .filter(|word| !word.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(GroupGuard {
+            max_messages,
+            window_seconds,
+            shutup_seconds,
+            banned,
+            recent: HashMap::new(),
+        })
+    }
+
+    fn on_message(&mut self, msg: &Message) -> Option<Decision> {
+        if !msg.is_group() {
+            return None;
+        }
+        let key = MemberKey::of(msg);
+        if self.banned.iter().any(|w| msg.content.contains(w.as_str())) {
+            self.recent.remove(&key);
+            return Some(self.mute(msg, "请文明发言"));
+        }
+        if self.flooding(key, msg.time) {
+            return Some(self.mute(msg, "请勿刷屏"));
+        }
+        self.forget_quiet(msg.time);
+        None
+    }
+}
+
+impl GroupGuard {
+    /// Records a message at `now` and says whether its sender went over the
+    /// limit; if so the sender's count starts over.
+    fn flooding(&mut self, key: MemberKey, now: u64) -> bool {
+        let window = self.window_seconds;
+        let times = self.recent.entry(key.clone()).or_default();
+        // Times from the future (clock skew) count as now.
+        times.retain(|&t| now.saturating_sub(t) < window);
+        times.push_back(now);
+        while times.len() > self.max_messages + 1 {
+            times.pop_front();
+        }
+        if times.len() > self.max_messages {
+            self.recent.remove(&key);
+            return true;
+        }
+        false
+    }
+
+    /// Keeps memory bounded: past [`MAX_TRACKED`] counters, drop those with
+    /// nothing inside the window, and everything if that is not enough.
+    fn forget_quiet(&mut self, now: u64) {
+        if self.recent.len() <= MAX_TRACKED {
+            return;
+        }
+        let window = self.window_seconds;
+        self.recent.retain(|_, times| {
+            times
+                .back()
+                .is_some_and(|&t| now.saturating_sub(t) < window)
+        });
+        if self.recent.len() > MAX_TRACKED {
+            openqq_bot::warn!(
+                "{} members active at once; forgetting all flood counts",
+                self.recent.len()
+            );
+            self.recent.clear();
+        }
+    }
+
+    fn mute(&self, msg: &Message, why: &str) -> Decision {
+        let name = match (msg.sender_name(), msg.sender_qq()) {
+            ("", Some(qq)) => qq.to_string(),
+            ("", None) => msg.sender_id().to_owned(),
+            (name, _) => name.to_owned(),
+        };
+        Decision::reply(format!("{name}，{why}")).shutup(self.shutup_seconds)
+    }
+}
+
+openqq_bot::export_bot!(GroupGuard);
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use openqq_bot::testing::{self, MockHost};
+
+    fn guard(pairs: &[(&str, &str)]) -> GroupGuard {
+        GroupGuard::init(&pairs.iter().copied().collect()).unwrap()
+    }
+
+    fn said(group: u64, qq: u64, time: u64, text: &str) -> Message {
+        let mut msg = testing::group_message(group, qq, "Bob", text);
+        msg.time = time;
+        msg
+    }
+
+    #[test]
+    fn more_than_k_within_t_is_flooding() {
+        let _host = MockHost::new();
+        let mut g = guard(&[("max_messages", "3"), ("window_seconds", "10")]);
+        for t in [100, 101, 102] {
+            assert_eq!(g.on_message(&said(9, 1, t, "hi")), None);
+        }
+        assert_eq!(
+            g.on_message(&said(9, 1, 109, "hi")),
+            Some(Decision::reply("Bob，请勿刷屏").shutup(60))
+        );
+        // The count starts over after a mute.
+        assert_eq!(g.on_message(&said(9, 1, 109, "hi")), None);
+    }
+
+    #[test]
+    fn messages_outside_the_window_do_not_count() {
+        let _host = MockHost::new();
+        let mut g = guard(&[("max_messages", "3"), ("window_seconds", "10")]);
+        for t in [100, 101, 102, 110, 111, 112, 120] {
+            assert_eq!(g.on_message(&said(9, 1, t, "hi")), None, "at {t}");
+        }
+    }
+
+    #[test]
+    fn counts_are_per_group_and_member() {
+        let _host = MockHost::new();
+        let mut g = guard(&[("max_messages", "2")]);
+        assert_eq!(g.on_message(&said(9, 1, 100, "a")), None);
+        assert_eq!(g.on_message(&said(9, 2, 100, "a")), None);
+        assert_eq!(g.on_message(&said(8, 1, 100, "a")), None);
+        assert_eq!(g.on_message(&said(9, 1, 100, "a")), None);
+        assert!(g.on_message(&said(9, 1, 100, "a")).is_some());
+    }
+
+    #[test]
+    fn banned_words_mute_at_once() {
+        let _host = MockHost::new();
+        let mut g = guard(&[("banned.0", "广告"), ("shutup_seconds", "600")]);
+        assert_eq!(
+            g.on_message(&said(9, 1, 100, "看广告")),
+            Some(Decision::reply("Bob，请文明发言").shutup(600))
+        );
+    }
+
+    #[test]
+    fn other_chats_pass() {
+        let _host = MockHost::new();
+        let mut g = guard(&[("max_messages", "1"), ("banned.0", "spam")]);
+        for _ in 0..5 {
+            assert_eq!(g.on_message(&testing::friend_message(1, "a", "spam")), None);
+            assert_eq!(
+                g.on_message(&testing::sess_message(9, 1, "a", "spam")),
+                None
+            );
+            assert_eq!(
+                g.on_message(&testing::discuss_message("d", 1, "a", "spam")),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn names_fall_back_to_the_qq_number() {
+        let _host = MockHost::new();
+        let mut g = guard(&[("banned.0", "spam")]);
+        let mut msg = said(9, 10001, 100, "spam");
+        msg.sender.name.clear();
+        let reply = g.on_message(&msg).and_then(|d| d.reply);
+        assert_eq!(reply.as_deref(), Some("10001，请文明发言"));
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let _host = MockHost::new();
+        let mut g = guard(&[]);
+        for qq in 0..(MAX_TRACKED as u64 * 3) {
+            // Each member is quiet by the time the next one speaks.
+            g.on_message(&said(9, qq, qq * 100, "hi"));
+            assert!(g.recent.len() <= MAX_TRACKED);
+        }
+        for qq in 0..(MAX_TRACKED as u64 * 2) {
+            // All at once: nothing is quiet, so everything is forgotten.
+            g.on_message(&said(8, qq, 1_000_000, "hi"));
+            assert!(g.recent.len() <= MAX_TRACKED);
+        }
+    }
+
+    #[test]
+    fn bad_limits_fail_init() {
+        let _host = MockHost::new();
+        for (key, value) in [
+            ("max_messages", "0"),
+            ("max_messages", "many"),
+            ("window_seconds", "0"),
+            ("shutup_seconds", "-1"),
+        ] {
+            let err = GroupGuard::init(&Config::from_iter([(key, value)])).unwrap_err();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+}
