@@ -7,75 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
 use openqq::model::InboundMessage;
 use openqq::pipeline::{Decision, Handled, Handler};
 use serde_json::{Value, json};
+use support::receiver::Receiver;
 use support::{TestGateway, test_config};
-use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// One report as the receiver saw it.
-#[derive(Debug)]
-struct Report {
-    headers: HeaderMap,
-    body: Value,
-}
-
-/// A `post_api` receiver whose answer depends on the message content.
-struct Receiver {
-    url: String,
-    reports: mpsc::Receiver<Report>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-fn json_answer(body: &str) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
-}
-
-async fn hook(State(tx): State<mpsc::Sender<Report>>, headers: HeaderMap, body: Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let content = body["content"].as_str().unwrap_or("").to_string();
-    let _ = tx.send(Report { headers, body }).await;
-    match content.as_str() {
-        c if c.starts_with("reply:") => json_answer(&json!({ "reply": &c[6..] }).to_string()),
-        "mute" => json_answer(r#"{"reply":"bye","shutup":1,"shutup_time":120}"#),
-        "mute-default" => json_answer(r#"{"shutup":true}"#),
-        "mute-30" => json_answer(r#"{"reply":"short","shutup":1,"shutup_time":30}"#),
-        "number" => json_answer(r#"{"reply":42}"#),
-        "text-plain" => ([(header::CONTENT_TYPE, "text/plain")], r#"{"reply":"no"}"#).into_response(),
-        "status-500" => (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], r#"{"reply":"no"}"#).into_response(),
-        "bad-json" => json_answer("{\"reply\": "),
-        "array" => json_answer(r#"[{"reply":"no"}]"#),
-        "empty" => json_answer(""),
-        "slow" => {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            json_answer(r#"{"reply":"late"}"#)
-        }
-        _ => json_answer(r#"{"code":0}"#),
-    }
-}
-
-async fn receiver() -> Receiver {
-    let (tx, reports) = mpsc::channel(1024);
-    let app = axum::Router::new().route("/post_api", axum::routing::post(hook)).with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
-    let url = format!("http://{}/post_api", listener.local_addr().expect("addr"));
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Receiver { url, reports, server }
-}
 
 async fn gateway_with(url: &str) -> TestGateway {
     let mut config = test_config();
@@ -83,29 +22,34 @@ async fn gateway_with(url: &str) -> TestGateway {
     TestGateway::with_config(config).await
 }
 
-impl Receiver {
-    async fn next(&mut self) -> Report {
-        tokio::time::timeout(WAIT, self.reports.recv()).await.expect("a report in time").expect("receiver open")
-    }
-}
-
 /// Waits until the webhook's counters satisfy `done`.
 async fn stats_until(gw: &TestGateway, done: impl Fn([u64; 5]) -> bool) -> [u64; 5] {
-    let stats = gw.gateway.webhook.as_ref().expect("webhook configured").stats();
+    let stats = gw
+        .gateway
+        .webhook
+        .as_ref()
+        .expect("webhook configured")
+        .stats();
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let s = stats.snapshot();
         if done(s) {
             return s;
         }
-        assert!(tokio::time::Instant::now() < deadline, "webhook stats stuck at {s:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "webhook stats stuck at {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
 /// The four message types (sess twice: via group and via discussion).
 async fn messages(gw: &TestGateway, content: &str) -> Vec<Value> {
-    let did = gw.get("/openqq/get_discuss_info").await[0]["did"].as_str().expect("did").to_string();
+    let did = gw.get("/openqq/get_discuss_info").await[0]["did"]
+        .as_str()
+        .expect("did")
+        .to_string();
     vec![
         json!({"type": "message", "sender_qq": 123456, "content": content}),
         json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603, "content": content}),
@@ -117,15 +61,28 @@ async fn messages(gw: &TestGateway, content: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_have_the_exact_v1_shape_for_every_type() {
-    let mut rx = receiver().await;
+    let mut rx = Receiver::start().await;
     let gw = gateway_with(&rx.url).await;
     let c = gw.gateway.session.contacts();
     let me = &c.user;
-    let g = c.group(openqq::model::GroupNumber(552603)).expect("group").clone();
+    let g = c
+        .group(openqq::model::GroupNumber(552603))
+        .expect("group")
+        .clone();
     let d = c.discusses[0].clone();
     let friend = c.friend(openqq::model::Qq(123456)).expect("friend").clone();
-    let member = |qq: u64| g.member_by_qq(openqq::model::Qq(qq)).expect("member").clone();
-    let dmember = |qq: u64| d.members.iter().find(|m| m.qq.0 == qq).expect("discuss member").clone();
+    let member = |qq: u64| {
+        g.member_by_qq(openqq::model::Qq(qq))
+            .expect("member")
+            .clone()
+    };
+    let dmember = |qq: u64| {
+        d.members
+            .iter()
+            .find(|m| m.qq.0 == qq)
+            .expect("discuss member")
+            .clone()
+    };
     let bot_in_group = member(1234567);
 
     let msgs = messages(&gw, "测试一下 \n").await;
@@ -137,24 +94,38 @@ async fn reports_have_the_exact_v1_shape_for_every_type() {
     for _ in &msgs {
         reports.push(rx.next().await);
     }
-    reports.sort_by_key(|r| r.body["msg_id"].as_str().unwrap_or("").parse::<u64>().unwrap_or(0));
+    reports.sort_by_key(|r| {
+        r.body["msg_id"]
+            .as_str()
+            .unwrap_or("")
+            .parse::<u64>()
+            .unwrap_or(0)
+    });
     for r in &reports {
-        let ct = r.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let ct = r
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         assert!(ct.starts_with("application/json"), "content-type {ct}");
         let t = r.body["msg_time"].as_str().expect("msg_time is a string");
-        assert!(t.parse::<u64>().is_ok_and(|t| t > 1_600_000_000), "msg_time {t}");
+        assert!(
+            t.parse::<u64>().is_ok_and(|t| t > 1_600_000_000),
+            "msg_time {t}"
+        );
     }
     let strip_time = |mut v: Value| {
         v.as_object_mut().expect("object").remove("msg_time");
         v
     };
-    let common = |id: &str, ty: &str, sender: &str, sender_id: &str, sender_qq: u64, receiver: &str| {
-        json!({
-            "msg_id": id, "msg_class": "recv", "type": ty, "content": "测试一下 \n",
-            "sender": sender, "sender_id": sender_id, "sender_qq": sender_qq,
-            "receiver": receiver, "receiver_id": me.id, "receiver_qq": 1234567,
-        })
-    };
+    let common =
+        |id: &str, ty: &str, sender: &str, sender_id: &str, sender_qq: u64, receiver: &str| {
+            json!({
+                "msg_id": id, "msg_class": "recv", "type": ty, "content": "测试一下 \n",
+                "sender": sender, "sender_id": sender_id, "sender_qq": sender_qq,
+                "receiver": receiver, "receiver_id": me.id, "receiver_qq": 1234567,
+            })
+        };
     let with = |mut base: Value, extra: Value| {
         for (k, v) in extra.as_object().expect("object") {
             base[k] = v.clone();
@@ -162,13 +133,23 @@ async fn reports_have_the_exact_v1_shape_for_every_type() {
         base
     };
     // Friend: display name is the remark.
-    assert_eq!(strip_time(reports[0].body.clone()), common(&ids[0], "message", "xxx", &friend.id, 123456, "小灰"));
+    assert_eq!(
+        strip_time(reports[0].body.clone()),
+        common(&ids[0], "message", "xxx", &friend.id, 123456, "小灰")
+    );
     // Group: numbers for gnumber and the qq fields; the bot is seen by its member card or nick.
     let m = member(888888);
     assert_eq!(
         strip_time(reports[1].body.clone()),
         with(
-            common(&ids[1], "group_message", "路人甲", &m.id, 888888, bot_in_group.display_name()),
+            common(
+                &ids[1],
+                "group_message",
+                "路人甲",
+                &m.id,
+                888888,
+                bot_in_group.display_name()
+            ),
             json!({"group": "PERL学习交流", "group_id": g.gid, "gnumber": 552603})
         )
     );
@@ -201,7 +182,7 @@ async fn reports_have_the_exact_v1_shape_for_every_type() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_json_reply_goes_back_where_the_message_came_from() {
-    let rx = receiver().await;
+    let rx = Receiver::start().await;
     let gw = gateway_with(&rx.url).await;
     let start = gw.last_seq().await;
     let msgs = messages(&gw, "reply:你好").await;
@@ -225,16 +206,26 @@ async fn a_json_reply_goes_back_where_the_message_came_from() {
     let did = gw.gateway.session.contacts().discusses[0].did.clone();
     let mut want = vec![
         ("send_message".to_string(), "qq=123456".to_string()),
-        ("send_group_message".to_string(), "gnumber=552603".to_string()),
+        (
+            "send_group_message".to_string(),
+            "gnumber=552603".to_string(),
+        ),
         ("send_discuss_message".to_string(), format!("did={did}")),
-        ("send_sess_message".to_string(), "qq=999999&gnumber=552603".to_string()),
-        ("send_sess_message".to_string(), format!("qq=78901&did={did}")),
+        (
+            "send_sess_message".to_string(),
+            "qq=999999&gnumber=552603".to_string(),
+        ),
+        (
+            "send_sess_message".to_string(),
+            format!("qq=78901&did={did}"),
+        ),
     ];
     want.sort();
     assert_eq!(got, want);
     // Numbers are stringified.
     let seq = gw.last_seq().await;
-    gw.receive(json!({"type": "message", "sender_qq": 7891234, "content": "number"})).await;
+    gw.receive(json!({"type": "message", "sender_qq": 7891234, "content": "number"}))
+        .await;
     let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
     assert_eq!(sent[0]["content"], "42");
     assert_eq!(sent[0]["qq"], "7891234");
@@ -243,7 +234,7 @@ async fn a_json_reply_goes_back_where_the_message_came_from() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutup_in_the_answer_mutes_the_sender() {
-    let rx = receiver().await;
+    let rx = Receiver::start().await;
     let gw = gateway_with(&rx.url).await;
     let group = |content: &str| json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603, "content": content});
 
@@ -252,16 +243,32 @@ async fn shutup_in_the_answer_mutes_the_sender() {
     let sent = gw.sent_until(seq, WAIT, |s| s.len() >= 2).await;
     assert_eq!(sent[0]["action"], "send_group_message");
     assert_eq!(sent[0]["content"], "bye");
-    assert_eq!((sent[1]["action"].as_str(), sent[1]["qq"].as_str(), sent[1]["time"].as_u64()), (Some("shutup"), Some("888888"), Some(120)));
+    assert_eq!(
+        (
+            sent[1]["action"].as_str(),
+            sent[1]["qq"].as_str(),
+            sent[1]["time"].as_u64()
+        ),
+        (Some("shutup"), Some("888888"), Some(120))
+    );
 
     let seq = gw.last_seq().await;
     gw.receive(group("mute-default")).await;
     let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
-    assert_eq!((sent[0]["action"].as_str(), sent[0]["time"].as_u64()), (Some("shutup"), Some(60)));
+    assert_eq!(
+        (sent[0]["action"].as_str(), sent[0]["time"].as_u64()),
+        (Some("shutup"), Some(60))
+    );
 
     // Under 60 s: the reply goes, the mute is refused.
     let seq = gw.last_seq().await;
-    let acted = gw.gateway.webhook.as_ref().expect("webhook").stats().snapshot()[1];
+    let acted = gw
+        .gateway
+        .webhook
+        .as_ref()
+        .expect("webhook")
+        .stats()
+        .snapshot()[1];
     gw.receive(group("mute-30")).await;
     stats_until(&gw, |s| s[1] > acted).await;
     let sent = gw.sent(seq).await;
@@ -270,22 +277,44 @@ async fn shutup_in_the_answer_mutes_the_sender() {
 
     // A mute in answer to a friend message is refused: only the reply goes.
     let seq = gw.last_seq().await;
-    let acted = gw.gateway.webhook.as_ref().expect("webhook").stats().snapshot()[1];
-    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "mute"})).await;
+    let acted = gw
+        .gateway
+        .webhook
+        .as_ref()
+        .expect("webhook")
+        .stats()
+        .snapshot()[1];
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "mute"}))
+        .await;
     stats_until(&gw, |s| s[1] > acted).await;
     let sent = gw.sent(seq).await;
-    assert_eq!(sent.iter().map(|r| r["action"].as_str().unwrap_or("")).collect::<Vec<_>>(), vec!["send_message"]);
+    assert_eq!(
+        sent.iter()
+            .map(|r| r["action"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        vec!["send_message"]
+    );
     gw.gateway.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_that_are_not_json_objects_do_nothing() {
-    let rx = receiver().await;
+    let rx = Receiver::start().await;
     let gw = gateway_with(&rx.url).await;
     let seq = gw.last_seq().await;
-    let cases = ["text-plain", "status-500", "bad-json", "array", "empty", "plain"];
+    let cases = [
+        "text-plain",
+        "status-500",
+        "bad-json",
+        "array",
+        "empty",
+        "plain",
+    ];
     for c in cases {
-        gw.receive(json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603, "content": c})).await;
+        gw.receive(
+            json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603, "content": c}),
+        )
+        .await;
     }
     let s = stats_until(&gw, |s| s[2] >= cases.len() as u64).await;
     assert_eq!(s, [cases.len() as u64, 0, cases.len() as u64, 0, 0]);
@@ -295,11 +324,12 @@ async fn answers_that_are_not_json_objects_do_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_receiver_delays_nothing_else_and_its_reply_still_goes() {
-    let mut rx = receiver().await;
+    let mut rx = Receiver::start().await;
     let gw = gateway_with(&rx.url).await;
     let seq = gw.last_seq().await;
     let started = tokio::time::Instant::now();
-    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "slow"})).await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "slow"}))
+        .await;
     assert_eq!(rx.next().await.body["content"], "slow");
     // 50 more, in the same chat and in a group, while the first waits 3 s.
     for i in 0..50 {
@@ -312,44 +342,82 @@ async fn a_slow_receiver_delays_nothing_else_and_its_reply_still_goes() {
     }
     for _ in 0..50 {
         let r = rx.next().await;
-        assert!(r.body["content"].as_str().is_some_and(|c| c.starts_with('m')));
+        assert!(
+            r.body["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with('m'))
+        );
     }
-    assert!(started.elapsed() < Duration::from_secs(3), "the others waited for the slow one");
-    assert!(gw.sent(seq).await.is_empty(), "the late reply cannot have gone yet");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the others waited for the slow one"
+    );
+    assert!(
+        gw.sent(seq).await.is_empty(),
+        "the late reply cannot have gone yet"
+    );
     let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
-    assert_eq!((sent[0]["content"].as_str(), sent[0]["qq"].as_str()), (Some("late"), Some("123456")));
+    assert_eq!(
+        (sent[0]["content"].as_str(), sent[0]["qq"].as_str()),
+        (Some("late"), Some("123456"))
+    );
     gw.gateway.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_receiver_is_logged_and_the_gateway_keeps_serving() {
     // Bind and drop, so nothing listens on the port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let gw = gateway_with(&format!("http://127.0.0.1:{port}/post_api")).await;
     for i in 0..5 {
-        gw.receive(json!({"type": "message", "sender_qq": 123456, "content": format!("x{i}")})).await;
+        gw.receive(json!({"type": "message", "sender_qq": 123456, "content": format!("x{i}")}))
+            .await;
     }
     stats_until(&gw, |s| s[3] == 5).await;
     assert_eq!(gw.get("/openqq/get_user_info").await["qq"], "1234567");
-    let v = gw.get("/openqq/send_message?qq=123456&content=still+here").await;
+    let v = gw
+        .get("/openqq/send_message?qq=123456&content=still+here")
+        .await;
     assert_eq!(v["code"], 0);
     gw.gateway.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_accounts_own_sends_are_never_reported() {
-    let mut rx = receiver().await;
+    let mut rx = Receiver::start().await;
     let gw = gateway_with(&rx.url).await;
-    assert_eq!(gw.get("/openqq/send_message?qq=123456&content=from-api").await["code"], 0);
-    assert_eq!(gw.get("/openqq/send_group_message?gnumber=552603&content=from-api").await["code"], 0);
+    assert_eq!(
+        gw.get("/openqq/send_message?qq=123456&content=from-api")
+            .await["code"],
+        0
+    );
+    assert_eq!(
+        gw.get("/openqq/send_group_message?gnumber=552603&content=from-api")
+            .await["code"],
+        0
+    );
     // A webhook reply is a send too: it must not come back as a report.
-    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "reply:from-webhook"})).await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "reply:from-webhook"}))
+        .await;
     assert_eq!(rx.next().await.body["content"], "reply:from-webhook");
     let seq = gw.last_seq().await;
-    let _ = gw.sent_until(0, WAIT, |s| s.iter().any(|r| r["content"] == "from-webhook")).await;
-    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "marker"})).await;
+    let _ = gw
+        .sent_until(0, WAIT, |s| {
+            s.iter().any(|r| r["content"] == "from-webhook")
+        })
+        .await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "marker"}))
+        .await;
     let next = rx.next().await;
-    assert_eq!(next.body["content"], "marker", "an own send was reported: {:?}", next.body);
+    assert_eq!(
+        next.body["content"], "marker",
+        "an own send was reported: {:?}",
+        next.body
+    );
     assert!(seq >= 2);
     gw.gateway.stop().await;
 }
@@ -365,17 +433,29 @@ impl Handler for EchoHandler {
         for _ in 0..n {
             tokio::task::yield_now().await;
         }
-        Some(Handled { by: "echo".into(), decision: Decision { reply: Some(msg.content.clone()), shutup: None } })
+        Some(Handled {
+            by: "echo".into(),
+            decision: Decision {
+                reply: Some(msg.content.clone()),
+                shutup: None,
+            },
+        })
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_chat_keeps_its_order_under_concurrent_injection() {
     let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(EchoHandler(AtomicUsize::new(0)))];
-    let gw = openqq::Gateway::start_with_handlers(test_config(), handlers).await.expect("gateway");
-    let gw = Arc::new(TestGateway { base: format!("http://{}", gw.addr), gateway: gw, http: reqwest::Client::new() });
+    let gw = openqq::Gateway::start_with_handlers(test_config(), handlers)
+        .await
+        .expect("gateway");
+    let gw = Arc::new(TestGateway {
+        base: format!("http://{}", gw.addr),
+        gateway: gw,
+        http: reqwest::Client::new(),
+    });
     const PER_CHAT: usize = 40;
-    let chats = vec![
+    let chats = [
         json!({"type": "message", "sender_qq": 123456}),
         json!({"type": "message", "sender_qq": 7891234}),
         json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603}),
@@ -405,12 +485,22 @@ async fn one_chat_keeps_its_order_under_concurrent_injection() {
         let content = r["content"].as_str().expect("content");
         let (c, i) = content.split_once(':').expect("c:i");
         let key = format!("{}{}{}", r["action"], r["qq"], r["gnumber"]);
-        per_chat.entry(key).or_default().push((c.parse().expect("c"), i.parse().expect("i")));
+        per_chat
+            .entry(key)
+            .or_default()
+            .push((c.parse().expect("c"), i.parse().expect("i")));
     }
     for (chat, seq) in &per_chat {
         for c in 0..chats.len() {
-            let order: Vec<usize> = seq.iter().filter(|(cc, _)| *cc == c).map(|(_, i)| *i).collect();
-            assert!(order.windows(2).all(|w| w[0] < w[1]), "chat {chat} source {c} out of order: {order:?}");
+            let order: Vec<usize> = seq
+                .iter()
+                .filter(|(cc, _)| *cc == c)
+                .map(|(_, i)| *i)
+                .collect();
+            assert!(
+                order.windows(2).all(|w| w[0] < w[1]),
+                "chat {chat} source {c} out of order: {order:?}"
+            );
         }
     }
     assert_eq!(sent.len(), total);

@@ -2,6 +2,9 @@
 //! 127.0.0.1, speak HTTP to it, build the example bots once.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod logs;
+pub mod receiver;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -12,7 +15,10 @@ use serde_json::Value;
 
 /// A config for tests: an ephemeral loopback port, the embedded world.
 pub fn test_config() -> Config {
-    Config { listen: "127.0.0.1:0".parse().expect("literal address"), ..Config::default() }
+    Config {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        ..Config::default()
+    }
 }
 
 /// A running gateway plus an HTTP client pointed at it.
@@ -30,7 +36,11 @@ impl TestGateway {
     pub async fn with_config(config: Config) -> TestGateway {
         let gateway = Gateway::start(config).await.expect("gateway starts");
         let base = format!("http://{}", gateway.addr);
-        TestGateway { gateway, base, http: reqwest::Client::new() }
+        TestGateway {
+            gateway,
+            base,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -60,7 +70,13 @@ impl TestGateway {
 
     /// POST a JSON body.
     pub async fn post_json(&self, path: &str, body: &Value) -> Value {
-        let res = self.http.post(self.url(path)).json(body).send().await.expect("request");
+        let res = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
         assert_eq!(res.status(), 200, "POST {path}");
         res.json().await.expect("JSON answer")
     }
@@ -83,7 +99,12 @@ impl TestGateway {
     /// Waits until `/sim/sent` after `after` satisfies `done`, or panics
     /// after `limit`. Polls: the sim records synchronously, so this only waits
     /// for the pipeline.
-    pub async fn sent_until(&self, after: u64, limit: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub async fn sent_until(
+        &self,
+        after: u64,
+        limit: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let s = self.sent(after).await;
@@ -99,13 +120,20 @@ impl TestGateway {
 
     /// The last sequence number recorded so far.
     pub async fn last_seq(&self) -> u64 {
-        self.sent(0).await.last().and_then(|r| r["seq"].as_u64()).unwrap_or(0)
+        self.sent(0)
+            .await
+            .last()
+            .and_then(|r| r["seq"].as_u64())
+            .unwrap_or(0)
     }
 }
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
 }
 
 /// Builds the Rust bots once per test binary (`scripts/build.sh rust`) and

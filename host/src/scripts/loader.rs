@@ -32,26 +32,14 @@ impl ScriptSpec {
         }
     }
 
-    /// A script found in the scripts directory: default limits, and the
-    /// config of a `[[scripts]]` entry with the same name, if any.
+    /// A script found in the scripts directory, with the default limits.
     pub fn from_file(path: &Path, cfg: &Config) -> ScriptSpec {
-        let name = stem(path);
-        let entry = cfg
-            .scripts
-            .iter()
-            .find(|e| e.name.as_deref() == Some(name.as_str()));
         ScriptSpec {
-            name,
+            name: stem(path),
             path: path.to_path_buf(),
-            config: entry.map(|e| flatten(&e.config)).unwrap_or_default(),
-            deadline: Duration::from_millis(
-                entry
-                    .and_then(|e| e.timeout_ms)
-                    .unwrap_or(cfg.limits.timeout_ms),
-            ),
-            memory_mb: entry
-                .and_then(|e| e.memory_mb)
-                .unwrap_or(cfg.limits.memory_mb),
+            config: Vec::new(),
+            deadline: Duration::from_millis(cfg.limits.timeout_ms),
+            memory_mb: cfg.limits.memory_mb,
         }
     }
 }
@@ -64,36 +52,33 @@ fn stem(p: &Path) -> String {
 }
 
 /// Every script the config names, in pipeline order: the `[[scripts]]`
-/// entries with a path outside the scripts directory, then the directory's
-/// `*.wasm` files in file-name order.
+/// entries, then the scripts directory's other `*.wasm` files in file-name
+/// order. A directory file that an entry already names (by path or by name)
+/// is the entry's: that is how a directory script gets a config table.
 ///
 /// # Errors
 /// When the scripts directory cannot be read.
 pub fn specs(cfg: &Config) -> std::io::Result<Vec<ScriptSpec>> {
-    let mut out: Vec<ScriptSpec> = Vec::new();
-    let dir_files = match &cfg.scripts_dir {
-        Some(dir) => wasm_files(dir)?,
-        None => Vec::new(),
-    };
-    for e in &cfg.scripts {
-        let in_dir = cfg
-            .scripts_dir
-            .as_ref()
-            .is_some_and(|d| e.path.parent() == Some(d.as_path()));
-        // An entry that only configures a directory script has no file of its own.
-        let configures_dir_file = dir_files
-            .iter()
-            .any(|f| e.name.as_deref() == Some(stem(f).as_str()));
-        if !in_dir && !(configures_dir_file && !e.path.exists()) {
-            out.push(ScriptSpec::from_entry(e, cfg));
-        }
-    }
-    for f in dir_files {
-        if !out.iter().any(|s| s.name == stem(&f)) {
-            out.push(ScriptSpec::from_file(&f, cfg));
+    let mut out: Vec<ScriptSpec> = cfg
+        .scripts
+        .iter()
+        .map(|e| ScriptSpec::from_entry(e, cfg))
+        .collect();
+    if let Some(dir) = &cfg.scripts_dir {
+        for f in wasm_files(dir)? {
+            let taken = out
+                .iter()
+                .any(|s| s.name == stem(&f) || same_file(&s.path, &f));
+            if !taken {
+                out.push(ScriptSpec::from_file(&f, cfg));
+            }
         }
     }
     Ok(out)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The `*.wasm` files of a directory, sorted by name.

@@ -1,5 +1,6 @@
 //! Contact reads: `get_*_info` and `search_*` (spec §4).
 
+use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::Value;
 
@@ -9,11 +10,14 @@ use crate::api::extract::OpenqqParams;
 use crate::api::state::AppState;
 use crate::session::{Lookup, Recent};
 
-pub async fn get_user_info(State(s): State<AppState>) -> OpenqqJson {
+// The get_* routes take no parameters, but they read (and ignore) the body:
+// a request body left unread makes hyper close the keep-alive connection.
+
+pub async fn get_user_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     OpenqqJson(render::user(&s.session.contacts().user))
 }
 
-pub async fn get_friend_info(State(s): State<AppState>) -> OpenqqJson {
+pub async fn get_friend_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     OpenqqJson(Value::Array(
         s.session
             .contacts()
@@ -24,21 +28,21 @@ pub async fn get_friend_info(State(s): State<AppState>) -> OpenqqJson {
     ))
 }
 
-pub async fn get_group_info(State(s): State<AppState>) -> OpenqqJson {
+pub async fn get_group_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     let c = s.session.contacts();
     OpenqqJson(Value::Array(
         c.groups.iter().map(|g| render::group(g, true)).collect(),
     ))
 }
 
-pub async fn get_group_basic_info(State(s): State<AppState>) -> OpenqqJson {
+pub async fn get_group_basic_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     let c = s.session.contacts();
     OpenqqJson(Value::Array(
         c.groups.iter().map(|g| render::group(g, false)).collect(),
     ))
 }
 
-pub async fn get_discuss_info(State(s): State<AppState>) -> OpenqqJson {
+pub async fn get_discuss_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     OpenqqJson(Value::Array(
         s.session
             .contacts()
@@ -49,7 +53,7 @@ pub async fn get_discuss_info(State(s): State<AppState>) -> OpenqqJson {
     ))
 }
 
-pub async fn get_recent_info(State(s): State<AppState>) -> OpenqqJson {
+pub async fn get_recent_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     let c = s.session.contacts();
     let items = s
         .session
