@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command: install the bot toolchains (idempotent; needs root on a
+# fresh Debian machine), build every bot in every language, then run the
+# whole workspace's tests (unit, native bot tests, end-to-end).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+rustup target add wasm32-wasip2
+bash scripts/toolchains.sh all
+OPENQQ_REQUIRE_ALL_LANGS=1 bash scripts/build.sh all
+# The bots are built; the tests use them instead of building their own.
+OPENQQ_BOTS_DIR="$root/target/bots" cargo test --workspace "$@"
