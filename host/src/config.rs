@@ -31,6 +31,23 @@ pub struct Config {
     pub scripts_dir: Option<PathBuf>,
     /// Where compiled scripts are cached.
     pub cache_dir: Option<PathBuf>,
+    /// When set, `/admin/*` answers any address that presents it (as
+    /// `Authorization: Bearer …` or `?token=`); when not, only loopback.
+    pub admin_token: Option<String>,
+    /// How to read the configuration again on SIGHUP or
+    /// `POST /admin/scripts/reload`; `None` keeps this one.
+    #[serde(skip)]
+    pub reload: Option<ReloadSource>,
+}
+
+/// Re-reads the configuration: the file plus the command-line overrides.
+#[derive(Clone)]
+pub struct ReloadSource(pub std::sync::Arc<dyn Fn() -> anyhow::Result<Config> + Send + Sync>);
+
+impl std::fmt::Debug for ReloadSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReloadSource(..)")
+    }
 }
 
 impl Default for Config {
@@ -45,6 +62,8 @@ impl Default for Config {
             scripts: Vec::new(),
             scripts_dir: None,
             cache_dir: None,
+            admin_token: None,
+            reload: None,
         }
     }
 }

@@ -54,6 +54,9 @@ pub struct Gateway {
     pub webhook: Option<webhook::Webhook>,
     /// The loaded scripts (empty when none are configured).
     pub scripts: scripts::Registry,
+    /// Reloads scripts (hot swap); `None` when no scripts are configured.
+    pub reloader: Option<scripts::ReloadHandle>,
+    _watcher: Option<scripts::Watcher>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
     tasks: Vec<JoinHandle<()>>,
@@ -109,10 +112,28 @@ impl Gateway {
             None => None,
         };
         let registry = scripts::Registry::new(session.clone());
-        if !config.scripts.is_empty() || config.scripts_dir.is_some() {
+        let (reloader, watcher) = if !config.scripts.is_empty() || config.scripts_dir.is_some() {
             let engine = scripts::ScriptEngine::new(config.cache_dir.clone())?;
-            load_scripts(&config, &engine, &registry).await?;
-        }
+            let (mut reloader, handle) =
+                scripts::Reloader::new(engine, registry.clone(), config.clone());
+            let first = reloader.initial_load().await;
+            tracing::info!(
+                loaded = first.loaded.len(),
+                rejected = first.rejected.len(),
+                "scripts loaded"
+            );
+            tasks.push(tokio::spawn(reloader.run()));
+            let watcher = match scripts::watch(watched_dirs(&config), handle.clone()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "scripts will not reload on file changes");
+                    None
+                }
+            };
+            (Some(handle), watcher)
+        } else {
+            (None, None)
+        };
         let mut handlers = native;
         handlers.push(Arc::new(registry.clone()));
         let pipeline = pipeline::Pipeline::new(session.clone(), handlers, webhook.clone());
@@ -125,14 +146,20 @@ impl Gateway {
         let app = api::router(api::AppState {
             session: session.clone(),
             sim: sim.clone(),
+            scripts: registry.clone(),
+            reloader: reloader.clone(),
+            admin_token: config.admin_token.as_deref().map(Arc::from),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
         });
         tracing::info!(
             backend = session.backend_name(),
@@ -144,6 +171,8 @@ impl Gateway {
             sim,
             webhook,
             scripts: registry,
+            reloader,
+            _watcher: watcher,
             stop,
             server,
             tasks,
@@ -160,28 +189,20 @@ impl Gateway {
     }
 }
 
-/// Loads every configured script into `registry`. A script that fails to
-/// load is logged and left out; the gateway still starts.
-async fn load_scripts(
-    config: &Config,
-    engine: &Arc<scripts::ScriptEngine>,
-    registry: &scripts::Registry,
-) -> anyhow::Result<()> {
-    let specs = scripts::specs(config).context("cannot list the scripts directory")?;
-    let mut loaded = Vec::new();
-    for spec in &specs {
-        match scripts::load(engine, spec, registry.session().clone()).await {
-            Ok(instance) => loaded.push(Arc::new(scripts::Script::new(instance))),
-            Err(e) => tracing::error!(script = %spec.name, "{e}"),
+/// The directories whose `.wasm` files are watched: the scripts directory
+/// and the directory of every `[[scripts]]` file.
+fn watched_dirs(config: &Config) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = config.scripts_dir.iter().cloned().collect();
+    for e in &config.scripts {
+        let dir = match e.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
         }
     }
-    tracing::info!(
-        loaded = loaded.len(),
-        configured = specs.len(),
-        "scripts loaded"
-    );
-    registry.set(loaded);
-    Ok(())
+    dirs
 }
 
 /// Runs the gateway until `shutdown` completes.
@@ -190,6 +211,19 @@ async fn load_scripts(
 /// As `Gateway::start`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let gateway = Gateway::start(config).await?;
+    #[cfg(unix)]
+    if let Some(reloader) = gateway.reloader.clone() {
+        // SIGHUP re-reads the config and the scripts, as daemons do.
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading scripts");
+                    reloader.poke();
+                }
+            });
+        }
+    }
     shutdown.await;
     tracing::info!("shutting down");
     gateway.stop().await;

@@ -29,7 +29,7 @@ enum Command {
     },
 }
 
-#[derive(clap::Args, Default)]
+#[derive(clap::Args, Default, Clone)]
 struct ServeArgs {
     /// A TOML config file; flags override it.
     #[arg(long, short)]
@@ -49,6 +49,16 @@ struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The config, with a way to read it again (SIGHUP, admin reload).
+    fn into_reloadable_config(self) -> anyhow::Result<Config> {
+        let again = self.clone();
+        let mut config = self.into_config()?;
+        config.reload = Some(openqq::config::ReloadSource(std::sync::Arc::new(
+            move || again.clone().into_config(),
+        )));
+        Ok(config)
+    }
+
     fn into_config(self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
             Some(path) => Config::load(path)?,
@@ -99,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
-            let config = args.into_config().context("bad configuration")?;
+            let config = args.into_reloadable_config().context("bad configuration")?;
             openqq::run(config, shutdown_signal()).await
         }
         Command::Check { file } => {

@@ -1,6 +1,7 @@
-//! The HTTP surface: the Openqq API, the simulator's control API, and (later)
+//! The HTTP surface: the Openqq API, the simulator's control API, and the
 //! admin routes. Handlers are thin: extract, one session call, render.
 
+mod admin;
 pub mod error;
 pub mod extract;
 pub mod openqq;
@@ -13,7 +14,7 @@ pub use state::AppState;
 
 /// The whole HTTP app. Unknown paths get 403 `request error` (spec §1).
 pub fn router(state: AppState) -> Router {
-    let mut app = openqq::router();
+    let mut app = openqq::router().merge(admin::router(state.clone()));
     if state.sim.is_some() {
         app = app.merge(sim::router());
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::backend::sim::Sim;
+use crate::scripts::{Registry, ReloadHandle};
 use crate::session::SessionHandle;
 
 #[derive(Clone)]
@@ -10,4 +11,9 @@ pub struct AppState {
     pub session: SessionHandle,
     /// The simulator, when the backend is `sim` (enables `/sim/*`).
     pub sim: Option<Arc<Sim>>,
+    pub scripts: Registry,
+    /// `None` when no scripts are configured.
+    pub reloader: Option<ReloadHandle>,
+    /// The token that opens `/admin/*` to non-loopback clients.
+    pub admin_token: Option<Arc<str>>,
 }

@@ -33,6 +33,8 @@ pub struct ScriptEngine {
 pub struct Prepared {
     pub pre: BotPre<BotState>,
     pub sha256: String,
+    /// The world version it was built for, e.g. `openqq:bot/bot@0.1.0`.
+    pub world: String,
     pub source: Source,
     /// How long compiling (or loading from the cache) took.
     pub load_time: std::time::Duration,
@@ -122,9 +124,11 @@ impl ScriptEngine {
         let pre = self
             .link(&component)
             .map_err(|e| fail(LoadStage::Link, e))?;
+        let world = world_of(&self.engine, &component);
         Ok(Prepared {
             pre,
             sha256,
+            world,
             source,
             load_time: started.elapsed(),
         })
@@ -144,6 +148,20 @@ impl ScriptEngine {
     pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
         Component::new(&self.engine, bytes)
     }
+}
+
+/// The `openqq:bot` world version a component imports, from the name of its
+/// host import (`openqq:bot/host@0.1.0` → `openqq:bot/bot@0.1.0`).
+pub fn world_of(engine: &Engine, component: &Component) -> String {
+    const HOST: &str = "openqq:bot/host@";
+    component
+        .component_type()
+        .imports(engine)
+        .find_map(|(name, _)| {
+            name.strip_prefix(HOST)
+                .map(|v| format!("openqq:bot/bot@{v}"))
+        })
+        .unwrap_or_else(|| "openqq:bot/bot (no host import)".to_string())
 }
 
 /// A component (not a core module): the `\0asm` magic with the component

@@ -54,7 +54,10 @@ impl host::Host for BotState {
     fn log(&mut self, level: host::Level, text: String) {
         let text = cut(&text, MAX_LOG_LINE);
         let script = &*self.host.script;
-        let msg_id = self.host.msg.lock().map(|m| m.clone()).unwrap_or_default();
+        let msg_id = super::state::msg_id_of(&self.host.msg);
+        if level == host::Level::Error {
+            super::state::note_error(&self.host.msg, text);
+        }
         match level {
             host::Level::Trace => tracing::trace!(script, msg_id, "{text}"),
             host::Level::Debug => tracing::debug!(script, msg_id, "{text}"),

@@ -80,7 +80,11 @@ impl LoadedScript {
                 bot,
             }),
             Ok(Err(reason)) => Err(fail(LoadStage::Init, format!("init refused: {reason}"))),
-            Err(e) => Err(fail(LoadStage::Init, format!("init trapped: {e:#}"))),
+            Err(e) => {
+                let why = trap_reason(store.data().last_error(), &e);
+                tracing::debug!(script = %self.name, "init trap: {e:?}");
+                Err(fail(LoadStage::Init, format!("init trapped: {why}")))
+            }
         }
     }
 }
@@ -103,12 +107,20 @@ impl Instance {
             .await;
         self.store.data_mut().end();
         let denied = self.store.data().limiter.denied;
+        let guest_said = self.store.data().last_error();
         match result {
             Ok(d) => Ok(d.map(|d| Decision {
                 reply: d.reply,
                 shutup: d.shutup.map(u64::from),
             })),
-            Err(e) => Err(classify(&v.name, v.deadline, v.memory_mb, denied, e)),
+            Err(e) => Err(classify(
+                &v.name,
+                v.deadline,
+                v.memory_mb,
+                denied,
+                guest_said,
+                e,
+            )),
         }
     }
 }
@@ -118,6 +130,7 @@ fn classify(
     deadline: Duration,
     memory_mb: u64,
     denied: Option<usize>,
+    guest_said: Option<String>,
     e: wasmtime::Error,
 ) -> ScriptError {
     let script = name.to_string();
@@ -127,7 +140,10 @@ fn classify(
             deadline_ms: deadline.as_millis() as u64,
         };
     }
-    let reason = format!("{e:?}");
+    // The full wasm backtrace goes to the debug log; the reason says what
+    // the guest said and which trap ended it.
+    tracing::debug!(script, "trap: {e:?}");
+    let reason = trap_reason(guest_said, &e);
     if denied.is_some() {
         return ScriptError::Memory {
             script,
@@ -136,6 +152,19 @@ fn classify(
         };
     }
     ScriptError::Trap { script, reason }
+}
+
+/// "<what the guest said>; wasm trap: <trap>", or the error chain when the
+/// guest said nothing.
+fn trap_reason(guest_said: Option<String>, e: &wasmtime::Error) -> String {
+    let trap = match e.downcast_ref::<Trap>() {
+        Some(t) => format!("wasm trap: {t}"),
+        None => format!("{e:#}"),
+    };
+    match guest_said {
+        Some(said) => format!("{said} ({trap})"),
+        None => trap,
+    }
 }
 
 fn person(p: &Person) -> wit::Person {

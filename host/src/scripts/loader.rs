@@ -2,14 +2,9 @@
 //! the runtime (or load from the cache), instantiate, `init`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::engine::ScriptEngine;
-use super::error::{LoadStage, ScriptError};
-use super::loaded::{Instance, LoadedScript};
 use crate::config::{Config, ScriptEntry};
-use crate::session::SessionHandle;
 
 /// What to load: one script's file and settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,53 +118,6 @@ pub fn flatten(table: &toml::Table) -> Vec<(String, String)> {
         walk(k, v, &mut out);
     }
     out
-}
-
-/// Loads a script: reads and compiles off the runtime, then instantiates and
-/// runs `init`.
-///
-/// # Errors
-/// `ScriptError::Load` naming the stage that failed.
-pub async fn load(
-    engine: &Arc<ScriptEngine>,
-    spec: &ScriptSpec,
-    session: SessionHandle,
-) -> Result<Instance, ScriptError> {
-    let bytes = tokio::fs::read(&spec.path)
-        .await
-        .map_err(|e| ScriptError::Load {
-            script: spec.name.clone(),
-            stage: LoadStage::Read,
-            reason: format!("{}: {e}", spec.path.display()),
-        })?;
-    let prepared = {
-        let engine = engine.clone();
-        let name = spec.name.clone();
-        tokio::task::spawn_blocking(move || engine.prepare(&name, &bytes))
-            .await
-            .map_err(|e| ScriptError::Load {
-                script: spec.name.clone(),
-                stage: LoadStage::Compile,
-                reason: format!("compile task failed: {e}"),
-            })??
-    };
-    tracing::info!(
-        script = %spec.name,
-        sha256 = %&prepared.sha256[..12],
-        source = ?prepared.source,
-        took_ms = prepared.load_time.as_millis() as u64,
-        "script compiled"
-    );
-    let version = Arc::new(LoadedScript {
-        name: Arc::from(spec.name.as_str()),
-        path: spec.path.clone(),
-        prepared,
-        config: spec.config.clone(),
-        deadline: spec.deadline,
-        memory_mb: spec.memory_mb,
-        loaded_at: std::time::SystemTime::now(),
-    });
-    version.instantiate(session).await
 }
 
 #[cfg(test)]

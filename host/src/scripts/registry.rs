@@ -52,6 +52,11 @@ impl Script {
         self.current.load_full()
     }
 
+    /// How many times this script was swapped.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Makes `next` (already instantiated and initialised) the version the
     /// next call uses. Calls in flight finish on the old one.
     pub fn swap(&self, next: Instance) {

@@ -16,9 +16,28 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS};
 use crate::session::SessionHandle;
 
-/// The id of the message a script is handling, shared with its output
-/// streams so their lines carry it.
-pub type CurrentMsg = Arc<Mutex<String>>;
+/// The call in progress, shared with the script's output streams: the id of
+/// the message (their lines carry it) and the last error the guest reported
+/// (a panic message, an exception on stderr), so a trap can say why.
+pub type CurrentMsg = Arc<Mutex<CallNote>>;
+
+#[derive(Debug, Default)]
+pub struct CallNote {
+    pub msg_id: String,
+    pub last_error: Option<String>,
+}
+
+/// Reads the message id of the call in progress.
+pub fn msg_id_of(note: &CurrentMsg) -> String {
+    note.lock().map(|n| n.msg_id.clone()).unwrap_or_default()
+}
+
+/// Remembers `text` as what the guest last said went wrong.
+pub fn note_error(note: &CurrentMsg, text: &str) {
+    if let Ok(mut n) = note.lock() {
+        n.last_error = Some(text.to_string());
+    }
+}
 
 /// Per-store state of one script instance.
 pub struct BotState {
@@ -42,7 +61,7 @@ impl BotState {
     /// A state with no filesystem, no network, no environment and no
     /// arguments; stdout and stderr go to the gateway's log.
     pub fn new(script: Arc<str>, session: SessionHandle, memory_bytes: usize) -> BotState {
-        let msg: CurrentMsg = Arc::new(Mutex::new(String::new()));
+        let msg: CurrentMsg = Arc::new(Mutex::new(CallNote::default()));
         let mut b = WasiCtx::builder();
         b.stdout(LogOutput {
             script: script.clone(),
@@ -75,9 +94,10 @@ impl BotState {
 
     /// Marks the start of a call about message `msg_id`.
     pub fn begin(&mut self, msg_id: &str, deadline: Instant) {
-        if let Ok(mut m) = self.host.msg.lock() {
-            m.clear();
-            m.push_str(msg_id);
+        if let Ok(mut n) = self.host.msg.lock() {
+            n.msg_id.clear();
+            n.msg_id.push_str(msg_id);
+            n.last_error = None;
         }
         self.deadline = Some(deadline);
         self.limiter.denied = None;
@@ -85,6 +105,11 @@ impl BotState {
 
     pub fn end(&mut self) {
         self.deadline = None;
+    }
+
+    /// What the guest last reported as an error during this call.
+    pub fn last_error(&self) -> Option<String> {
+        self.host.msg.lock().ok().and_then(|n| n.last_error.clone())
     }
 }
 
@@ -164,9 +189,10 @@ impl LineLogger {
         if text.is_empty() {
             return;
         }
-        let msg_id = self.out.msg.lock().map(|m| m.clone()).unwrap_or_default();
+        let msg_id = msg_id_of(&self.out.msg);
         match self.out.stream {
             "stderr" => {
+                note_error(&self.out.msg, text);
                 tracing::warn!(script = %self.out.script, msg_id, stream = "stderr", "{text}")
             }
             _ => tracing::info!(script = %self.out.script, msg_id, stream = "stdout", "{text}"),

@@ -26,6 +26,8 @@ pub enum Action {
 pub struct Record {
     pub seq: u64,
     pub action: Action,
+    /// When the simulated QQ accepted it (benchmarks measure latency to here).
+    pub at: std::time::Instant,
 }
 
 /// The list of actions, oldest first. It is bounded: past `CAPACITY` the
@@ -48,6 +50,7 @@ impl Recorder {
         self.records.push_back(Record {
             seq: self.last_seq,
             action,
+            at: std::time::Instant::now(),
         });
     }
 

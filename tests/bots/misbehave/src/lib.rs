@@ -14,7 +14,8 @@
 //! | `/whoami` | replies `<name> <qq>` of the bot's account (`?` for an unknown qq) |
 //!
 //! Anything else passes. Config `fail_init = "true"` makes `init` fail with
-//! `misbehave: init refused`.
+//! `misbehave: init refused`; `trap_init = "true"` makes it panic (a trap in
+//! `init`) with `misbehave: init trapped`.
 
 use std::hint::black_box;
 
@@ -30,6 +31,9 @@ impl Bot for Misbehave {
     fn init(config: &Config) -> Result<Self, String> {
         if config.parse_or("fail_init", false)? {
             return Err("misbehave: init refused".into());
+        }
+        if config.parse_or("trap_init", false)? {
+            panic!("misbehave: init trapped");
         }
         Ok(Misbehave::default())
     }

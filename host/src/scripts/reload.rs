@@ -1,0 +1,335 @@
+//! Hot swap: re-read the config and the scripts, and swap in what changed
+//! without losing a message.
+//!
+//! One `Reloader` task does every reload, so reloads never race each other;
+//! the file watcher, SIGHUP and `POST /admin/scripts/reload` all poke it
+//! through a `ReloadHandle`. A new version is compiled off the runtime and
+//! instantiated and initialised off to the side; only then does it replace
+//! the old one (`Script::swap`). A version that fails anywhere is rejected
+//! with its reason and the old one keeps serving.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use super::engine::ScriptEngine;
+use super::error::{LoadStage, ScriptError};
+use super::loaded::{Instance, LoadedScript};
+use super::loader::{ScriptSpec, specs};
+use super::registry::{Registry, Script};
+use crate::config::Config;
+
+/// A file that fails to compile while it keeps changing, or that changed
+/// moments ago, is probably still being written: try again this many times,
+/// this far apart, before rejecting it.
+const HALF_WRITTEN_RETRIES: u32 = 8;
+const HALF_WRITTEN_PAUSE: Duration = Duration::from_millis(200);
+/// A file untouched this long is finished; if it is broken, it is broken.
+const SETTLED_AFTER: Duration = Duration::from_secs(1);
+
+/// A version that was refused, and why (shown by `/admin/scripts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub name: String,
+    pub path: PathBuf,
+    pub sha256: Option<String>,
+    pub reason: String,
+    pub at: SystemTime,
+}
+
+/// What one reload did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReloadReport {
+    pub loaded: Vec<String>,
+    pub swapped: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub unloaded: Vec<String>,
+    pub rejected: Vec<Rejection>,
+    /// Set when the config file could not be read again (the old one stays).
+    pub config_error: Option<String>,
+}
+
+/// Pokes the reloader; clonable.
+#[derive(Clone)]
+pub struct ReloadHandle {
+    tx: mpsc::Sender<Option<oneshot::Sender<ReloadReport>>>,
+    rejections: Arc<Mutex<HashMap<String, Rejection>>>,
+}
+
+impl ReloadHandle {
+    /// Asks for a reload and waits for its report.
+    pub async fn reload(&self) -> Option<ReloadReport> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Some(tx)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Asks for a reload without waiting (watcher, signal). Pokes that
+    /// arrive while one is pending coalesce.
+    pub fn poke(&self) {
+        let _ = self.tx.try_send(None);
+    }
+
+    /// The last rejected version of each script name.
+    pub fn rejections(&self) -> Vec<Rejection> {
+        let mut v: Vec<Rejection> = self
+            .rejections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+}
+
+/// The task that owns reloading.
+pub struct Reloader {
+    engine: Arc<ScriptEngine>,
+    registry: Registry,
+    config: Config,
+    rejections: Arc<Mutex<HashMap<String, Rejection>>>,
+    rx: mpsc::Receiver<Option<oneshot::Sender<ReloadReport>>>,
+}
+
+impl Reloader {
+    pub fn new(
+        engine: Arc<ScriptEngine>,
+        registry: Registry,
+        config: Config,
+    ) -> (Reloader, ReloadHandle) {
+        // One pending poke is enough: a reload reads everything afresh.
+        let (tx, rx) = mpsc::channel(8);
+        let rejections = Arc::new(Mutex::new(HashMap::new()));
+        let handle = ReloadHandle {
+            tx,
+            rejections: rejections.clone(),
+        };
+        (
+            Reloader {
+                engine,
+                registry,
+                config,
+                rejections,
+                rx,
+            },
+            handle,
+        )
+    }
+
+    /// Reloads at every poke until every handle is gone.
+    pub async fn run(mut self) {
+        while let Some(reply) = self.rx.recv().await {
+            let mut waiting = vec![reply];
+            // Coalesce a burst of pokes into one reload.
+            while let Ok(r) = self.rx.try_recv() {
+                waiting.push(r);
+            }
+            let report = self.reload().await;
+            for w in waiting.into_iter().flatten() {
+                let _ = w.send(report.clone());
+            }
+        }
+    }
+
+    /// Loads every configured script for the first time.
+    pub async fn initial_load(&mut self) -> ReloadReport {
+        self.reload().await
+    }
+
+    async fn reload(&mut self) -> ReloadReport {
+        let mut report = ReloadReport::default();
+        if let Some(source) = &self.config.reload {
+            match (source.0)() {
+                Ok(c) => {
+                    self.config = Config {
+                        reload: self.config.reload.clone(),
+                        ..c
+                    }
+                }
+                Err(e) => {
+                    let e = format!("{e:#}");
+                    tracing::error!(error = %e, "cannot re-read the configuration; keeping the old one");
+                    report.config_error = Some(e);
+                }
+            }
+        }
+        let specs = match specs(&self.config) {
+            Ok(s) => s,
+            Err(e) => {
+                report.config_error = Some(format!("cannot list the scripts directory: {e}"));
+                return report;
+            }
+        };
+        let current = self.registry.list();
+        let mut next: Vec<Arc<Script>> = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            let existing = current.iter().find(|s| *s.name == *spec.name).cloned();
+            match self.load_changed(spec, existing.as_deref()).await {
+                Ok(None) => {
+                    if let Some(s) = existing {
+                        report.unchanged.push(spec.name.clone());
+                        next.push(s);
+                    }
+                }
+                Ok(Some(instance)) => match existing {
+                    Some(s) => {
+                        s.swap(instance);
+                        tracing::info!(script = %spec.name, generation = s.generation(), "script swapped");
+                        report.swapped.push(spec.name.clone());
+                        next.push(s);
+                    }
+                    None => {
+                        tracing::info!(script = %spec.name, "script loaded");
+                        report.loaded.push(spec.name.clone());
+                        next.push(Arc::new(Script::new(instance)));
+                    }
+                },
+                Err((sha256, e)) => {
+                    let r = Rejection {
+                        name: spec.name.clone(),
+                        path: spec.path.clone(),
+                        sha256,
+                        reason: e.to_string(),
+                        at: SystemTime::now(),
+                    };
+                    tracing::error!(script = %spec.name, "{e}; {}", if existing.is_some() { "the running version keeps serving" } else { "not loaded" });
+                    self.rejections
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(r.name.clone(), r.clone());
+                    report.rejected.push(r);
+                    if let Some(s) = existing {
+                        next.push(s);
+                    }
+                }
+            }
+        }
+        for s in current.iter() {
+            if !next.iter().any(|n| Arc::ptr_eq(n, s)) {
+                tracing::info!(script = %s.name, "script unloaded");
+                report.unloaded.push(s.name.to_string());
+            }
+        }
+        self.registry.set(next);
+        report
+    }
+
+    /// Loads `spec` when it differs from what `existing` runs; `Ok(None)`
+    /// when nothing changed. Errors carry the file's hash when it was read.
+    async fn load_changed(
+        &self,
+        spec: &ScriptSpec,
+        existing: Option<&Script>,
+    ) -> Result<Option<Instance>, (Option<String>, ScriptError)> {
+        let mut attempt = 0;
+        loop {
+            let (bytes, stamp) = read(spec).await.map_err(|e| (None, e))?;
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            if let Some(s) = existing {
+                let cur = s.current();
+                if cur.prepared.sha256 == sha256 && same_settings(&cur, spec) {
+                    return Ok(None);
+                }
+            }
+            match self.instantiate(spec, bytes).await {
+                Ok(i) => return Ok(Some(i)),
+                // A file still being written fails to compile; wait for it
+                // to settle rather than rejecting a half-written file.
+                Err(
+                    e @ ScriptError::Load {
+                        stage: LoadStage::Compile | LoadStage::Link,
+                        ..
+                    },
+                ) if attempt < HALF_WRITTEN_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(HALF_WRITTEN_PAUSE).await;
+                    if settled(&spec.path, stamp).await {
+                        return Err((Some(sha256), e));
+                    }
+                    tracing::info!(script = %spec.name, attempt, "file changed while loading; trying again");
+                }
+                Err(e) => return Err((Some(sha256), e)),
+            }
+        }
+    }
+
+    async fn instantiate(
+        &self,
+        spec: &ScriptSpec,
+        bytes: Vec<u8>,
+    ) -> Result<Instance, ScriptError> {
+        let prepared = {
+            let engine = self.engine.clone();
+            let name = spec.name.clone();
+            tokio::task::spawn_blocking(move || engine.prepare(&name, &bytes))
+                .await
+                .map_err(|e| ScriptError::Load {
+                    script: spec.name.clone(),
+                    stage: LoadStage::Compile,
+                    reason: format!("compile task failed: {e}"),
+                })??
+        };
+        tracing::info!(
+            script = %spec.name,
+            sha256 = %&prepared.sha256[..12],
+            source = ?prepared.source,
+            took_ms = prepared.load_time.as_millis() as u64,
+            "script compiled"
+        );
+        let version = Arc::new(LoadedScript {
+            name: Arc::from(spec.name.as_str()),
+            path: spec.path.clone(),
+            prepared,
+            config: spec.config.clone(),
+            deadline: spec.deadline,
+            memory_mb: spec.memory_mb,
+            loaded_at: SystemTime::now(),
+        });
+        version.instantiate(self.registry.session().clone()).await
+    }
+}
+
+fn same_settings(cur: &LoadedScript, spec: &ScriptSpec) -> bool {
+    cur.config == spec.config
+        && cur.deadline == spec.deadline
+        && cur.memory_mb == spec.memory_mb
+        && cur.path == spec.path
+}
+
+type Stamp = (u64, Option<SystemTime>);
+
+async fn stamp_of(path: &Path) -> Option<Stamp> {
+    tokio::fs::metadata(path)
+        .await
+        .ok()
+        .map(|m| (m.len(), m.modified().ok()))
+}
+
+/// True when the file is as it was when read and has not been touched for
+/// `SETTLED_AFTER`.
+async fn settled(path: &Path, read_as: Stamp) -> bool {
+    match stamp_of(path).await {
+        Some(now) if now == read_as => now
+            .1
+            .and_then(|m| m.elapsed().ok())
+            .is_none_or(|age| age >= SETTLED_AFTER),
+        _ => false,
+    }
+}
+
+async fn read(spec: &ScriptSpec) -> Result<(Vec<u8>, Stamp), ScriptError> {
+    let fail = |e: std::io::Error| ScriptError::Load {
+        script: spec.name.clone(),
+        stage: LoadStage::Read,
+        reason: format!("{}: {e}", spec.path.display()),
+    };
+    let meta = tokio::fs::metadata(&spec.path).await.map_err(fail)?;
+    let bytes = tokio::fs::read(&spec.path).await.map_err(fail)?;
+    Ok((bytes, (meta.len(), meta.modified().ok())))
+}

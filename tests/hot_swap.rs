@@ -1,0 +1,349 @@
+//! End-to-end: replacing a running bot without losing a message (issue 5).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use openqq::config::{Config, ScriptEntry};
+use serde_json::{Value, json};
+use support::receiver::Receiver;
+use support::{TestGateway, bot, logs, test_config};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A fresh scripts directory for one test.
+fn scripts_dir(test: &str) -> PathBuf {
+    let dir = support::workspace().join(format!(
+        "target/hot-swap-tests/{test}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scripts dir");
+    dir
+}
+
+/// Replaces `to` atomically (write aside, rename), as build tools do.
+fn install(from: &Path, to: &Path) {
+    let tmp = to.with_extension("tmp");
+    std::fs::copy(from, &tmp).expect("copy");
+    std::fs::rename(&tmp, to).expect("rename");
+}
+
+fn config(dir: &Path, entries: Vec<ScriptEntry>, post_api: Option<&str>) -> Config {
+    Config {
+        scripts_dir: Some(dir.to_path_buf()),
+        scripts: entries,
+        post_api: post_api.map(str::to_string),
+        cache_dir: Some(support::workspace().join("target/test-cwasm-cache")),
+        ..test_config()
+    }
+}
+
+async fn admin(gw: &TestGateway) -> Value {
+    gw.get("/admin/scripts").await
+}
+
+async fn reload(gw: &TestGateway) -> Value {
+    let res = gw
+        .http
+        .post(gw.url("/admin/scripts/reload"))
+        .send()
+        .await
+        .expect("reload");
+    assert_eq!(res.status(), 200);
+    res.json().await.expect("JSON")
+}
+
+fn script<'a>(admin: &'a Value, name: &str) -> &'a Value {
+    admin["scripts"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("{name} not in {admin}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_messages_through_twenty_swaps_lose_nothing() {
+    let dir = scripts_dir("stream");
+    let live = dir.join("marker.wasm");
+    install(&bot("marker-v1"), &live);
+    let gw = Arc::new(TestGateway::with_config(config(&dir, vec![], None)).await);
+    assert_eq!(script(&admin(&gw).await, "marker")["generation"], 0);
+
+    // Several thousand messages over five chats, injected while swapping.
+    const MESSAGES: usize = 3000;
+    let chats = [
+        json!({"type": "message", "sender_qq": 123456}),
+        json!({"type": "message", "sender_qq": 7891234}),
+        json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603}),
+        json!({"type": "group_message", "sender_qq": 999999, "gnumber": 552603}),
+        json!({"type": "group_message", "sender_qq": 888888, "gnumber": 661234}),
+    ];
+    let injector = {
+        let gw = gw.clone();
+        tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let mut m = chats[i % chats.len()].clone();
+                m["content"] = json!(format!("m{i}"));
+                gw.receive(m).await;
+            }
+        })
+    };
+    let mut swaps = 0;
+    let mut version = 1;
+    while !injector.is_finished() || swaps < 20 {
+        version = 3 - version;
+        install(&bot(&format!("marker-v{version}")), &live);
+        let r = reload(&gw).await;
+        // The watcher may have swapped it first; either way it is live now.
+        assert_eq!(r["code"], 0, "{r}");
+        swaps += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    injector.await.expect("injector");
+    let generation = script(&admin(&gw).await, "marker")["generation"]
+        .as_u64()
+        .expect("generation");
+    assert!(generation >= 20, "only {generation} swaps happened");
+
+    // Every message answered exactly once, by one version or the other.
+    let sent = gw.sent_until(0, WAIT, |s| s.len() >= MESSAGES).await;
+    let mut seen = vec![0u32; MESSAGES];
+    for r in &sent {
+        let c = r["content"].as_str().expect("content");
+        let (tag, body) = c.split_once(':').expect("tagged reply");
+        assert!(tag == "v1" || tag == "v2", "{c}");
+        let i: usize = body.trim_start_matches('m').parse().expect("index");
+        seen[i] += 1;
+    }
+    let lost: Vec<usize> = (0..MESSAGES).filter(|&i| seen[i] == 0).collect();
+    let doubled: Vec<usize> = (0..MESSAGES).filter(|&i| seen[i] > 1).collect();
+    assert!(
+        lost.is_empty() && doubled.is_empty(),
+        "lost {lost:?}, doubled {doubled:?}"
+    );
+    assert_eq!(sent.len(), MESSAGES);
+
+    // After the last swap only the new behaviour appears.
+    let seq = gw.last_seq().await;
+    for i in 0..20 {
+        gw.receive(json!({"type": "message", "sender_qq": 123456, "content": format!("after{i}")}))
+            .await;
+    }
+    let after = gw.sent_until(seq, WAIT, |s| s.len() >= 20).await;
+    let tag = format!("v{version}:");
+    assert!(
+        after
+            .iter()
+            .all(|r| r["content"].as_str().is_some_and(|c| c.starts_with(&tag))),
+        "{after:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_swaps_a_changed_file_and_unloads_a_removed_one() {
+    let dir = scripts_dir("watch");
+    let live = dir.join("marker.wasm");
+    install(&bot("marker-v1"), &live);
+    let gw = TestGateway::with_config(config(&dir, vec![], None)).await;
+    let ask =
+        |content: &'static str| json!({"type": "message", "sender_qq": 123456, "content": content});
+
+    install(&bot("marker-v2"), &live);
+    // No reload call: the file watcher must notice.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seq = gw.last_seq().await;
+        gw.receive(ask("x")).await;
+        let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+        if sent[0]["content"] == "v2:x" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the watcher never swapped in v2"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A new file is loaded; a removed one is unloaded.
+    install(&bot("echo"), &dir.join("echo.wasm"));
+    std::fs::remove_file(&live).expect("remove");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let a = admin(&gw).await;
+        let names: Vec<&str> = a["scripts"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|s| s["name"].as_str())
+            .collect();
+        if names == ["echo"] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "scripts now {names:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let seq = gw.last_seq().await;
+    gw.receive(ask("ping")).await;
+    assert_eq!(
+        gw.sent_until(seq, WAIT, |s| !s.is_empty()).await[0]["content"],
+        "pong"
+    );
+}
+
+/// Asks once and checks that marker v1 answered.
+async fn still_v1(gw: &TestGateway) {
+    let seq = gw.last_seq().await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "check"}))
+        .await;
+    let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    assert_eq!(sent[0]["content"], "v1:check");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_version_never_replaces_a_working_one() {
+    logs::capture();
+    let dir = scripts_dir("broken");
+    let live = dir.join("marker.wasm");
+    install(&bot("marker-v1"), &live);
+    // The entry gives "marker" a config under which misbehave's init traps.
+    let entry = ScriptEntry {
+        path: live.clone(),
+        name: Some("marker".into()),
+        config: toml::from_str("trap_init = true").expect("TOML"),
+        timeout_ms: None,
+        memory_mb: None,
+    };
+    let mut rx = Receiver::start().await;
+    let gw = TestGateway::with_config(config(&dir, vec![entry], Some(&rx.url))).await;
+
+    let v1 = std::fs::read(bot("marker-v1")).expect("read");
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "truncated",
+            v1[..v1.len() / 2].to_vec(),
+            "cannot load (compile)",
+        ),
+        (
+            "wrong world",
+            std::fs::read(bot("foreign")).expect("read"),
+            "cannot load (link)",
+        ),
+        (
+            "traps in init",
+            std::fs::read(bot("misbehave")).expect("read"),
+            "misbehave: init trapped",
+        ),
+    ];
+    for (what, bytes, why) in cases {
+        let tmp = dir.join("incoming.tmp");
+        std::fs::write(&tmp, &bytes).expect("write");
+        std::fs::rename(&tmp, &live).expect("rename");
+        let r = reload(&gw).await;
+        assert_eq!(r["code"], 1, "{what}: {r}");
+        let rejected = &r["rejected"][0];
+        assert_eq!(rejected["name"], "marker", "{what}");
+        assert!(
+            rejected["reason"].as_str().is_some_and(|t| t.contains(why)),
+            "{what}: {rejected}"
+        );
+        still_v1(&gw).await;
+        let a = admin(&gw).await;
+        let shown = a["rejected"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["name"] == "marker"))
+            .expect("rejection shown");
+        assert!(
+            shown["reason"].as_str().is_some_and(|t| t.contains(why)),
+            "{what}: {shown}"
+        );
+        assert_eq!(script(&a, "marker")["generation"], 0, "{what}");
+    }
+    // The panic text of the trap in init reached the log.
+    logs::wait_for("misbehave: init trapped").await;
+    drop(rx.drain());
+
+    // A file caught half-written is retried, not rejected: write half, let
+    // the reload start, then finish the file.
+    let v2 = std::fs::read(bot("marker-v2")).expect("read");
+    std::fs::write(&live, &v2[..v2.len() / 3]).expect("write half");
+    let gw = Arc::new(gw);
+    let reloading = {
+        let gw = gw.clone();
+        tokio::spawn(async move { reload(&gw).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    std::fs::write(&live, &v2).expect("write whole");
+    let r = reloading.await.expect("reload task");
+    // The half-written file was retried, never rejected: the last rejection
+    // is still the one from before.
+    assert_eq!(r["code"], 0, "{r}");
+    let a = admin(&gw).await;
+    let last = a["rejected"]
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["name"] == "marker"))
+        .expect("rejection");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|t| t.contains("misbehave: init trapped")),
+        "{last}"
+    );
+    let seq = gw.last_seq().await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "now"}))
+        .await;
+    assert_eq!(
+        gw.sent_until(seq, WAIT, |s| !s.is_empty()).await[0]["content"],
+        "v2:now"
+    );
+    let a = admin(&gw).await;
+    let m = script(&a, "marker");
+    assert_eq!(m["world"], "openqq:bot/bot@0.1.0");
+    assert_eq!(m["sha256"].as_str().map(str::len), Some(64));
+    assert!(m["calls"].as_u64().is_some_and(|c| c >= 4), "{m}");
+    assert!(m["p50_us"].as_f64().is_some(), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_answers_loopback_only_unless_a_token_is_set() {
+    let dir = scripts_dir("admin");
+    install(&bot("echo"), &dir.join("echo.wasm"));
+    let mut cfg = config(&dir, vec![], None);
+    cfg.admin_token = Some("s3cret".into());
+    let gw = TestGateway::with_config(cfg).await;
+    let res = gw
+        .http
+        .get(gw.url("/admin/scripts"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        res.status(),
+        403,
+        "a token is configured: loopback alone is not enough"
+    );
+    let res = gw
+        .http
+        .get(gw.url("/admin/scripts?token=s3cret"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let res = gw
+        .http
+        .post(gw.url("/admin/scripts/reload"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.expect("JSON");
+    assert_eq!(v["unchanged"], json!(["echo"]));
+    // Without a token, loopback clients are let in.
+    let gw2 = TestGateway::with_config(config(&dir, vec![], None)).await;
+    assert_eq!(admin(&gw2).await["scripts"][0]["name"], "echo");
+}
