@@ -69,12 +69,41 @@ impl Default for Config {
 }
 
 /// `[backend]`: how the gateway reaches QQ.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BackendConfig {
     pub kind: BackendKind,
     /// The simulator's world file (JSON or TOML); none means the embedded one.
     pub world: Option<PathBuf>,
+    /// `onebot`: the implementation's WebSocket (`forward`), or where openqq
+    /// listens for it (`reverse`), e.g. `ws://127.0.0.1:3001/`.
+    pub url: Option<String>,
+    /// `onebot`: the implementation's access token; empty means none.
+    pub access_token: String,
+    /// `onebot`: who dials whom.
+    pub mode: OnebotMode,
+    /// `onebot`: how long a read or a mute/kick may wait for an answer.
+    pub timeout_secs: u64,
+    /// `onebot`: how long a send may wait; past it the outcome is unknown.
+    pub send_timeout_secs: u64,
+    /// `onebot`: how often friends, groups and members are re-read in the
+    /// background (0 = only at login and after a reconnect).
+    pub refresh_secs: u64,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            kind: BackendKind::default(),
+            world: None,
+            url: None,
+            access_token: String::new(),
+            mode: OnebotMode::default(),
+            timeout_secs: 15,
+            send_timeout_secs: 30,
+            refresh_secs: 600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
@@ -82,6 +111,43 @@ pub struct BackendConfig {
 pub enum BackendKind {
     #[default]
     Sim,
+    /// A OneBot v11 implementation (NapCat, Lagrange.OneBot, LLOneBot,
+    /// go-cqhttp) over WebSocket.
+    Onebot,
+}
+
+/// Which side of the OneBot WebSocket dials (`spec/onebot.md` §1.4, §1.5).
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnebotMode {
+    /// openqq dials the implementation's WebSocket server.
+    #[default]
+    Forward,
+    /// openqq listens at `url`; the implementation dials in (Universal role).
+    Reverse,
+}
+
+impl BackendConfig {
+    /// The `onebot` backend's settings, checked.
+    ///
+    /// # Errors
+    /// No `url`, or one that is not `ws://host:port/...`.
+    pub fn to_onebot_config(&self) -> anyhow::Result<crate::backend::onebot::OnebotConfig> {
+        let url = self
+            .url
+            .clone()
+            .context("[backend] url is required when kind = \"onebot\"")?;
+        let cfg = crate::backend::onebot::OnebotConfig {
+            url,
+            access_token: self.access_token.clone(),
+            mode: self.mode,
+            timeout: Duration::from_secs(self.timeout_secs.max(1)),
+            send_timeout: Duration::from_secs(self.send_timeout_secs.max(1)),
+            refresh: (self.refresh_secs > 0).then(|| Duration::from_secs(self.refresh_secs)),
+        };
+        cfg.check()?;
+        Ok(cfg)
+    }
 }
 
 /// `[outbox]`: spacing and retries of sends.
@@ -202,5 +268,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.scripts[0].config["reply"]["ping"].as_str(), Some("pong"));
         assert!(toml::from_str::<Config>("lisen = 1").is_err());
+    }
+
+    #[test]
+    fn onebot_section_is_read_and_checked() {
+        let c: Config = toml::from_str(
+            "[backend]\nkind = \"onebot\"\nurl = \"ws://127.0.0.1:3001/\"\naccess_token = \"t\"\nmode = \"reverse\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.backend.kind, BackendKind::Onebot);
+        assert_eq!(c.backend.mode, OnebotMode::Reverse);
+        let o = c.backend.to_onebot_config().unwrap();
+        assert_eq!(o.access_token, "t");
+        assert_eq!(o.send_timeout, Duration::from_secs(30));
+        let no_url: Config = toml::from_str("[backend]\nkind = \"onebot\"\n").unwrap();
+        assert!(no_url.backend.to_onebot_config().is_err());
+        let bad: Config =
+            toml::from_str("[backend]\nkind = \"onebot\"\nurl = \"http://x/\"\n").unwrap();
+        assert!(bad.backend.to_onebot_config().is_err());
+        assert!(toml::from_str::<Config>("[backend]\nmode = \"sideways\"\n").is_err());
     }
 }

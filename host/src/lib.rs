@@ -91,6 +91,11 @@ impl Gateway {
                     let sim = Arc::new(Sim::new(world, events_tx));
                     (Some(sim.clone()), sim)
                 }
+                BackendKind::Onebot => {
+                    let cfg = config.backend.to_onebot_config()?;
+                    let onebot = backend::onebot::OneBot::start(cfg, events_tx).await?;
+                    (None, Arc::new(onebot))
+                }
             };
         let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
         let (session, session_task) = Session::start(

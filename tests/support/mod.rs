@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod logs;
+pub mod onebot_peer;
 pub mod receiver;
 
 use std::path::{Path, PathBuf};

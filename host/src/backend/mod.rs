@@ -5,8 +5,10 @@
 //! Must not: know Openqq dialects or HTTP. Backends speak stable numbers; the
 //! session owns per-login ids (`IdScheme` says how to make them).
 //!
-//! Implementations: `sim` (an embedded simulated QQ world) and, later, `onebot`.
+//! Implementations: `sim` (an embedded simulated QQ world) and `onebot` (real
+//! QQ through a OneBot v11 implementation).
 
+pub mod onebot;
 pub mod sim;
 
 use async_trait::async_trait;

@@ -1,0 +1,1050 @@
+//! End to end on the `onebot` backend: a real gateway on 127.0.0.1 against
+//! the OneBot peer in `support/onebot_peer.rs`, playing NapCat or go-cqhttp.
+//!
+//! The peer's world is the sim's default world without the discussion (QQ
+//! no longer has discussions): the account 小灰 1234567; friends 123456
+//! (remark xxx) and 7891234 (remark 哈哈); group 552603 PERL学习交流 where
+//! the account is admin (owner 123455, admin 45678, members
+//! 123456/888888/999999); group 661234 吃瓜群 where it is a member (owner
+//! 777777, member 888888). On this backend ids equal the numbers.
+
+mod support;
+
+use std::time::Duration;
+
+use openqq::config::{BackendKind, Config, OnebotMode};
+use serde_json::{Map, Value, json};
+use support::onebot_peer::{Peer, PeerMember, PeerWorld, Quirks};
+use support::receiver::Receiver;
+use support::{TestGateway, logs, test_config};
+
+const TOKEN: &str = "s3cret";
+const WAIT: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------- helpers
+
+fn onebot_config(url: &str, token: &str) -> Config {
+    let mut c = test_config();
+    c.backend.kind = BackendKind::Onebot;
+    c.backend.url = Some(url.to_string());
+    c.backend.access_token = token.to_string();
+    c.backend.refresh_secs = 0;
+    c
+}
+
+async fn gateway(config: Config) -> TestGateway {
+    let mut gw = TestGateway::with_config(config).await;
+    gw.http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    gw
+}
+
+/// A peer with `quirks` and a gateway dialing it (plus a webhook, if given).
+async fn start(quirks: Quirks, post_api: Option<&str>) -> (Peer, TestGateway) {
+    let peer = Peer::serve(PeerWorld::standard(), quirks, TOKEN).await;
+    let mut config = onebot_config(&peer.url, TOKEN);
+    config.post_api = post_api.map(str::to_string);
+    let gw = gateway(config).await;
+    (peer, gw)
+}
+
+fn array(v: &Value) -> &Vec<Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {v}"))
+}
+
+fn by_field<'a>(items: &'a [Value], field: &str, value: &str) -> &'a Value {
+    items
+        .iter()
+        .find(|i| i[field] == value)
+        .unwrap_or_else(|| panic!("no item with {field}={value} in {items:#?}"))
+}
+
+fn sent_ok(v: &Value) -> u64 {
+    assert_eq!(v["code"], json!(0), "{v}");
+    assert_eq!(v["status"], json!("发送成功"), "{v}");
+    v["msg_id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("msg_id is a number: {v}"))
+}
+
+/// A route, its parameters, and the expected answer.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Value);
+
+fn send_err(code: i64, status: &str) -> Value {
+    json!({"code": code, "msg_id": null, "status": status})
+}
+
+fn status(code: i64, status: &str) -> Value {
+    json!({"code": code, "status": status})
+}
+
+fn text(t: &str) -> Value {
+    json!([{"type": "text", "data": {"text": t}}])
+}
+
+fn urlencode(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// The same request three ways: GET with a query, POST form, POST JSON.
+async fn three_ways(gw: &TestGateway, route: &str, pairs: &[(&str, &str)]) -> [Value; 3] {
+    let path = format!("/openqq/{route}");
+    let q = urlencode(pairs);
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        m.insert((*k).to_string(), json!(v));
+    }
+    [
+        gw.get(&format!("{path}?{q}")).await,
+        gw.post_form(&path, &q).await,
+        gw.post_json(&path, &Value::Object(m)).await,
+    ]
+}
+
+/// Polls `f` until it returns `Some`, or panics after `WAIT`.
+async fn poll<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until one log line contains every needle (the peer's URL makes a
+/// line this test's own: tests share the log).
+async fn log_line(needles: &[&str]) -> String {
+    poll(&format!("a log line with {needles:?}"), || async {
+        logs::text()
+            .lines()
+            .find(|l| needles.iter().all(|n| l.contains(n)))
+            .map(str::to_string)
+    })
+    .await
+}
+
+async fn member_qqs(gw: &TestGateway, gnumber: &str) -> Vec<String> {
+    let g = gw.get("/openqq/get_group_info").await;
+    let group = by_field(array(&g), "gnumber", gnumber);
+    array(&group["member"])
+        .iter()
+        .map(|m| m["qq"].as_str().expect("qq").to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------- contacts
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_appear_with_numbers_as_ids() {
+    for quirks in [Quirks::napcat(), Quirks::gocq()] {
+        let (peer, gw) = start(quirks.clone(), None).await;
+
+        let u = gw.get("/openqq/get_user_info").await;
+        assert_eq!(u["qq"], "1234567", "{u}");
+        assert_eq!(u["id"], "1234567");
+        assert_eq!(u["account"], "1234567");
+        assert_eq!(u["nick"], "小灰");
+        assert_eq!(u["gender"], "male");
+        assert_eq!(u["signature"], "签名");
+        assert_eq!(u["state"], "online");
+
+        let f = gw.get("/openqq/get_friend_info").await;
+        let f = array(&f);
+        assert_eq!(f.len(), 2, "{f:?}");
+        let a = by_field(f, "qq", "123456");
+        assert_eq!(a["id"], "123456");
+        assert_eq!(a["nick"], "测试帐号1");
+        assert_eq!(a["markname"], "xxx");
+        assert_eq!(by_field(f, "qq", "7891234")["markname"], "哈哈");
+
+        let g = gw.get("/openqq/get_group_info").await;
+        let g = array(&g);
+        let perl = by_field(g, "gnumber", "552603");
+        assert_eq!(perl["gid"], "552603");
+        assert_eq!(perl["gname"], "PERL学习交流");
+        assert_eq!(perl["gtype"], "manage", "the account is an admin");
+        assert_eq!(perl["gowner"], "123455");
+        let members = array(&perl["member"]);
+        assert_eq!(members.len(), 6);
+        assert_eq!(by_field(members, "qq", "999999")["card"], "乙");
+        assert_eq!(by_field(members, "qq", "999999")["id"], "999999");
+        assert_eq!(by_field(members, "qq", "45678")["role"], "admin");
+        assert_eq!(by_field(members, "qq", "123455")["role"], "owner");
+        assert_eq!(by_field(g, "gnumber", "661234")["gtype"], "attend");
+
+        let basic = gw.get("/openqq/get_group_basic_info").await;
+        assert!(
+            array(&basic).iter().all(|g| g.get("member").is_none()),
+            "{basic}"
+        );
+        assert_eq!(gw.get("/openqq/get_discuss_info").await, json!([]));
+        let found = gw
+            .get("/openqq/search_friend?markname=%E5%93%88%E5%93%88")
+            .await;
+        assert_eq!(array(&found)[0]["qq"], "7891234");
+
+        // Whole lists, cache allowed, never one call per member.
+        let lists = peer.calls("get_group_member_list");
+        assert_eq!(lists.len(), 2, "{lists:?}");
+        assert!(
+            lists.iter().all(|p| p["no_cache"] == json!(false)),
+            "{lists:?}"
+        );
+        assert!(peer.calls("get_group_member_info").is_empty());
+        gw.gateway.stop().await;
+    }
+}
+
+// ---------------------------------------------------------------- inbound
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_message_reaches_the_webhook_and_the_reply_is_a_text_segment() {
+    for quirks in [
+        Quirks {
+            duplicate_events: true,
+            ..Quirks::napcat()
+        },
+        Quirks::gocq(),
+    ] {
+        let mut rx = Receiver::start().await;
+        let (peer, gw) = start(quirks, Some(&rx.url)).await;
+        peer.connected(1).await;
+
+        // A reply that looks like CQ codes must reach QQ as text.
+        let id = 3_000_000_123_i64;
+        let segs = json!([
+            {"type": "text", "data": {"text": "reply:[CQ:at,qq=all] &hi"}},
+            {"type": "image", "data": {"file": "a.jpg", "url": "http://127.0.0.1/a.jpg"}},
+        ]);
+        assert!(peer.push(peer.group_message(552603, 888888, id, segs)));
+        let r = rx.next().await;
+        let b = &r.body;
+        assert_eq!(b["type"], "group_message", "{b}");
+        assert_eq!(b["msg_id"], id.to_string(), "ids above i32 survive");
+        assert_eq!(b["content"], "reply:[CQ:at,qq=all] &hi[图片]");
+        assert_eq!(b["sender"], "路人甲");
+        assert_eq!(b["sender_qq"], json!(888888));
+        assert_eq!(b["gnumber"], json!(552603));
+        assert_eq!(b["group"], "PERL学习交流");
+        assert_eq!(b["receiver_qq"], json!(1234567));
+
+        let send = peer.nth_call("send_group_msg", 1).await;
+        assert_eq!(send["group_id"], json!(552603));
+        assert_eq!(send["message"], text("[CQ:at,qq=all] &hi[图片]"));
+
+        // Segments render the way Mojo-Webqq showed them.
+        let segs = json!([
+            {"type": "reply", "data": {"id": "1"}},
+            {"type": "at", "data": {"qq": "999999"}},
+            {"type": "text", "data": {"text": " 看"}},
+            {"type": "face", "data": {"id": "178"}},
+            {"type": "poke", "data": {"type": "1", "id": "1"}},
+            {"type": "mystery", "data": {}},
+        ]);
+        peer.push(peer.group_message(552603, 123456, id + 1, segs));
+        let r = rx.next().await;
+        assert_eq!(r.body["content"], "@乙 看[表情][戳一戳][mystery]");
+        assert_eq!(r.body["msg_id"], (id + 1).to_string());
+
+        // Delivered twice (duplicate_events) or once: reported once. The
+        // marker is reported next, not a copy of the message before it.
+        peer.push(peer.group_message(661234, 888888, id + 2, text("marker")));
+        assert_eq!(rx.next().await.body["content"], "marker");
+        assert!(rx.drain().is_empty(), "no duplicate report");
+        assert_eq!(peer.calls("send_group_msg").len(), 1);
+        gw.gateway.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_and_temp_messages_are_reported_and_answered() {
+    let mut rx = Receiver::start().await;
+    let (peer, gw) = start(Quirks::napcat(), Some(&rx.url)).await;
+    peer.connected(1).await;
+
+    peer.push(peer.private_message(123456, None, 11, text("reply:pong")));
+    let r = rx.next().await;
+    assert_eq!(r.body["type"], "message");
+    assert_eq!(r.body["sender"], "xxx", "a friend shows by remark");
+    assert_eq!(r.body["sender_qq"], json!(123456));
+    let send = peer.nth_call("send_private_msg", 1).await;
+    assert_eq!(send, json!({"user_id": 123456, "message": text("pong")}));
+
+    peer.push(peer.private_message(999999, Some(552603), 12, text("reply:psst")));
+    let r = rx.next().await;
+    assert_eq!(r.body["type"], "sess_message");
+    assert_eq!(r.body["via"], "group");
+    assert_eq!(r.body["group"], "PERL学习交流");
+    assert_eq!(r.body["sender"], "乙");
+    let send = peer.nth_call("send_private_msg", 2).await;
+    assert_eq!(
+        send,
+        json!({"user_id": 999999, "group_id": 552603, "message": text("psst")})
+    );
+
+    // The account's own messages are never reported (reply loops).
+    peer.push(peer.group_message(552603, 1234567, 13, text("reply:loop")));
+    peer.push(peer.private_message(7891234, None, 14, text("after")));
+    assert_eq!(rx.next().await.body["content"], "after");
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_update_the_contacts() {
+    let (peer, gw) = start(Quirks::napcat(), None).await;
+    peer.connected(1).await;
+
+    // A member joins: in the group at once, with their nick once looked up.
+    peer.edit_world(|w| {
+        w.groups[0].members.push(PeerMember {
+            qq: 4242,
+            nick: "新人".into(),
+            card: "".into(),
+            role: "member",
+        });
+    });
+    peer.push(
+        json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "approve",
+        "group_id": 552603, "user_id": 4242, "operator_id": 0}),
+    );
+    poll("the new member's nick", || async {
+        let g = gw.get("/openqq/get_group_info").await;
+        let perl = by_field(array(&g), "gnumber", "552603").clone();
+        array(&perl["member"])
+            .iter()
+            .find(|m| m["qq"] == "4242" && m["nick"] == "新人")
+            .cloned()
+    })
+    .await;
+
+    // They leave.
+    peer.push(
+        json!({"post_type": "notice", "notice_type": "group_decrease", "sub_type": "leave",
+        "group_id": 552603, "user_id": 4242, "operator_id": 4242}),
+    );
+    poll("the member gone", || async {
+        (!member_qqs(&gw, "552603")
+            .await
+            .contains(&"4242".to_string()))
+        .then_some(())
+    })
+    .await;
+
+    // A new friend.
+    peer.edit_world(|w| w.friends.push((5555, "新朋友".into(), String::new())));
+    peer.push(json!({"post_type": "notice", "notice_type": "friend_add", "user_id": 5555}));
+    poll("the new friend", || async {
+        let f = gw.get("/openqq/get_friend_info").await;
+        array(&f)
+            .iter()
+            .find(|f| f["qq"] == "5555" && f["nick"] == "新朋友")
+            .cloned()
+    })
+    .await;
+    sent_ok(&gw.get("/openqq/send_message?qq=5555&content=hi").await);
+
+    // The account joins a group: everything is read again.
+    peer.edit_world(|w| {
+        w.groups.push(support::onebot_peer::PeerGroup {
+            id: 700001,
+            name: "新群".into(),
+            members: vec![PeerMember {
+                qq: 1234567,
+                nick: "小灰".into(),
+                card: String::new(),
+                role: "owner",
+            }],
+        });
+    });
+    peer.push(
+        json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "invite",
+        "group_id": 700001, "user_id": 1234567, "operator_id": 1}),
+    );
+    poll("the new group", || async {
+        let g = gw.get("/openqq/get_group_basic_info").await;
+        array(&g)
+            .iter()
+            .find(|g| g["gnumber"] == "700001" && g["gtype"] == "create")
+            .cloned()
+    })
+    .await;
+    gw.gateway.stop().await;
+}
+
+// ---------------------------------------------------------------- sends
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_become_explicit_onebot_actions() {
+    let (peer, gw) = start(Quirks::napcat(), None).await;
+
+    let m1 = sent_ok(
+        &gw.get("/openqq/send_message?qq=123456&content=%E4%BD%A0%E5%A5%BD%0a")
+            .await,
+    );
+    let m2 = sent_ok(
+        &gw.post_form(
+            "/openqq/send_message",
+            "id=7891234&content=hello+world%0a%0a++",
+        )
+        .await,
+    );
+    let m3 = sent_ok(
+        &gw.post_json(
+            "/openqq/send_message",
+            &json!({"qq": 7891234, "content": "[CQ:face,id=1]"}),
+        )
+        .await,
+    );
+    let m4 = sent_ok(
+        &gw.get("/openqq/send_group_message?gnumber=552603&content=%E5%A4%A7%E5%AE%B6%E5%A5%BD")
+            .await,
+    );
+    let m5 = sent_ok(
+        &gw.post_form("/openqq/send_group_message", "gid=661234&content=by+gid")
+            .await,
+    );
+    let m6 = sent_ok(
+        &gw.post_form(
+            "/openqq/send_sess_message",
+            "gnumber=552603&qq=888888&content=psst",
+        )
+        .await,
+    );
+    let m7 = sent_ok(
+        &gw.get("/openqq/send_sess_message?gid=552603&id=999999&content=by+ids")
+            .await,
+    );
+    // v2 aliases reach the same actions.
+    let m8 = sent_ok(
+        &gw.get("/openqq/send_friend_message?uid=123456&content=v2")
+            .await,
+    );
+    assert_eq!(
+        [m2, m3, m4, m5, m6, m7, m8],
+        [m1 + 1, m1 + 2, m1 + 3, m1 + 4, m1 + 5, m1 + 6, m1 + 7],
+        "successive msg_ids"
+    );
+
+    let private = peer.calls("send_private_msg");
+    assert_eq!(
+        private,
+        vec![
+            json!({"user_id": 123456, "message": text("你好\n")}),
+            json!({"user_id": 7891234, "message": text("hello world\n\n  ")}),
+            json!({"user_id": 7891234, "message": text("[CQ:face,id=1]")}),
+            json!({"user_id": 888888, "group_id": 552603, "message": text("psst")}),
+            json!({"user_id": 999999, "group_id": 552603, "message": text("by ids")}),
+            json!({"user_id": 123456, "message": text("v2")}),
+        ]
+    );
+    assert_eq!(
+        peer.calls("send_group_msg"),
+        vec![
+            json!({"group_id": 552603, "message": text("大家好")}),
+            json!({"group_id": 661234, "message": text("by gid")}),
+        ]
+    );
+
+    // Not found is answered by the gateway; nothing reaches QQ.
+    let cases: Vec<Case> = vec![
+        (
+            "send_message",
+            vec![("qq", "42")],
+            send_err(100, "friend not found"),
+        ),
+        (
+            "send_message",
+            vec![("qq", "888888")],
+            send_err(100, "friend not found"),
+        ),
+        (
+            "send_message",
+            vec![("id", "123456"), ("qq", "7891234")],
+            send_err(100, "friend not found"),
+        ),
+        (
+            "send_group_message",
+            vec![("gnumber", "42")],
+            send_err(101, "group not found"),
+        ),
+        (
+            "send_group_message",
+            vec![],
+            send_err(101, "group not found"),
+        ),
+        // Discussions are gone from QQ: always 102 / 104.
+        (
+            "send_discuss_message",
+            vec![("did", "42")],
+            send_err(102, "discuss not found"),
+        ),
+        (
+            "send_discuss_message",
+            vec![],
+            send_err(102, "discuss not found"),
+        ),
+        (
+            "send_sess_message",
+            vec![("did", "42"), ("qq", "123456")],
+            send_err(104, "discuss member not found"),
+        ),
+        (
+            "send_sess_message",
+            vec![("gnumber", "552603"), ("qq", "42")],
+            send_err(103, "group member not found"),
+        ),
+        (
+            "send_sess_message",
+            vec![("gnumber", "661234"), ("qq", "999999")],
+            send_err(103, "group member not found"),
+        ),
+        (
+            "send_sess_message",
+            vec![("qq", "888888")],
+            send_err(105, "discuss member or group member  not found"),
+        ),
+    ];
+    for (route, pairs, want) in &cases {
+        let mut pairs = pairs.clone();
+        pairs.push(("content", "x"));
+        for v in three_ways(&gw, route, &pairs).await {
+            assert_eq!(v, *want, "{route} {pairs:?}");
+        }
+    }
+    let v = gw.get("/openqq/send_message?qq=123456").await;
+    assert_eq!(v, send_err(400, "content missing"));
+    assert_eq!(peer.calls("send_private_msg").len(), 6);
+    assert_eq!(peer.calls("send_group_msg").len(), 2);
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_carry_the_implementations_text_and_timeouts_are_not_retried() {
+    for quirks in [Quirks::napcat(), Quirks::gocq()] {
+        let peer = Peer::serve(PeerWorld::standard(), quirks, TOKEN).await;
+        let mut config = onebot_config(&peer.url, TOKEN);
+        config.backend.send_timeout_secs = 1;
+        let gw = gateway(config).await;
+
+        peer.fail("send_group_msg", "消息发送失败，账号可能被风控");
+        let v = gw
+            .get("/openqq/send_group_message?gnumber=552603&content=x")
+            .await;
+        assert_eq!(v["code"], json!(-3), "{v}");
+        assert_eq!(v["status"], "发送失败");
+        assert!(v["msg_id"].is_u64(), "{v}");
+        let info = v["info"].as_str().expect("info");
+        assert!(info.contains("账号可能被风控"), "{info}");
+        assert_eq!(
+            peer.calls("send_group_msg").len(),
+            1,
+            "a refusal is not retried"
+        );
+        peer.succeed("send_group_msg");
+        sent_ok(
+            &gw.get("/openqq/send_group_message?gnumber=552603&content=y")
+                .await,
+        );
+
+        // No answer: the outcome is unknown (-2) and the send is not repeated.
+        peer.ignore("send_private_msg");
+        let v = gw.get("/openqq/send_message?qq=123456&content=lost").await;
+        assert_eq!(v["code"], json!(-2), "{v}");
+        assert_eq!(v["status"], "发送失败");
+        assert_eq!(
+            peer.calls("send_private_msg").len(),
+            1,
+            "a timed-out send is not retried"
+        );
+        gw.gateway.stop().await;
+    }
+}
+
+// ---------------------------------------------------------------- moderation
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutup_becomes_set_group_ban_with_a_duration() {
+    let (peer, gw) = start(Quirks::napcat(), None).await;
+    let success = status(0, "success");
+    let failure = status(201, "failure");
+
+    let ok = [
+        ("gnumber", "552603"),
+        ("member_qq", "888888"),
+        ("time", "60"),
+    ];
+    for route in ["shutup_group_member", "shuthup_group_member"] {
+        for v in three_ways(&gw, route, &ok).await {
+            assert_eq!(v, success, "{route}");
+        }
+    }
+    let bans = peer.calls("set_group_ban");
+    assert_eq!(bans.len(), 6);
+    assert!(
+        bans.iter()
+            .all(|b| *b == json!({"group_id": 552603, "user_id": 888888, "duration": 60})),
+        "{bans:?}"
+    );
+
+    // The same table as on the sim: answered by the gateway, nothing sent.
+    let cases: Vec<(Vec<(&str, &str)>, Value)> = vec![
+        (
+            vec![("gnumber", "42"), ("member_qq", "888888")],
+            status(100, "object not found"),
+        ),
+        (
+            vec![("gid", "42"), ("member_qq", "888888"), ("time", "60")],
+            status(100, "object not found"),
+        ),
+        (
+            vec![("gnumber", "552603"), ("member_qq", "888888")],
+            status(400, "shutup time missing or error"),
+        ),
+        (
+            vec![
+                ("gnumber", "552603"),
+                ("member_qq", "888888"),
+                ("time", "abc"),
+            ],
+            status(400, "shutup time missing or error"),
+        ),
+        (
+            vec![
+                ("gnumber", "552603"),
+                ("member_qq", "888888"),
+                ("time", "-60"),
+            ],
+            status(400, "shutup time missing or error"),
+        ),
+        (
+            vec![("gnumber", "552603"), ("member_qq", "42"), ("time", "60")],
+            status(100, "member 42 not found"),
+        ),
+        (
+            vec![
+                ("gnumber", "552603"),
+                ("member_qq", "888888,42"),
+                ("time", "60"),
+            ],
+            status(100, "member 42 not found"),
+        ),
+        (
+            vec![("gnumber", "552603"), ("member_qq", ""), ("time", "60")],
+            status(200, "member id empty"),
+        ),
+        (
+            vec![
+                ("gnumber", "552603"),
+                ("member_id", "42"),
+                ("member_qq", "888888"),
+                ("time", "60"),
+            ],
+            status(100, "member 42 not found"),
+        ),
+        (
+            vec![
+                ("gnumber", "552603"),
+                ("member_qq", "888888"),
+                ("time", "59"),
+            ],
+            failure.clone(),
+        ),
+        (
+            vec![
+                ("gnumber", "552603"),
+                ("member_qq", "123455"),
+                ("time", "60"),
+            ],
+            failure.clone(),
+        ),
+        (
+            vec![
+                ("gnumber", "552603"),
+                ("member_qq", "45678"),
+                ("time", "60"),
+            ],
+            failure.clone(),
+        ),
+        (
+            vec![
+                ("gnumber", "552603"),
+                ("member_qq", "1234567"),
+                ("time", "60"),
+            ],
+            failure.clone(),
+        ),
+        (
+            vec![
+                ("gnumber", "661234"),
+                ("member_qq", "888888"),
+                ("time", "60"),
+            ],
+            failure.clone(),
+        ),
+    ];
+    for (pairs, want) in &cases {
+        for v in three_ways(&gw, "shutup_group_member", pairs).await {
+            assert_eq!(v, *want, "{pairs:?}");
+        }
+    }
+    assert_eq!(
+        peer.calls("set_group_ban").len(),
+        6,
+        "nothing more was sent"
+    );
+
+    // member_id (= the number here) wins; a comma list mutes several.
+    assert_eq!(
+        gw.get(
+            "/openqq/shutup_group_member?gnumber=552603&member_qq=888888&member_id=999999&time=120"
+        )
+        .await,
+        success
+    );
+    assert_eq!(
+        gw.post_json(
+            "/openqq/shutup_group_member",
+            &json!({"gnumber": 552603, "member_qq": [888888, "999999"], "time": 63})
+        )
+        .await,
+        success
+    );
+    let bans = peer.calls("set_group_ban");
+    let got: Vec<(i64, i64)> = bans[6..]
+        .iter()
+        .map(|b| {
+            (
+                b["user_id"].as_i64().expect("user_id"),
+                b["duration"].as_i64().expect("duration"),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(999999, 120), (888888, 63), (999999, 63)]);
+
+    // QQ refuses: 201, and the implementation's reason is logged.
+    peer.fail("set_group_ban", "不能禁言该成员");
+    assert_eq!(
+        gw.get("/openqq/shutup_group_member?gnumber=552603&member_qq=888888&time=60")
+            .await,
+        failure
+    );
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kick_becomes_set_group_kick_and_the_member_leaves() {
+    let (peer, gw) = start(Quirks::napcat(), None).await;
+    let success = status(0, "success");
+    let failure = status(201, "failure");
+    let cases: Vec<(Vec<(&str, &str)>, Value)> = vec![
+        (
+            vec![("gnumber", "42"), ("member_qq", "999999")],
+            status(100, "object not found"),
+        ),
+        (
+            vec![("gnumber", "552603"), ("member_qq", "42")],
+            status(100, "member 42 not found"),
+        ),
+        (vec![("gnumber", "552603")], status(200, "member id empty")),
+        (
+            vec![("gnumber", "552603"), ("member_qq", "123455")],
+            failure.clone(),
+        ),
+        (
+            vec![("gnumber", "552603"), ("member_qq", "45678")],
+            failure.clone(),
+        ),
+        (
+            vec![("gnumber", "661234"), ("member_qq", "888888")],
+            failure.clone(),
+        ),
+    ];
+    for (pairs, want) in &cases {
+        for v in three_ways(&gw, "kick_group_member", pairs).await {
+            assert_eq!(v, *want, "{pairs:?}");
+        }
+    }
+    assert!(peer.calls("set_group_kick").is_empty());
+
+    assert_eq!(
+        gw.get("/openqq/kick_group_member?gnumber=552603&member_qq=999999")
+            .await,
+        success
+    );
+    assert_eq!(
+        peer.calls("set_group_kick"),
+        vec![json!({"group_id": 552603, "user_id": 999999, "reject_add_request": false})]
+    );
+    let qqs = member_qqs(&gw, "552603").await;
+    assert!(!qqs.contains(&"999999".to_string()), "{qqs:?}");
+    assert_eq!(
+        gw.get("/openqq/kick_group_member?gnumber=552603&member_qq=999999")
+            .await,
+        status(100, "member 999999 not found")
+    );
+    assert_eq!(
+        gw.get("/openqq/send_sess_message?gnumber=552603&qq=999999&content=gone")
+            .await,
+        send_err(103, "group member not found")
+    );
+    assert!(
+        member_qqs(&gw, "661234")
+            .await
+            .contains(&"888888".to_string())
+    );
+
+    peer.fail("set_group_kick", "权限不足");
+    assert_eq!(
+        gw.post_json(
+            "/openqq/kick_group_member",
+            &json!({"gid": "552603", "member_id": "888888"})
+        )
+        .await,
+        failure
+    );
+    assert!(
+        member_qqs(&gw, "552603")
+            .await
+            .contains(&"888888".to_string()),
+        "a refused kick keeps the member"
+    );
+    gw.gateway.stop().await;
+}
+
+// ---------------------------------------------------------------- the link
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_order_answers_and_stray_echoes_are_matched_by_echo() {
+    let quirks = Quirks {
+        out_of_order: true,
+        stray_empty_echo: true,
+        ..Quirks::napcat()
+    };
+    let (peer, gw) = start(quirks, None).await;
+    // Kicks fail and mutes succeed: an answer given to the wrong call
+    // would show up as a wrong status.
+    peer.fail("set_group_kick", "no kicking today");
+    let mut calls = Vec::new();
+    for i in 0..8 {
+        let gw_url = gw.base.clone();
+        let http = gw.http.clone();
+        calls.push(tokio::spawn(async move {
+            let (route, want) = if i % 2 == 0 {
+                ("shutup_group_member", 0)
+            } else {
+                ("kick_group_member", 201)
+            };
+            let qq = if i % 4 < 2 { "888888" } else { "999999" };
+            let v: Value = http
+                .get(format!(
+                    "{gw_url}/openqq/{route}?gnumber=552603&member_qq={qq}&time=60"
+                ))
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json");
+            (v["code"].as_i64(), want)
+        }));
+    }
+    for c in calls {
+        let (got, want) = c.await.expect("task");
+        assert_eq!(got, Some(want));
+    }
+    assert_eq!(peer.calls("set_group_ban").len(), 4);
+    assert_eq!(peer.calls("set_group_kick").len(), 4);
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_link_is_redialed_resynced_and_loses_no_later_event() {
+    logs::capture();
+    let mut rx = Receiver::start().await;
+    let (peer, gw) = start(Quirks::napcat(), Some(&rx.url)).await;
+    peer.connected(1).await;
+
+    // The implementation goes away.
+    peer.set_accepting(false);
+    peer.drop_connections();
+    log_line(&["connection lost", &peer.url]).await;
+
+    // The API keeps answering from the cache; sends fail fast and clearly.
+    let f = gw.get("/openqq/get_friend_info").await;
+    assert_eq!(array(&f).len(), 2);
+    let started = std::time::Instant::now();
+    let v = gw
+        .get("/openqq/send_message?qq=123456&content=while+down")
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(2), "failed fast");
+    assert_eq!(v["status"], "发送失败", "{v}");
+    assert_eq!(v["code"], json!(-5), "retried, then gave up: {v}");
+    assert!(
+        v["info"]
+            .as_str()
+            .is_some_and(|i| i.contains("not connected")),
+        "{v}"
+    );
+    assert!(peer.calls("send_private_msg").is_empty());
+
+    // It comes back with a new friend; openqq redials and re-reads.
+    peer.edit_world(|w| w.friends.push((5555, "新朋友".into(), "老五".into())));
+    peer.set_accepting(true);
+    peer.connected(2).await;
+    // Every event sent right after the reconnect arrives (reports are
+    // posted concurrently, so compare as sets).
+    let mut want = Vec::new();
+    for i in 0..20 {
+        let content = format!("after {i}");
+        assert!(peer.push(peer.group_message(552603, 888888, 5000 + i, text(&content))));
+        want.push(content);
+    }
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        got.push(
+            rx.next().await.body["content"]
+                .as_str()
+                .expect("content")
+                .to_string(),
+        );
+    }
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    poll("the re-read friend list", || async {
+        let f = gw.get("/openqq/get_friend_info").await;
+        array(&f)
+            .iter()
+            .find(|f| f["qq"] == "5555" && f["markname"] == "老五")
+            .cloned()
+    })
+    .await;
+    sent_ok(&gw.get("/openqq/send_message?qq=5555&content=back").await);
+    assert_eq!(
+        peer.calls("get_friend_list").len(),
+        2,
+        "read once per connection"
+    );
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_reported_and_not_retried_hot() {
+    logs::capture();
+    for quirks in [Quirks::gocq(), Quirks::napcat()] {
+        let peer = Peer::serve(PeerWorld::standard(), quirks, TOKEN).await;
+        let gw = gateway(onebot_config(&peer.url, "wrong")).await;
+        let line = log_line(&["access token refused", &peer.url]).await;
+        assert!(line.contains("next attempt in 60s"), "{line}");
+        // The API answers, with nothing known yet.
+        assert_eq!(gw.get("/openqq/get_friend_info").await, json!([]));
+        // A hot loop would have dialed again within the first backoff steps
+        // (0.5–1 s, then 1–2 s); give it more than that to show it does not.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(peer.attempts(), 1, "no reconnect loop on a refused token");
+        assert_eq!(peer.connections(), 0);
+        gw.gateway.stop().await;
+    }
+}
+
+/// A loopback port that was free a moment ago.
+async fn free_port() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverse_mode_accepts_the_implementation_with_bearer_or_token() {
+    let mut rx = Receiver::start().await;
+    let url = format!("ws://127.0.0.1:{}/onebot/v11/ws", free_port().await);
+    let mut config = onebot_config(&url, TOKEN);
+    config.backend.mode = OnebotMode::Reverse;
+    config.post_api = Some(rx.url.clone());
+
+    // go-cqhttp dials with `Token`, retrying until openqq listens.
+    let dialer = tokio::spawn({
+        let url = url.clone();
+        async move {
+            loop {
+                match Peer::dial(
+                    PeerWorld::standard(),
+                    Quirks::gocq(),
+                    &url,
+                    Some(&format!("Token {TOKEN}")),
+                )
+                .await
+                {
+                    Ok(peer) => return peer,
+                    Err(0) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    Err(status) => panic!("refused with {status}"),
+                }
+            }
+        }
+    });
+    let gw = gateway(config).await;
+    let peer = tokio::time::timeout(WAIT, dialer)
+        .await
+        .expect("dialed")
+        .expect("task");
+    peer.connected(1).await;
+    poll("contacts over the reverse link", || async {
+        let f = gw.get("/openqq/get_friend_info").await;
+        (array(&f).len() == 2).then_some(())
+    })
+    .await;
+
+    // Wrong or missing tokens are refused at the upgrade.
+    let stranger = |auth: Option<&'static str>| {
+        let url = url.clone();
+        async move {
+            Peer::dial(PeerWorld::standard(), Quirks::napcat(), &url, auth)
+                .await
+                .err()
+        }
+    };
+    assert_eq!(stranger(Some("Bearer nope")).await, Some(403));
+    assert_eq!(stranger(None).await, Some(401));
+
+    peer.push(peer.private_message(123456, None, 21, text("reply:over reverse")));
+    assert_eq!(rx.next().await.body["content"], "reply:over reverse");
+    assert_eq!(
+        peer.nth_call("send_private_msg", 1).await,
+        json!({"user_id": 123456, "message": text("over reverse")})
+    );
+
+    // The implementation reconnects (NapCat-style `Bearer`): re-read, and
+    // events flow again.
+    peer.drop_connections();
+    peer.edit_world(|w| w.friends.push((5555, "新朋友".into(), String::new())));
+    peer.redial(&url, Some(&format!("Bearer {TOKEN}")))
+        .await
+        .expect("redial");
+    peer.connected(2).await;
+    peer.push(peer.private_message(5555, None, 22, text("hello again")));
+    let r = rx.next().await;
+    assert_eq!(r.body["content"], "hello again");
+    poll("the re-read friend list", || async {
+        let f = gw.get("/openqq/get_friend_info").await;
+        (array(&f).len() == 3).then_some(())
+    })
+    .await;
+    gw.gateway.stop().await;
+}
