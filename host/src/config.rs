@@ -31,6 +31,15 @@ pub struct Config {
     pub scripts_dir: Option<PathBuf>,
     /// Where compiled scripts are cached.
     pub cache_dir: Option<PathBuf>,
+    /// The Openqq dialect: 1 (default) or 2 (v2 shapes, reports and events).
+    pub api_version: crate::render::Dialect,
+    /// When set, every `/openqq/*` request must carry it
+    /// (`Authorization: Bearer …` or `?access_token=`).
+    pub access_token: Option<String>,
+    /// The v2 events posted to `post_api`; none means the original's list.
+    pub post_event_list: Option<Vec<String>>,
+    /// How many reports `check_event` keeps (the oldest are dropped).
+    pub check_event_size: usize,
     /// When set, `/admin/*` answers any address that presents it (as
     /// `Authorization: Bearer …` or `?token=`); when not, only loopback.
     pub admin_token: Option<String>,
@@ -64,6 +73,10 @@ impl Default for Config {
             cache_dir: None,
             admin_token: None,
             reload: None,
+            api_version: crate::render::Dialect::V1,
+            access_token: None,
+            post_event_list: None,
+            check_event_size: 20,
         }
     }
 }

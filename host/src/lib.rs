@@ -10,7 +10,8 @@
 //! | [`session`] | contacts (ids ⇄ numbers), relogin, the outbox, inbound normalisation |
 //! | [`pipeline`] | each inbound message through the handlers; applying decisions |
 //! | [`scripts`] | WebAssembly bots: engine, compile cache, registry, host imports |
-//! | [`webhook`] | the `post_api` reports and their answers |
+//! | [`webhook`] | the `post_api` reports and their answers, the `check_event` buffer |
+//! | [`render`] | Openqq object shapes, v1 and v2 |
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
 //! | [`config`] | the TOML file and defaults |
 //!
@@ -22,6 +23,7 @@ pub mod backend;
 pub mod config;
 pub mod model;
 pub mod pipeline;
+pub mod render;
 pub mod scripts;
 pub mod session;
 pub mod webhook;
@@ -31,7 +33,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use backend::sim::{Sim, World};
@@ -57,7 +59,10 @@ pub struct Gateway {
     /// Reloads scripts (hot swap); `None` when no scripts are configured.
     pub reloader: Option<scripts::ReloadHandle>,
     _watcher: Option<scripts::Watcher>,
-    stop: oneshot::Sender<()>,
+    /// The v2 `check_event` buffer.
+    pub reports: webhook::ReportBuffer,
+    /// Set to true to stop (by `stop` or by the API's `stop_client`).
+    stopping: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -112,10 +117,22 @@ impl Gateway {
             Some(url) => Some(webhook::Webhook::start(
                 url,
                 &config.webhook,
+                config.api_version,
                 session.clone(),
             )?),
             None => None,
         };
+        let reports = webhook::Reports {
+            webhook: webhook.clone(),
+            buffer: webhook::ReportBuffer::new(config.check_event_size),
+            dialect: config.api_version,
+            post_events: Arc::new(config.post_event_list.clone().unwrap_or_else(|| {
+                model::DEFAULT_EVENTS.iter().map(|s| s.to_string()).collect()
+            })),
+        };
+        // Subscribe before anything can send, so no report is missed.
+        tasks.push(tokio::spawn(reports.clone().run(session.clone(), session.subscribe())));
+        session.emit(model::Event::Login { is_scan: true });
         let registry = scripts::Registry::new(session.clone());
         let (reloader, watcher) = if !config.scripts.is_empty() || config.scripts_dir.is_some() {
             let engine = scripts::ScriptEngine::new(config.cache_dir.clone())?;
@@ -141,28 +158,34 @@ impl Gateway {
         };
         let mut handlers = native;
         handlers.push(Arc::new(registry.clone()));
-        let pipeline = pipeline::Pipeline::new(session.clone(), handlers, webhook.clone());
+        let pipeline = pipeline::Pipeline::new(session.clone(), handlers, reports.clone());
         tasks.push(tokio::spawn(pipeline.run(inbound_rx)));
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let (stopping, _) = watch::channel(false);
         let app = api::router(api::AppState {
             session: session.clone(),
             sim: sim.clone(),
             scripts: registry.clone(),
             reloader: reloader.clone(),
             admin_token: config.admin_token.as_deref().map(Arc::from),
+            dialect: config.api_version,
+            access_token: config.access_token.as_deref().map(Arc::from),
+            reports: reports.buffer.clone(),
+            stopping: stopping.clone(),
+            started: std::time::SystemTime::now(),
         });
-        let (stop, stopped) = oneshot::channel::<()>();
+        let mut stopped = stopping.subscribe();
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
             })
             .await
         });
@@ -178,15 +201,24 @@ impl Gateway {
             scripts: registry,
             reloader,
             _watcher: watcher,
-            stop,
+            reports: reports.buffer,
+            stopping,
             server,
             tasks,
         })
     }
 
-    /// Stops serving and waits for the server to finish in-flight requests.
+    /// Resolves when the gateway was asked to stop (`stop_client`).
+    pub async fn stopping(&self) {
+        let mut rx = self.stopping.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Stops serving and waits for the server to finish in-flight requests
+    /// (a synchronous send still waiting in the outbox gets its answer).
     pub async fn stop(self) {
-        let _ = self.stop.send(());
+        self.stopping.send_replace(true);
+        self.session.emit(model::Event::Stop);
         let _ = self.server.await;
         for t in self.tasks {
             t.abort();
@@ -229,7 +261,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             });
         }
     }
-    shutdown.await;
+    tokio::select! {
+        _ = shutdown => {}
+        _ = gateway.stopping() => tracing::info!("stop_client asked the gateway to stop"),
+    }
     tracing::info!("shutting down");
     gateway.stop().await;
     Ok(())

@@ -22,6 +22,14 @@ pub enum ApiError {
     },
     /// Any other route's error: `{"code":…,"status":…}`.
     Status { code: i64, status: String },
+    /// A send route's error in v2: `id` instead of `msg_id`, always `info`
+    /// when known.
+    SendV2 {
+        code: i64,
+        id: Option<u64>,
+        status: String,
+        info: Option<String>,
+    },
 }
 
 impl ApiError {
@@ -70,6 +78,16 @@ impl ApiError {
         }
     }
 
+    /// The same error in `dialect`'s shape.
+    pub fn in_dialect(self, dialect: crate::render::Dialect) -> ApiError {
+        match (self, dialect) {
+            (ApiError::Send { code, msg_id, status, info }, crate::render::Dialect::V2) => {
+                ApiError::SendV2 { code, id: msg_id, status, info }
+            }
+            (other, _) => other,
+        }
+    }
+
     /// A mute/kick route's error for a session failure (spec §4).
     pub fn from_moderation(e: SessionError) -> ApiError {
         let status = |code, s: String| ApiError::Status { code, status: s };
@@ -99,6 +117,13 @@ impl ApiError {
                 v
             }
             ApiError::Status { code, status } => json!({"code": code, "status": status}),
+            ApiError::SendV2 { code, id, status, info } => {
+                let mut v = json!({"code": code, "id": id, "status": status});
+                if let Some(info) = info {
+                    v["info"] = json!(info);
+                }
+                v
+            }
         }
     }
 }
@@ -134,12 +159,24 @@ impl IntoResponse for OpenqqJson {
     }
 }
 
-/// The answer to an unknown path or method (spec §1).
-pub async fn request_error() -> Response {
+/// The answer to an unknown path or method (spec §1): v1 says
+/// `request error`, v2 `api not found`.
+pub async fn request_error(
+    axum::extract::State(s): axum::extract::State<super::state::AppState>,
+) -> Response {
+    let text = match s.dialect {
+        crate::render::Dialect::V1 => "request error",
+        crate::render::Dialect::V2 => "api not found",
+    };
+    forbidden(text)
+}
+
+/// HTTP 403 with a plain-text body.
+pub fn forbidden(text: &'static str) -> Response {
     (
         StatusCode::FORBIDDEN,
         [(header::CONTENT_TYPE, "text/plain;charset=UTF-8")],
-        "request error",
+        text,
     )
         .into_response()
 }

@@ -24,6 +24,9 @@ pub struct OpenqqParams {
     order: Vec<String>,
 }
 
+/// The parameter that carries the gateway's access token.
+pub const ACCESS_TOKEN: &str = "access_token";
+
 /// Why a value could not be used as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextError {
@@ -33,6 +36,10 @@ pub enum TextError {
 
 impl OpenqqParams {
     fn insert(&mut self, key: String, value: Result<String, String>) {
+        // The access token is the gateway's, never a look-up attribute.
+        if key == ACCESS_TOKEN {
+            return;
+        }
         if !self.values.contains_key(&key) {
             self.order.push(key.clone());
         }
@@ -120,6 +127,7 @@ impl OpenqqParams {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
+
 }
 
 /// Percent-decodes one component (`+` is a space); `Err` holds a lossy

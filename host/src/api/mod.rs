@@ -14,7 +14,7 @@ pub use state::AppState;
 
 /// The whole HTTP app. Unknown paths get 403 `request error` (spec §1).
 pub fn router(state: AppState) -> Router {
-    let mut app = openqq::router().merge(admin::router(state.clone()));
+    let mut app = openqq::router(state.clone()).merge(admin::router(state.clone()));
     if state.sim.is_some() {
         app = app.merge(sim::router());
     }

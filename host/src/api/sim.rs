@@ -20,6 +20,9 @@ pub fn router() -> Router<AppState> {
         .route("/sim/sent", get(sent))
         .route("/sim/relogin", post(relogin))
         .route("/sim/fail", post(fail))
+        .route("/sim/join", post(join))
+        .route("/sim/leave", post(leave))
+        .route("/sim/friend", post(friend))
 }
 
 fn status(code: i64, status: impl Into<String>) -> OpenqqJson {
@@ -133,5 +136,111 @@ async fn fail(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson 
         sim.fail_next(f.count, kind);
         Ok(OpenqqJson(json!({"code": 0})))
     })();
+    result.unwrap_or_else(|e| e)
+}
+
+/// `/sim/join`: `{"gnumber": N, "qq": N, "nick": "…", "card": "…", "role": "member"|"admin"}`.
+#[derive(Deserialize)]
+struct Join {
+    gnumber: u64,
+    qq: u64,
+    nick: Option<String>,
+    card: Option<String>,
+    role: Option<String>,
+}
+
+fn inject_status(e: InjectError) -> OpenqqJson {
+    match e {
+        InjectError::Sender(q) => status(100, format!("member {q} not found")),
+        InjectError::Group(_) => status(101, e.to_string()),
+        InjectError::Discuss => status(102, e.to_string()),
+        InjectError::Closed => status(503, e.to_string()),
+    }
+}
+
+async fn join(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
+    let result = async {
+        let sim = sim(&s)?;
+        let j: Join = parse(&body)?;
+        let role = match j.role.as_deref() {
+            None | Some("member") => crate::model::MemberRole::Member,
+            Some("admin") => crate::model::MemberRole::Admin,
+            Some(other) => return Err(status(400, format!("role {other:?} is not member or admin"))),
+        };
+        let member = crate::model::GroupMember {
+            qq: Qq(j.qq),
+            nick: j.nick.unwrap_or_else(|| j.qq.to_string()),
+            card: j.card.unwrap_or_default(),
+            role,
+            bad_record: "0".into(),
+            client_type: "unknown".into(),
+            join_time: "0".into(),
+            last_speak_time: "0".into(),
+            qage: "0".into(),
+            state: "online".into(),
+            ..Default::default()
+        };
+        sim.join(GroupNumber(j.gnumber), member).await.map_err(inject_status)?;
+        Ok(OpenqqJson(json!({"code": 0})))
+    }
+    .await;
+    result.unwrap_or_else(|e| e)
+}
+
+/// `/sim/leave`: `{"gnumber": N, "qq": N}`.
+#[derive(Deserialize)]
+struct Leave {
+    gnumber: u64,
+    qq: u64,
+}
+
+async fn leave(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
+    let result = async {
+        let sim = sim(&s)?;
+        let l: Leave = parse(&body)?;
+        sim.leave(GroupNumber(l.gnumber), Qq(l.qq)).await.map_err(inject_status)?;
+        Ok(OpenqqJson(json!({"code": 0})))
+    }
+    .await;
+    result.unwrap_or_else(|e| e)
+}
+
+/// `/sim/friend`: `{"action": "add"|"remove", "qq": N, "nick": "…", "markname": "…", "category": "…"}`.
+#[derive(Deserialize)]
+struct FriendChange {
+    action: String,
+    qq: u64,
+    nick: Option<String>,
+    markname: Option<String>,
+    category: Option<String>,
+}
+
+async fn friend(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
+    let result = async {
+        let sim = sim(&s)?;
+        let f: FriendChange = parse(&body)?;
+        match f.action.as_str() {
+            "add" => {
+                let friend = crate::model::Friend {
+                    qq: Qq(f.qq),
+                    nick: f.nick.unwrap_or_else(|| f.qq.to_string()),
+                    markname: f.markname.unwrap_or_default(),
+                    category: f.category.unwrap_or_else(|| "我的好友".into()),
+                    client_type: "unknown".into(),
+                    face: "0".into(),
+                    flag: "0".into(),
+                    is_vip: "0".into(),
+                    state: "online".into(),
+                    vip_level: "0".into(),
+                    ..Default::default()
+                };
+                sim.add_friend(friend).await.map_err(inject_status)?;
+            }
+            "remove" => sim.remove_friend(Qq(f.qq)).await.map_err(inject_status)?,
+            other => return Err(status(400, format!("action {other:?} is not add or remove"))),
+        }
+        Ok(OpenqqJson(json!({"code": 0})))
+    }
+    .await;
     result.unwrap_or_else(|e| e)
 }

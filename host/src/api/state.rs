@@ -16,4 +16,13 @@ pub struct AppState {
     pub reloader: Option<ReloadHandle>,
     /// The token that opens `/admin/*` to non-loopback clients.
     pub admin_token: Option<Arc<str>>,
+    /// The Openqq dialect answers are shaped in.
+    pub dialect: crate::render::Dialect,
+    /// When set, every `/openqq/*` request must present it.
+    pub access_token: Option<Arc<str>>,
+    /// The v2 `check_event` buffer.
+    pub reports: crate::webhook::ReportBuffer,
+    /// Set to true by `stop_client`: the server drains and stops.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    pub started: std::time::SystemTime,
 }

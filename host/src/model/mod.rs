@@ -5,11 +5,13 @@
 //! shapes live in `api::openqq::render` and `webhook::report`.
 
 mod contact;
+mod event;
 mod ids;
 mod message;
 
 pub use contact::{
     Discuss, DiscussMember, Friend, Group, GroupMember, GroupRole, MemberRole, User,
 };
+pub use event::{DEFAULT_EVENTS, Event, SendOrigin, SentMessage};
 pub use ids::{GroupNumber, MsgId, Qq};
 pub use message::{ChatKind, ChatRef, InboundMessage, MemberRef, Person, SendTarget};

@@ -35,11 +35,19 @@ impl Decision {
     }
 }
 
+/// Who a decision's reply is from, for v2 send reports.
+fn origin(by: &str) -> crate::model::SendOrigin {
+    match by {
+        "webhook" => crate::model::SendOrigin::Webhook,
+        script => crate::model::SendOrigin::Script(script.to_string()),
+    }
+}
+
 /// Carries out `d` for `msg`; failures are logged, never raised.
 pub async fn apply(session: &SessionHandle, msg: &InboundMessage, d: &Decision, by: &str) {
     if let Some(reply) = d.reply.as_deref().filter(|r| !r.is_empty()) {
         match session.reply_target(msg) {
-            Some(target) => match session.send_to(target, reply).await {
+            Some(target) => match session.send_to(target, reply, origin(by)).await {
                 Ok(id) => {
                     tracing::debug!(msg_id = %msg.id, handler = by, reply_id = %id, "reply sent")
                 }

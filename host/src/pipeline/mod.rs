@@ -19,7 +19,7 @@ pub use decision::{Decision, apply};
 
 use crate::model::InboundMessage;
 use crate::session::SessionHandle;
-use crate::webhook::Webhook;
+use crate::webhook::Reports;
 
 /// Lanes handle chats in parallel; a chat always maps to the same lane.
 const LANES: usize = 8;
@@ -45,19 +45,19 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Pipeline {
     session: SessionHandle,
     handlers: Arc<Vec<Arc<dyn Handler>>>,
-    webhook: Option<Webhook>,
+    reports: Reports,
 }
 
 impl Pipeline {
     pub fn new(
         session: SessionHandle,
         handlers: Vec<Arc<dyn Handler>>,
-        webhook: Option<Webhook>,
+        reports: Reports,
     ) -> Pipeline {
         Pipeline {
             session,
             handlers: Arc::new(handlers),
-            webhook,
+            reports,
         }
     }
 
@@ -73,7 +73,7 @@ impl Pipeline {
                 rx,
                 self.session.clone(),
                 self.handlers.clone(),
-                self.webhook.clone(),
+                self.reports.clone(),
             ));
         }
         while let Some(msg) = inbound.recv().await {
@@ -93,10 +93,10 @@ async fn lane(
     mut rx: mpsc::Receiver<InboundMessage>,
     session: SessionHandle,
     handlers: Arc<Vec<Arc<dyn Handler>>>,
-    webhook: Option<Webhook>,
+    reports: Reports,
 ) {
     while let Some(msg) = rx.recv().await {
-        handle_one(&msg, &session, &handlers, webhook.as_ref()).await;
+        handle_one(&msg, &session, &handlers, &reports).await;
     }
 }
 
@@ -105,7 +105,7 @@ pub async fn handle_one(
     msg: &InboundMessage,
     session: &SessionHandle,
     handlers: &[Arc<dyn Handler>],
-    webhook: Option<&Webhook>,
+    reports: &Reports,
 ) {
     for h in handlers {
         if let Some(handled) = h.handle(msg).await {
@@ -114,11 +114,6 @@ pub async fn handle_one(
             return;
         }
     }
-    match webhook {
-        // The webhook logs its own line once it has an answer.
-        Some(w) => w.report(msg.clone()),
-        None => {
-            tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message")
-        }
-    }
+    // The webhook logs its own line once it has an answer.
+    reports.received(msg.clone());
 }

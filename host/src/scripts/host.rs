@@ -6,7 +6,7 @@
 use super::bindings::openqq::bot::{host, types};
 use super::limits::MAX_LOG_LINE;
 use super::state::BotState;
-use crate::model::{GroupNumber, GroupRole, MemberRole, Qq};
+use crate::model::{GroupNumber, GroupRole, MemberRole, Qq, SendOrigin};
 use crate::session::{Lookup, SendRequest};
 
 impl types::Host for BotState {}
@@ -69,7 +69,12 @@ impl host::Host for BotState {
 
     async fn send(&mut self, to: types::Destination, content: String) -> Result<u64, String> {
         let req = send_request(&to);
-        match self.host.session.send(&req, &content).await {
+        match self
+            .host
+            .session
+            .send(&req, &content, SendOrigin::Script(self.host.script.to_string()))
+            .await
+        {
             Ok(id) => Ok(id.0),
             Err(e) => Err(e.to_string()),
         }

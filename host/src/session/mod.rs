@@ -26,9 +26,22 @@ pub use outbox::{MsgIds, Outbox, OutboxConfig};
 
 use crate::backend::{Backend, BackendError, BackendEvent, RawChat, RawInbound};
 use crate::model::{
-    ChatKind, ChatRef, GroupNumber, InboundMessage, MemberRef, MemberRole, MsgId, Person, Qq,
-    SendTarget,
+    ChatKind, ChatRef, Event, GroupNumber, InboundMessage, MemberRef, MemberRole, MsgId, Person,
+    Qq, SendOrigin, SendTarget, SentMessage,
 };
+
+/// How many session events may wait for a slow subscriber before it misses
+/// some (it is told how many, and logs it).
+const EVENT_BUFFER: usize = 4096;
+
+/// Something the session reports besides received messages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionEvent {
+    /// The account sent (or failed to send) a message.
+    Sent(SentMessage),
+    /// A login, a stop, or a contact change.
+    Event(Event),
+}
 
 /// How many recent private partners `get_recent_info` keeps (the original's
 /// `max_recent`).
@@ -77,6 +90,8 @@ struct Inner {
     write: Mutex<()>,
     outbox: Outbox,
     recent: Mutex<VecDeque<(Qq, Option<GroupNumber>)>>,
+    /// Own sends and contact changes, for v2 reports and `check_event`.
+    events: tokio::sync::broadcast::Sender<SessionEvent>,
 }
 
 /// The session's background work, to be spawned by the caller.
@@ -110,6 +125,7 @@ impl Session {
                 write: Mutex::new(()),
                 outbox,
                 recent: Mutex::new(VecDeque::new()),
+                events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
             }),
         };
         Ok((
@@ -137,14 +153,31 @@ impl SessionTask {
                     }
                 }
                 BackendEvent::MemberJoined { group, member } => {
+                    let qq = member.qq;
                     self.session.update(|c| c.with_member(group, member));
+                    let c = self.session.contacts();
+                    if let Some(g) = c.group(group)
+                        && let Some(m) = g.member_by_qq(qq)
+                    {
+                        self.session.emit(Event::NewGroupMember { member: m.clone(), group: g.clone() });
+                    }
                 }
                 BackendEvent::MemberLeft { group, member } => {
-                    self.session.update(|c| c.without_member(group, member));
+                    self.session.member_left(group, member);
                 }
-                BackendEvent::FriendAdded(f) => self.session.update(|c| Some(c.with_friend(f))),
+                BackendEvent::FriendAdded(f) => {
+                    let qq = f.qq;
+                    self.session.update(|c| Some(c.with_friend(f)));
+                    if let Some(f) = self.session.contacts().friend(qq) {
+                        self.session.emit(Event::NewFriend(f.clone()));
+                    }
+                }
                 BackendEvent::FriendRemoved(qq) => {
-                    self.session.update(|c| Some(c.without_friend(qq)))
+                    let before = self.session.contacts().friend(qq).cloned();
+                    self.session.update(|c| Some(c.without_friend(qq)));
+                    if let Some(f) = before {
+                        self.session.emit(Event::LoseFriend(f));
+                    }
                 }
                 BackendEvent::Down => {
                     tracing::warn!(backend = self.session.backend_name(), "link to QQ is down")
@@ -166,6 +199,25 @@ impl SessionTask {
 impl SessionHandle {
     pub fn backend_name(&self) -> &'static str {
         self.inner.backend.name()
+    }
+
+    /// Own sends and contact changes from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SessionEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Reports an event to subscribers (none listening is fine).
+    pub fn emit(&self, e: Event) {
+        let _ = self.inner.events.send(SessionEvent::Event(e));
+    }
+
+    /// Removes a member from a group's contacts and reports it.
+    fn member_left(&self, group: GroupNumber, qq: Qq) {
+        let before = self.contacts().group(group).and_then(|g| g.member_by_qq(qq)).cloned();
+        self.update(|c| c.without_member(group, qq));
+        if let (Some(member), Some(g)) = (before, self.contacts().group(group)) {
+            self.emit(Event::LoseGroupMember { member, group: g.clone() });
+        }
     }
 
     /// The current contacts; a cheap snapshot that never changes under you.
@@ -197,6 +249,7 @@ impl SessionHandle {
             backend = self.backend_name(),
             "logged in afresh; session ids changed"
         );
+        self.emit(Event::Login { is_scan: true });
         Ok(())
     }
 
@@ -279,17 +332,38 @@ impl SessionHandle {
     ///
     /// # Errors
     /// Not found, content missing, or the outbox's failure.
-    pub async fn send(&self, req: &SendRequest, content: &str) -> Result<MsgId, SessionError> {
+    pub async fn send(
+        &self,
+        req: &SendRequest,
+        content: &str,
+        origin: SendOrigin,
+    ) -> Result<MsgId, SessionError> {
         let target = self.resolve(req)?;
-        self.send_to(target, content).await
+        self.send_to(target, content, origin).await
     }
 
     /// Sends to an already resolved target (replies to inbound messages).
-    pub async fn send_to(&self, target: SendTarget, content: &str) -> Result<MsgId, SessionError> {
+    pub async fn send_to(
+        &self,
+        target: SendTarget,
+        content: &str,
+        origin: SendOrigin,
+    ) -> Result<MsgId, SessionError> {
         if content.is_empty() {
             return Err(SessionError::ContentMissing);
         }
-        self.inner.outbox.send(target, content.to_string()).await
+        let result = self.inner.outbox.send(target.clone(), content.to_string()).await;
+        let (msg_id, outcome) = match &result {
+            Ok(id) => (*id, Ok(())),
+            Err(SessionError::Send { msg_id, failure, info }) => (*msg_id, Err((failure.code(), info.clone()))),
+            Err(_) => return result,
+        };
+        let time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let sent = SentMessage { msg_id, target, content: content.to_string(), origin, time, outcome };
+        let _ = self.inner.events.send(SessionEvent::Sent(sent));
+        result
     }
 
     /// Resolves a mute/kick: the group first, then every listed member.
@@ -377,7 +451,7 @@ impl SessionHandle {
                 .kick(t)
                 .await
                 .map_err(|e| SessionError::Refused(e.to_string()))?;
-            self.update(|c| c.without_member(t.gnumber, t.qq));
+            self.member_left(t.gnumber, t.qq);
         }
         Ok(())
     }

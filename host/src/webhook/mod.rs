@@ -1,11 +1,18 @@
-//! The `post_api` webhook: received messages no handler took are POSTed as
-//! JSON, and a JSON answer with `reply` / `shutup` acts on the message.
+//! The `post_api` webhook and the other ways reports leave the gateway.
+//!
+//! Received messages no handler took are POSTed as JSON, and a JSON answer
+//! with `reply` / `shutup` acts on the message (spec §5). With
+//! `api_version = 2` reports carry `post_type`, and the account's own sends
+//! and contact events are reported too (spec §7); answers to those are never
+//! acted on, so a `reply` to a send report cannot loop. Every v2 report also
+//! lands in the `check_event` buffer.
 //!
 //! A slow or dead receiver never delays other messages or the HTTP API:
 //! reports wait in a bounded queue and go out with bounded concurrency; when
 //! the queue is full a report is dropped, counted and logged — never silently.
-//! Reports are never retried (spec §5).
+//! Reports are never retried.
 
+mod buffer;
 mod reply;
 mod report;
 
@@ -14,21 +21,32 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::sync::{Semaphore, mpsc};
+use serde_json::Value;
+use tokio::sync::{Semaphore, broadcast, mpsc};
 use tokio::task::JoinSet;
 
+pub use buffer::ReportBuffer;
 pub use reply::{Ignored, parse as parse_answer};
-pub use report::v1 as v1_report;
+pub use report::{v1 as v1_report, v2_event, v2_received, v2_sent};
 
 use crate::config::WebhookSection;
 use crate::model::InboundMessage;
 use crate::pipeline::apply;
-use crate::session::SessionHandle;
+use crate::render::Dialect;
+use crate::session::{SessionEvent, SessionHandle};
+
+/// What the webhook posts.
+enum Job {
+    /// A received message; the answer may decide about it.
+    Message(InboundMessage),
+    /// A send or event report (v2); the answer is ignored.
+    Report { msg_id: String, body: Value },
+}
 
 /// The clonable front of the webhook.
 #[derive(Clone)]
 pub struct Webhook {
-    queue: mpsc::Sender<InboundMessage>,
+    queue: mpsc::Sender<Job>,
     stats: Arc<WebhookStats>,
 }
 
@@ -39,7 +57,8 @@ pub struct WebhookStats {
     pub answered: AtomicU64,
     /// Answers whose decision was carried out.
     pub acted: AtomicU64,
-    /// Answers that asked for nothing or were ignored (status, type, body).
+    /// Answers that asked for nothing or were ignored (status, type, body,
+    /// or an answer to a send/event report).
     pub ignored: AtomicU64,
     /// Posts that failed: connection refused, timeout, unreadable body.
     pub failed: AtomicU64,
@@ -50,14 +69,8 @@ pub struct WebhookStats {
 impl WebhookStats {
     /// A plain copy: (answered, acted, ignored, failed, dropped).
     pub fn snapshot(&self) -> [u64; 5] {
-        [
-            &self.answered,
-            &self.acted,
-            &self.ignored,
-            &self.failed,
-            &self.dropped,
-        ]
-        .map(|c| c.load(Ordering::Relaxed))
+        [&self.answered, &self.acted, &self.ignored, &self.failed, &self.dropped]
+            .map(|c| c.load(Ordering::Relaxed))
     }
 }
 
@@ -69,6 +82,7 @@ impl Webhook {
     pub fn start(
         url: &str,
         cfg: &WebhookSection,
+        dialect: Dialect,
         session: SessionHandle,
     ) -> anyhow::Result<Webhook> {
         let url =
@@ -81,24 +95,30 @@ impl Webhook {
             .context("cannot build the webhook's HTTP client")?;
         let (tx, rx) = mpsc::channel(cfg.queue.max(1));
         let stats = Arc::new(WebhookStats::default());
-        let poster = Poster {
-            client,
-            url,
-            session,
-            stats: stats.clone(),
-        };
+        let poster = Poster { client, url, session, stats: stats.clone(), dialect };
         tokio::spawn(dispatch(rx, Arc::new(poster), cfg.concurrency.max(1)));
         Ok(Webhook { queue: tx, stats })
     }
 
-    /// Queues a report without waiting; a full queue drops it (counted).
+    /// Queues a received message without waiting; a full queue drops it
+    /// (counted).
     pub fn report(&self, msg: InboundMessage) {
-        if let Err(e) = self.queue.try_send(msg) {
+        self.enqueue(Job::Message(msg));
+    }
+
+    /// Queues a send or event report (v2) without waiting.
+    pub fn report_value(&self, msg_id: String, body: Value) {
+        self.enqueue(Job::Report { msg_id, body });
+    }
+
+    fn enqueue(&self, job: Job) {
+        if let Err(e) = self.queue.try_send(job) {
             let total = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            let msg = match e {
-                mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m) => m,
+            let id = match e.into_inner() {
+                Job::Message(m) => m.id,
+                Job::Report { msg_id, .. } => msg_id,
             };
-            tracing::warn!(msg_id = %msg.id, dropped_total = total, "webhook queue full: report dropped");
+            tracing::warn!(msg_id = %id, dropped_total = total, "webhook queue full: report dropped");
         }
     }
 
@@ -113,12 +133,13 @@ struct Poster {
     url: reqwest::Url,
     session: SessionHandle,
     stats: Arc<WebhookStats>,
+    dialect: Dialect,
 }
 
-async fn dispatch(mut rx: mpsc::Receiver<InboundMessage>, poster: Arc<Poster>, concurrency: usize) {
+async fn dispatch(mut rx: mpsc::Receiver<Job>, poster: Arc<Poster>, concurrency: usize) {
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut in_flight = JoinSet::new();
-    while let Some(msg) = rx.recv().await {
+    while let Some(job) = rx.recv().await {
         // Reap finished posts so the set stays small.
         while in_flight.try_join_next().is_some() {}
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -126,7 +147,7 @@ async fn dispatch(mut rx: mpsc::Receiver<InboundMessage>, poster: Arc<Poster>, c
         };
         let poster = poster.clone();
         in_flight.spawn(async move {
-            poster.post(msg).await;
+            poster.post(job).await;
             drop(slot);
         });
     }
@@ -134,14 +155,22 @@ async fn dispatch(mut rx: mpsc::Receiver<InboundMessage>, poster: Arc<Poster>, c
 }
 
 impl Poster {
-    async fn post(&self, msg: InboundMessage) {
+    async fn post(&self, job: Job) {
         let started = Instant::now();
-        let body = report::v1(&msg);
-        let result = self.client.post(self.url.clone()).json(&body).send().await;
-        let res = match result {
+        let (msg_id, body, message) = match job {
+            Job::Message(m) => {
+                let body = match self.dialect {
+                    Dialect::V1 => report::v1(&m),
+                    Dialect::V2 => report::v2_received(&m),
+                };
+                (m.id.clone(), body, Some(m))
+            }
+            Job::Report { msg_id, body } => (msg_id, body, None),
+        };
+        let res = match self.client.post(self.url.clone()).json(&body).send().await {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(msg_id = %msg.id, handler = "webhook", url = %self.url, error = %e, "webhook unreachable");
+                tracing::warn!(msg_id = %msg_id, handler = "webhook", url = %self.url, error = %e, "webhook unreachable");
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
@@ -152,17 +181,24 @@ impl Poster {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = match res.bytes().await {
+        let answer = match res.bytes().await {
             Ok(b) => b,
             Err(e) => {
-                tracing::warn!(msg_id = %msg.id, handler = "webhook", status, error = %e, "webhook answer unreadable");
+                tracing::warn!(msg_id = %msg_id, handler = "webhook", status, error = %e, "webhook answer unreadable");
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         };
         let latency_ms = started.elapsed().as_millis() as u64;
         self.stats.answered.fetch_add(1, Ordering::Relaxed);
-        match reply::parse(status, ct.as_deref(), &body) {
+        let Some(msg) = message else {
+            // The loop guard: an answer to a send or event report is never
+            // acted on, whatever it asks (hexsum/Mojo-Webqq#237).
+            tracing::debug!(msg_id = %msg_id, status, latency_ms, "report posted");
+            self.stats.ignored.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        match reply::parse(status, ct.as_deref(), &answer) {
             Ok(Some(decision)) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?decision, "message handled");
                 apply(&self.session, &msg, &decision, "webhook").await;
@@ -175,6 +211,68 @@ impl Poster {
             Err(why) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?why, "reported; answer ignored");
                 self.stats.ignored.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Where reports go: the webhook (if configured) and, in v2, the
+/// `check_event` buffer.
+#[derive(Clone)]
+pub struct Reports {
+    pub webhook: Option<Webhook>,
+    pub buffer: ReportBuffer,
+    pub dialect: Dialect,
+    /// The v2 events posted to the webhook (`post_event_list`).
+    pub post_events: Arc<Vec<String>>,
+}
+
+impl Reports {
+    /// A received message no handler took.
+    pub fn received(&self, msg: InboundMessage) {
+        if self.dialect == Dialect::V2 {
+            self.buffer.push(report::v2_received(&msg));
+        }
+        match &self.webhook {
+            Some(w) => w.report(msg),
+            None => tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message"),
+        }
+    }
+
+    /// Turns the session's own sends and events into v2 reports until the
+    /// session goes away. v1 reports neither.
+    pub async fn run(self, session: SessionHandle, mut events: broadcast::Receiver<SessionEvent>) {
+        loop {
+            let e = match events.recv().await {
+                Ok(e) => e,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "reports fell behind: {n} send/event reports lost");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            if self.dialect != Dialect::V2 {
+                continue;
+            }
+            match e {
+                SessionEvent::Sent(s) => {
+                    let body = report::v2_sent(&s, &session.contacts());
+                    self.buffer.push(body.clone());
+                    if let Some(w) = &self.webhook {
+                        w.report_value(s.msg_id.to_string(), body);
+                    }
+                }
+                SessionEvent::Event(ev) => {
+                    let body = report::v2_event(&ev);
+                    if ev.buffered() {
+                        self.buffer.push(body.clone());
+                    }
+                    if let Some(w) = &self.webhook
+                        && self.post_events.iter().any(|n| n == ev.name())
+                    {
+                        w.report_value(ev.name().to_string(), body);
+                    }
+                }
             }
         }
     }

@@ -1,11 +1,15 @@
-//! The v1 `post_api` report of a received message (spec §5).
+//! The `post_api` reports (spec §5, §7).
 //!
-//! Strings everywhere except `sender_qq`, `receiver_qq` and `gnumber`, which
-//! are JSON numbers (null when unknown), as the original emitted them.
+//! v1: a received message only; strings everywhere except `sender_qq`,
+//! `receiver_qq` and `gnumber`, which are JSON numbers (null when unknown).
+//! v2: `post_type` on every report — `receive_message`, `send_message` (the
+//! account's own sends, with `from`) and `event` — with v2 names and numbers.
 
 use serde_json::{Value, json};
 
-use crate::model::{ChatKind, InboundMessage};
+use crate::model::{ChatKind, Event, InboundMessage, SendTarget, SentMessage};
+use crate::render::v2::{self, num};
+use crate::session::Contacts;
 
 pub fn v1(msg: &InboundMessage) -> Value {
     let mut v = json!({
@@ -40,6 +44,129 @@ pub fn v1(msg: &InboundMessage) -> Value {
         });
     }
     v
+}
+
+fn v2_type(kind: ChatKind) -> &'static str {
+    match kind {
+        ChatKind::Friend => "friend_message",
+        ChatKind::Group => "group_message",
+        ChatKind::Discuss => "discuss_message",
+        ChatKind::Sess => "sess_message",
+    }
+}
+
+/// The v2 `receive_message` report.
+pub fn v2_received(msg: &InboundMessage) -> Value {
+    let mut v = json!({
+        "post_type": "receive_message",
+        "id": num(&msg.id),
+        "time": msg.time,
+        "class": "recv",
+        "type": v2_type(msg.kind),
+        "content": msg.content,
+        "sender": msg.sender.name,
+        "sender_id": num(&msg.sender.id),
+        "sender_uid": msg.sender.qq.map(|q| q.0),
+        "receiver": msg.receiver.name,
+        "receiver_id": num(&msg.receiver.id),
+        "receiver_uid": msg.receiver.qq.map(|q| q.0),
+    });
+    if let Some(g) = &msg.group {
+        v["group"] = json!(g.name);
+        v["group_id"] = num(&g.id);
+        v["group_uid"] = json!(g.number.map(|n| n.0));
+    }
+    if let Some(d) = &msg.discuss {
+        v["discuss"] = json!(d.name);
+        v["discuss_id"] = num(&d.id);
+    }
+    if msg.kind == ChatKind::Sess {
+        v["via"] = json!(if msg.group.is_some() { "group" } else { "discuss" });
+    }
+    v
+}
+
+/// The v2 `send_message` report of one of the account's own sends.
+pub fn v2_sent(s: &SentMessage, c: &Contacts) -> Value {
+    let me = &c.user;
+    let (code, msg, info) = match &s.outcome {
+        Ok(()) => (0, "发送成功", "发送正常".to_string()),
+        Err((code, info)) => (*code, "发送失败", info.clone()),
+    };
+    let mut v = json!({
+        "post_type": "send_message",
+        "id": s.msg_id.0,
+        "time": s.time,
+        "class": "send",
+        "content": s.content,
+        "sender": me.nick,
+        "sender_id": num(&me.id),
+        "sender_uid": me.qq.0,
+        "code": code,
+        "msg": msg,
+        "info": info,
+        "from": s.origin.v2_from(),
+    });
+    let person = |id: &str, qq: crate::model::Qq| {
+        let name = c
+            .friend(qq)
+            .map(|f| f.display_name().to_string())
+            .unwrap_or_else(|| qq.to_string());
+        (name, num(id), qq.0)
+    };
+    let set_receiver = |v: &mut Value, (name, id, uid): (String, Value, u64)| {
+        v["receiver"] = json!(name);
+        v["receiver_id"] = id;
+        v["receiver_uid"] = json!(uid);
+    };
+    match &s.target {
+        SendTarget::Friend { id, qq } => {
+            v["type"] = json!("friend_message");
+            set_receiver(&mut v, person(id, *qq));
+        }
+        SendTarget::Group { gid, gnumber } => {
+            v["type"] = json!("group_message");
+            v["group"] = json!(c.group(*gnumber).map(|g| g.gname.clone()));
+            v["group_id"] = num(gid);
+            v["group_uid"] = json!(gnumber.0);
+        }
+        SendTarget::Discuss { did, key } => {
+            v["type"] = json!("discuss_message");
+            v["discuss"] = json!(c.discuss_by_key(*key).map(|d| d.dname.clone()));
+            v["discuss_id"] = num(did);
+        }
+        SendTarget::GroupSess { gid, gnumber, id, qq } => {
+            v["type"] = json!("sess_message");
+            v["via"] = json!("group");
+            v["group"] = json!(c.group(*gnumber).map(|g| g.gname.clone()));
+            v["group_id"] = num(gid);
+            v["group_uid"] = json!(gnumber.0);
+            set_receiver(&mut v, person(id, *qq));
+        }
+        SendTarget::DiscussSess { did, key, id, qq } => {
+            v["type"] = json!("sess_message");
+            v["via"] = json!("discuss");
+            v["discuss"] = json!(c.discuss_by_key(*key).map(|d| d.dname.clone()));
+            v["discuss_id"] = num(did);
+            set_receiver(&mut v, person(id, *qq));
+        }
+    }
+    v
+}
+
+/// The v2 `event` report: `{"post_type":"event","event":NAME,"params":[…]}`.
+pub fn v2_event(e: &Event) -> Value {
+    let params = match e {
+        Event::Login { is_scan } => json!([u8::from(*is_scan)]),
+        Event::Stop => json!([]),
+        Event::StateChange { old, new } => json!([old, new]),
+        Event::NewFriend(f) | Event::LoseFriend(f) => json!([v2::friend(f)]),
+        Event::NewGroup(g) | Event::LoseGroup(g) => json!([v2::group(g, true)]),
+        Event::NewGroupMember { member, group } | Event::LoseGroupMember { member, group } => {
+            json!([v2::member(member, group), v2::group(group, true)])
+        }
+    };
+    json!({"post_type": "event", "event": e.name(), "params": params})
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::Value;
 
-use super::render;
+use crate::render;
 use crate::api::error::{ApiError, OpenqqJson};
 use crate::api::extract::OpenqqParams;
 use crate::api::state::AppState;
@@ -14,7 +14,7 @@ use crate::session::{Lookup, Recent};
 // a request body left unread makes hyper close the keep-alive connection.
 
 pub async fn get_user_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
-    OpenqqJson(render::user(&s.session.contacts().user))
+    OpenqqJson(render::user(&s.session.contacts().user, s.dialect))
 }
 
 pub async fn get_friend_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
@@ -23,7 +23,7 @@ pub async fn get_friend_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJ
             .contacts()
             .friends
             .iter()
-            .map(render::friend)
+            .map(|f| render::friend(f, s.dialect))
             .collect(),
     ))
 }
@@ -31,14 +31,14 @@ pub async fn get_friend_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJ
 pub async fn get_group_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     let c = s.session.contacts();
     OpenqqJson(Value::Array(
-        c.groups.iter().map(|g| render::group(g, true)).collect(),
+        c.groups.iter().map(|g| render::group(g, true, s.dialect)).collect(),
     ))
 }
 
 pub async fn get_group_basic_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     let c = s.session.contacts();
     OpenqqJson(Value::Array(
-        c.groups.iter().map(|g| render::group(g, false)).collect(),
+        c.groups.iter().map(|g| render::group(g, false, s.dialect)).collect(),
     ))
 }
 
@@ -48,7 +48,7 @@ pub async fn get_discuss_info(State(s): State<AppState>, _body: Bytes) -> Openqq
             .contacts()
             .discusses
             .iter()
-            .map(render::discuss)
+            .map(|d| render::discuss(d, s.dialect))
             .collect(),
     ))
 }
@@ -60,8 +60,8 @@ pub async fn get_recent_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJ
         .recent()
         .iter()
         .filter_map(|r| match r {
-            Recent::Friend(f) => Some(render::friend(f)),
-            Recent::Member(m, n) => c.group(*n).map(|g| render::member(m, g)),
+            Recent::Friend(f) => Some(render::friend(f, s.dialect)),
+            Recent::Member(m, n) => c.group(*n).map(|g| render::member(m, g, s.dialect)),
         })
         .collect();
     OpenqqJson(Value::Array(items))
@@ -89,7 +89,7 @@ pub async fn search_friend(
     let found: Vec<Value> = c
         .search_friends(&l)
         .into_iter()
-        .map(render::friend)
+        .map(|f| render::friend(f, s.dialect))
         .collect();
     if found.is_empty() {
         return Err(ApiError::object_not_found());
@@ -117,7 +117,7 @@ pub async fn search_group(
     let found: Vec<Value> = c
         .search_groups(&l)
         .into_iter()
-        .map(|g| render::group(g, true))
+        .map(|g| render::group(g, true, s.dialect))
         .collect();
     if found.is_empty() {
         return Err(ApiError::object_not_found());

@@ -62,6 +62,11 @@ pub async fn shutup_group_member(
         .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|t| t.parse::<u64>().ok())
         .ok_or_else(|| ApiError::bad_request("shutup time missing or error"))?;
+    // v2 (2.2.1+) counts `time` in minutes.
+    let seconds = match s.dialect {
+        crate::render::Dialect::V1 => seconds,
+        crate::render::Dialect::V2 => seconds.saturating_mul(60),
+    };
     s.session
         .shutup(&group, &members(&p), seconds)
         .await

@@ -3,9 +3,9 @@
 //! Every route answers GET (and HEAD) and POST; other methods and unknown
 //! paths get 403 `request error`. CORS is open, as the v2 original was.
 
+mod client;
 mod contacts;
 mod group;
-pub mod render;
 mod send;
 
 use axum::Router;
@@ -14,8 +14,16 @@ use axum::http::{HeaderName, Method};
 use axum::routing::{MethodRouter, get};
 use tower_http::cors::{Any, CorsLayer};
 
-use super::error::request_error;
+use super::error::{forbidden, request_error};
+use super::error::OpenqqJson;
+use super::extract::ACCESS_TOKEN;
 use super::state::AppState;
+use crate::render::Dialect;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 /// GET + HEAD + POST to one handler; anything else is a `request error`.
 fn route<H, T>(h: H) -> MethodRouter<AppState>
@@ -26,7 +34,7 @@ where
     get(h.clone()).post(h).fallback(request_error)
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
@@ -71,5 +79,36 @@ pub fn router() -> Router<AppState> {
             route(group::shutup_group_member),
         )
         .route("/openqq/kick_group_member", route(group::kick_group_member))
+        .route("/openqq/check_event", route(client::check_event))
+        .route("/openqq/get_client_info", route(client::get_client_info))
+        .route("/openqq/relogin", route(client::relogin))
+        .route("/openqq/stop_client", route(client::stop_client))
+        .layer(middleware::from_fn_with_state(state, require_token))
         .layer(cors)
+}
+
+/// With `access_token` configured, every request must present it
+/// (`Authorization: Bearer …`, or `?access_token=`); failures answer in the
+/// dialect's shape: v1 HTTP 403 `auth failure`, v2 `{"code":-6,…}`.
+async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(token) = &s.access_token else {
+        return next.run(req).await;
+    };
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Token ")));
+    let query = req.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == ACCESS_TOKEN)
+            .map(|(_, v)| v.into_owned())
+    });
+    if bearer == Some(&**token) || query.as_deref() == Some(&**token) {
+        return next.run(req).await;
+    }
+    match s.dialect {
+        Dialect::V1 => forbidden("auth failure"),
+        Dialect::V2 => OpenqqJson(json!({"code": -6, "status": "auth failure"})).into_response(),
+    }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::api::error::{ApiError, OpenqqJson};
 use crate::api::extract::{OpenqqParams, TextError};
 use crate::api::state::AppState;
+use crate::render::Dialect;
 use crate::session::{Lookup, SendRequest};
 
 /// Builds a look-up from the parameters named in `keys` (`(param, attr)`),
@@ -56,6 +57,10 @@ const SESS_DISCUSS_KEYS: &[(&str, &str)] = &[("did", "did"), ("discuss_id", "did
 const SESS_MEMBER_KEYS: &[(&str, &str)] = &[("id", "id"), ("qq", "qq"), ("uid", "qq")];
 
 async fn send(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<OpenqqJson, ApiError> {
+    send_in(s, p, req).await.map_err(|e| e.in_dialect(s.dialect))
+}
+
+async fn send_in(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<OpenqqJson, ApiError> {
     let target = s.session.resolve(&req).map_err(ApiError::from_send)?;
     let content = match p.text("content") {
         Ok(c) => c,
@@ -78,12 +83,13 @@ async fn send(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<Openqq
     };
     let msg_id = s
         .session
-        .send_to(target, content)
+        .send_to(target, content, crate::model::SendOrigin::Api)
         .await
         .map_err(ApiError::from_send)?;
-    Ok(OpenqqJson(
-        json!({"code": 0, "msg_id": msg_id.0, "status": "发送成功"}),
-    ))
+    Ok(OpenqqJson(match s.dialect {
+        Dialect::V1 => json!({"code": 0, "msg_id": msg_id.0, "status": "发送成功"}),
+        Dialect::V2 => json!({"code": 0, "id": msg_id.0, "info": "发送正常", "status": "发送成功"}),
+    }))
 }
 
 pub async fn send_message(

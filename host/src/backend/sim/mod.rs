@@ -193,6 +193,35 @@ impl Sim {
             .map_err(|_| InjectError::Closed)
     }
 
+    /// Adds (or replaces) a friend and tells the session (`/sim/friend`).
+    pub async fn add_friend(&self, friend: crate::model::Friend) -> Result<(), InjectError> {
+        {
+            let mut st = self.state();
+            st.world.friends.retain(|f| f.qq != friend.qq);
+            st.world.friends.push(friend.clone());
+        }
+        self.events
+            .send(BackendEvent::FriendAdded(friend))
+            .await
+            .map_err(|_| InjectError::Closed)
+    }
+
+    /// Removes a friend and tells the session (`/sim/friend`).
+    pub async fn remove_friend(&self, qq: Qq) -> Result<(), InjectError> {
+        {
+            let mut st = self.state();
+            let before = st.world.friends.len();
+            st.world.friends.retain(|f| f.qq != qq);
+            if st.world.friends.len() == before {
+                return Err(InjectError::Sender(qq.0));
+            }
+        }
+        self.events
+            .send(BackendEvent::FriendRemoved(qq))
+            .await
+            .map_err(|_| InjectError::Closed)
+    }
+
     fn take_failure(st: &mut SimState) -> Option<FailureKind> {
         let (left, kind) = st.failures?;
         st.failures = (left > 1).then_some((left - 1, kind));
