@@ -296,3 +296,42 @@ fn check_tells_runnable_bots_from_modules_and_foreign_worlds() {
     let (ok, out) = check(&text);
     assert!(!ok && out.contains("not a WebAssembly file"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_that_exports_on_event_welcomes_new_members() {
+    let gw = TestGateway::with_config(config_with(
+        vec![
+            entry("group-guard", "welcome = \"欢迎 {name} 入群\""),
+            entry("echo", ""),
+        ],
+        None,
+    ))
+    .await;
+    let seq = gw.last_seq().await;
+    let r = gw
+        .post_json(
+            "/sim/join",
+            &json!({"gnumber": 552603, "qq": 5550009, "nick": "新人"}),
+        )
+        .await;
+    assert_eq!(r["code"], 0);
+    let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    assert_eq!(
+        (
+            sent[0]["action"].as_str(),
+            sent[0]["gnumber"].as_str(),
+            sent[0]["content"].as_str()
+        ),
+        (
+            Some("send_group_message"),
+            Some("552603"),
+            Some("欢迎 新人 入群")
+        )
+    );
+    // echo exports on-event too (the SDK's default does nothing); messages
+    // still flow after events.
+    gw.receive(friend("ping")).await;
+    gw.sent_until(seq, WAIT, |s| s.iter().any(|r| r["content"] == "pong"))
+        .await;
+    gw.gateway.stop().await;
+}

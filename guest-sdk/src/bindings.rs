@@ -1,10 +1,15 @@
-//! The wit-bindgen output for `openqq:bot/bot`, generated once for every bot.
+//! The wit-bindgen output for `openqq:bot/bot-with-events`, generated once for every bot.
 //!
 //! Bots never name this module; [`crate::export_bot!`] reaches the export
 //! macro through it and the rest of the crate re-exports its types.
 
+// Generated code: the event variant's export glue takes many flat arguments.
+#![allow(clippy::too_many_arguments)]
+
 wit_bindgen::generate!({
-    world: "bot",
+    // The superset world: every bot exports `on-event` too (a no-op unless
+    // it overrides `Bot::on_event`). Gateways that predate events ignore it.
+    world: "bot-with-events",
     path: "../wit",
     // Tests compare decisions and look contacts up by address.
     additional_derives: [PartialEq, Eq, Hash],

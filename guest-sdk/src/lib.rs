@@ -98,8 +98,8 @@ pub mod testing;
 
 pub use bindings::openqq::bot::host::Level;
 pub use bindings::openqq::bot::types::{
-    Address, Chat, ChatKind, Decision, Destination, DiscussTemp, Friend, Group, GroupRole,
-    GroupTemp, Member, MemberRole, Message, Person,
+    Address, Chat, ChatKind, Decision, Destination, DiscussTemp, Event, Friend, Group, GroupRole,
+    GroupTemp, Member, MemberChange, MemberRole, Message, Person,
 };
 pub use config::Config;
 
@@ -122,6 +122,13 @@ pub trait Bot: Sized + 'static {
     /// Answers one message: `Some` to reply and/or mute the sender, `None` to
     /// pass it on to the next bot and then the webhook.
     fn on_message(&mut self, msg: &Message) -> Option<Decision>;
+
+    /// Hears about a change in the account's world: a member joined or left
+    /// a group, a friend was added or removed, a fresh login. There is no
+    /// message to reply to; act with [`host::send`]. Ignored by default.
+    fn on_event(&mut self, event: &Event) {
+        let _ = event;
+    }
 }
 
 /// Exports a [`Bot`] type as the component's `init` and `on-message`.
@@ -150,6 +157,10 @@ macro_rules! export_bot {
 
                 fn on_message(msg: $crate::Message) -> ::core::option::Option<$crate::Decision> {
                     $crate::runtime::on_message::<$bot>(&OPENQQ_BOT_INSTANCE, &msg)
+                }
+
+                fn on_event(event: $crate::Event) {
+                    $crate::runtime::on_event::<$bot>(&OPENQQ_BOT_INSTANCE, &event)
                 }
             }
 

@@ -9,7 +9,7 @@ use std::sync::Once;
 use std::thread::LocalKey;
 
 pub use crate::bindings::Guest;
-use crate::{Bot, Config, Decision, Level, Message, host};
+use crate::{Bot, Config, Decision, Event, Level, Message, host};
 
 /// Where [`export_bot!`](crate::export_bot) keeps the bot: `None` until `init`
 /// succeeds.
@@ -45,6 +45,16 @@ pub fn on_message<B: Bot>(slot: &'static Slot<B>, msg: &Message) -> Option<Decis
                 );
                 None
             }
+        }
+    })
+}
+
+/// Runs the export `on-event` on the bot in `slot`.
+pub fn on_event<B: Bot>(slot: &'static Slot<B>, event: &Event) {
+    install_panic_hook();
+    slot.with(|cell| {
+        if let Some(bot) = cell.borrow_mut().as_mut() {
+            bot.on_event(event);
         }
     })
 }

@@ -127,13 +127,21 @@ impl Gateway {
             buffer: webhook::ReportBuffer::new(config.check_event_size),
             dialect: config.api_version,
             post_events: Arc::new(config.post_event_list.clone().unwrap_or_else(|| {
-                model::DEFAULT_EVENTS.iter().map(|s| s.to_string()).collect()
+                model::DEFAULT_EVENTS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
             })),
         };
         // Subscribe before anything can send, so no report is missed.
-        tasks.push(tokio::spawn(reports.clone().run(session.clone(), session.subscribe())));
+        tasks.push(tokio::spawn(
+            reports.clone().run(session.clone(), session.subscribe()),
+        ));
         session.emit(model::Event::Login { is_scan: true });
         let registry = scripts::Registry::new(session.clone());
+        tasks.push(tokio::spawn(
+            registry.clone().deliver_events(session.subscribe()),
+        ));
         let (reloader, watcher) = if !config.scripts.is_empty() || config.scripts_dir.is_some() {
             let engine = scripts::ScriptEngine::new(config.cache_dir.clone())?;
             let (mut reloader, handle) =

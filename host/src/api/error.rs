@@ -81,9 +81,20 @@ impl ApiError {
     /// The same error in `dialect`'s shape.
     pub fn in_dialect(self, dialect: crate::render::Dialect) -> ApiError {
         match (self, dialect) {
-            (ApiError::Send { code, msg_id, status, info }, crate::render::Dialect::V2) => {
-                ApiError::SendV2 { code, id: msg_id, status, info }
-            }
+            (
+                ApiError::Send {
+                    code,
+                    msg_id,
+                    status,
+                    info,
+                },
+                crate::render::Dialect::V2,
+            ) => ApiError::SendV2 {
+                code,
+                id: msg_id,
+                status,
+                info,
+            },
             (other, _) => other,
         }
     }
@@ -117,7 +128,12 @@ impl ApiError {
                 v
             }
             ApiError::Status { code, status } => json!({"code": code, "status": status}),
-            ApiError::SendV2 { code, id, status, info } => {
+            ApiError::SendV2 {
+                code,
+                id,
+                status,
+                info,
+            } => {
                 let mut v = json!({"code": code, "id": id, "status": status});
                 if let Some(info) = info {
                     v["info"] = json!(info);

@@ -127,7 +127,6 @@ impl OpenqqParams {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
-
 }
 
 /// Percent-decodes one component (`+` is a space); `Err` holds a lossy

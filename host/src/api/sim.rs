@@ -165,7 +165,12 @@ async fn join(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson 
         let role = match j.role.as_deref() {
             None | Some("member") => crate::model::MemberRole::Member,
             Some("admin") => crate::model::MemberRole::Admin,
-            Some(other) => return Err(status(400, format!("role {other:?} is not member or admin"))),
+            Some(other) => {
+                return Err(status(
+                    400,
+                    format!("role {other:?} is not member or admin"),
+                ));
+            }
         };
         let member = crate::model::GroupMember {
             qq: Qq(j.qq),
@@ -180,7 +185,9 @@ async fn join(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson 
             state: "online".into(),
             ..Default::default()
         };
-        sim.join(GroupNumber(j.gnumber), member).await.map_err(inject_status)?;
+        sim.join(GroupNumber(j.gnumber), member)
+            .await
+            .map_err(inject_status)?;
         Ok(OpenqqJson(json!({"code": 0})))
     }
     .await;
@@ -198,7 +205,9 @@ async fn leave(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson
     let result = async {
         let sim = sim(&s)?;
         let l: Leave = parse(&body)?;
-        sim.leave(GroupNumber(l.gnumber), Qq(l.qq)).await.map_err(inject_status)?;
+        sim.leave(GroupNumber(l.gnumber), Qq(l.qq))
+            .await
+            .map_err(inject_status)?;
         Ok(OpenqqJson(json!({"code": 0})))
     }
     .await;
@@ -237,7 +246,12 @@ async fn friend(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJso
                 sim.add_friend(friend).await.map_err(inject_status)?;
             }
             "remove" => sim.remove_friend(Qq(f.qq)).await.map_err(inject_status)?,
-            other => return Err(status(400, format!("action {other:?} is not add or remove"))),
+            other => {
+                return Err(status(
+                    400,
+                    format!("action {other:?} is not add or remove"),
+                ));
+            }
         }
         Ok(OpenqqJson(json!({"code": 0})))
     }

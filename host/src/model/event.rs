@@ -45,15 +45,26 @@ pub struct SentMessage {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A login; `is_scan` true when ids changed (a fresh login).
-    Login { is_scan: bool },
+    Login {
+        is_scan: bool,
+    },
     Stop,
-    StateChange { old: String, new: String },
+    StateChange {
+        old: String,
+        new: String,
+    },
     NewFriend(Friend),
     LoseFriend(Friend),
     NewGroup(Group),
     LoseGroup(Group),
-    NewGroupMember { member: GroupMember, group: Group },
-    LoseGroupMember { member: GroupMember, group: Group },
+    NewGroupMember {
+        member: GroupMember,
+        group: Group,
+    },
+    LoseGroupMember {
+        member: GroupMember,
+        group: Group,
+    },
 }
 
 impl Event {
@@ -73,7 +84,10 @@ impl Event {
 
     /// Whether the v2 `check_event` buffer keeps it (not lifecycle events).
     pub fn buffered(&self) -> bool {
-        !matches!(self, Event::Login { .. } | Event::Stop | Event::StateChange { .. })
+        !matches!(
+            self,
+            Event::Login { .. } | Event::Stop | Event::StateChange { .. }
+        )
     }
 }
 

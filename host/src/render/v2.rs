@@ -86,13 +86,28 @@ mod tests {
 
     #[test]
     fn v2_renames_fields_and_uses_numbers() {
-        let f = Friend { id: "9".into(), qq: Qq(5), nick: "n".into(), ..Friend::default() };
+        let f = Friend {
+            id: "9".into(),
+            qq: Qq(5),
+            nick: "n".into(),
+            ..Friend::default()
+        };
         let v = friend(&f);
-        assert_eq!((v["id"].clone(), v["uid"].clone(), v["name"].clone()), (json!(9), json!(5), json!("n")));
+        assert_eq!(
+            (v["id"].clone(), v["uid"].clone(), v["name"].clone()),
+            (json!(9), json!(5), json!("n"))
+        );
         assert_eq!(v["markname"], Value::Null);
         assert!(v.get("qq").is_none() && v.get("nick").is_none());
-        let g = Group { gnumber: GroupNumber(7), gid: "11".into(), ..Group::default() };
+        let g = Group {
+            gnumber: GroupNumber(7),
+            gid: "11".into(),
+            ..Group::default()
+        };
         let v = group(&g, false);
-        assert_eq!((v["uid"].clone(), v["id"].clone(), v["role"].clone()), (json!(7), json!(11), json!("attend")));
+        assert_eq!(
+            (v["uid"].clone(), v["id"].clone(), v["role"].clone()),
+            (json!(7), json!(11), json!("attend"))
+        );
     }
 }

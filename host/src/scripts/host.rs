@@ -72,7 +72,11 @@ impl host::Host for BotState {
         match self
             .host
             .session
-            .send(&req, &content, SendOrigin::Script(self.host.script.to_string()))
+            .send(
+                &req,
+                &content,
+                SendOrigin::Script(self.host.script.to_string()),
+            )
             .await
         {
             Ok(id) => Ok(id.0),
@@ -101,38 +105,52 @@ impl host::Host for BotState {
     }
 
     fn group(&mut self, number: u64) -> Option<types::Group> {
-        let c = self.host.session.contacts();
-        c.group(GroupNumber(number)).map(|g| types::Group {
-            id: g.gid.clone(),
-            number: g.gnumber.0,
-            name: g.gname.clone(),
-            role: match g.gtype {
-                GroupRole::Attend => types::GroupRole::Attend,
-                GroupRole::Manage => types::GroupRole::Manage,
-                GroupRole::Create => types::GroupRole::Create,
-            },
-        })
+        self.host
+            .session
+            .contacts()
+            .group(GroupNumber(number))
+            .map(group_to_wit)
     }
 
     fn group_member(&mut self, group: u64, qq: u64) -> Option<types::Member> {
         let c = self.host.session.contacts();
-        let m = c.group(GroupNumber(group))?.member_by_qq(Qq(qq))?;
-        Some(types::Member {
-            id: m.id.clone(),
-            qq: m.qq.0,
-            nick: m.nick.clone(),
-            card: m.card.clone(),
-            role: match m.role {
-                MemberRole::Owner => types::MemberRole::Owner,
-                MemberRole::Admin => types::MemberRole::Admin,
-                MemberRole::Member => types::MemberRole::Member,
-            },
-        })
+        c.group(GroupNumber(group))?
+            .member_by_qq(Qq(qq))
+            .map(member_to_wit)
     }
 
     fn now_ms(&mut self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+/// The WIT view of a group.
+pub fn group_to_wit(g: &crate::model::Group) -> types::Group {
+    types::Group {
+        id: g.gid.clone(),
+        number: g.gnumber.0,
+        name: g.gname.clone(),
+        role: match g.gtype {
+            GroupRole::Attend => types::GroupRole::Attend,
+            GroupRole::Manage => types::GroupRole::Manage,
+            GroupRole::Create => types::GroupRole::Create,
+        },
+    }
+}
+
+/// The WIT view of a group member.
+pub fn member_to_wit(m: &crate::model::GroupMember) -> types::Member {
+    types::Member {
+        id: m.id.clone(),
+        qq: m.qq.0,
+        nick: m.nick.clone(),
+        card: m.card.clone(),
+        role: match m.role {
+            MemberRole::Owner => types::MemberRole::Owner,
+            MemberRole::Admin => types::MemberRole::Admin,
+            MemberRole::Member => types::MemberRole::Member,
+        },
     }
 }

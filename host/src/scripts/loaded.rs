@@ -4,10 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use wasmtime::component::TypedFunc;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::bindings::Bot;
 use super::bindings::openqq::bot::types as wit;
+
+/// An event as bots see it.
+pub type WitEvent = wit::Event;
 use super::engine::Prepared;
 use super::error::{LoadStage, ScriptError};
 use super::limits::init_deadline;
@@ -34,6 +38,8 @@ pub struct Instance {
     pub version: Arc<LoadedScript>,
     store: Store<BotState>,
     bot: Bot,
+    /// `on-event`, when the bot targets `bot-with-events`.
+    on_event: Option<TypedFunc<(wit::Event,), ()>>,
 }
 
 impl LoadedScript {
@@ -64,12 +70,20 @@ impl LoadedScript {
         store
             .data_mut()
             .begin("init", Instant::now() + init_deadline(self.deadline));
-        let bot = self
+        // Instantiate untyped first, so the optional `on-event` export can be
+        // looked up beside the world's typed exports.
+        let instance = self
             .prepared
             .pre
+            .instance_pre()
             .instantiate_async(&mut store)
             .await
             .map_err(|e| fail(LoadStage::Instantiate, format!("{e:#}")))?;
+        let bot = Bot::new(&mut store, &instance)
+            .map_err(|e| fail(LoadStage::Instantiate, format!("{e:#}")))?;
+        let on_event = instance
+            .get_typed_func::<(wit::Event,), ()>(&mut store, "on-event")
+            .ok();
         store.set_epoch_deadline(1);
         let result = bot.call_init(&mut store, &self.config).await;
         store.data_mut().end();
@@ -78,6 +92,7 @@ impl LoadedScript {
                 version: self.clone(),
                 store,
                 bot,
+                on_event,
             }),
             Ok(Err(reason)) => Err(fail(LoadStage::Init, format!("init refused: {reason}"))),
             Err(e) => {
@@ -90,6 +105,29 @@ impl LoadedScript {
 }
 
 impl Instance {
+    /// Whether this bot wants events (exports `on-event`).
+    pub fn wants_events(&self) -> bool {
+        self.on_event.is_some()
+    }
+
+    /// Calls `on-event` (a no-op for bots without it). After an `Err` the
+    /// instance is poisoned, as for messages.
+    pub async fn on_event(&mut self, event: &wit::Event) -> Result<(), ScriptError> {
+        let Some(f) = self.on_event else {
+            return Ok(());
+        };
+        let v = self.version.clone();
+        self.store
+            .data_mut()
+            .begin("event", Instant::now() + v.deadline);
+        self.store.set_epoch_deadline(1);
+        let result = f.call_async(&mut self.store, (event.clone(),)).await;
+        self.store.data_mut().end();
+        let denied = self.store.data().limiter.denied;
+        let guest_said = self.store.data().last_error();
+        result.map_err(|e| classify(&v.name, v.deadline, v.memory_mb, denied, guest_said, e))
+    }
+
     /// Calls `on-message`. After an `Err` the instance is poisoned and must
     /// be dropped (a trapped component cannot be entered again).
     pub async fn on_message(
@@ -181,6 +219,31 @@ fn chat(c: &ChatRef) -> wit::Chat {
         number: c.number.map(|n| n.0),
         name: c.name.clone(),
     }
+}
+
+/// The WIT view of an event, for the events bots get (not stop or state
+/// changes, which have nothing for a bot to do).
+pub fn event_to_wit(e: &crate::model::Event) -> Option<wit::Event> {
+    use crate::model::Event as E;
+    let friend = |f: &crate::model::Friend| wit::Friend {
+        id: f.id.clone(),
+        qq: f.qq.0,
+        nick: f.nick.clone(),
+        markname: f.markname.clone(),
+        category: f.category.clone(),
+    };
+    let change = |m: &crate::model::GroupMember, g: &crate::model::Group| wit::MemberChange {
+        group: super::host::group_to_wit(g),
+        member: super::host::member_to_wit(m),
+    };
+    Some(match e {
+        E::Login { .. } => wit::Event::Login,
+        E::NewFriend(f) => wit::Event::NewFriend(friend(f)),
+        E::LoseFriend(f) => wit::Event::LoseFriend(friend(f)),
+        E::NewGroupMember { member, group } => wit::Event::NewGroupMember(change(member, group)),
+        E::LoseGroupMember { member, group } => wit::Event::LoseGroupMember(change(member, group)),
+        E::Stop | E::StateChange { .. } | E::NewGroup(_) | E::LoseGroup(_) => return None,
+    })
 }
 
 /// The WIT view of a message.

@@ -116,6 +116,40 @@ impl Script {
     }
 }
 
+impl Script {
+    /// Delivers an event to this script if it exports `on-event`. Failures
+    /// are logged and drop the instance, as for messages.
+    pub async fn deliver(
+        &self,
+        event: &super::loaded::WitEvent,
+        name: &str,
+        session: &SessionHandle,
+    ) {
+        let mut slot = self.instance.lock().await;
+        let current = self.current.load_full();
+        if !slot
+            .as_ref()
+            .is_some_and(|i| Arc::ptr_eq(&i.version, &current))
+        {
+            let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).take();
+            *slot = match ready.filter(|r| Arc::ptr_eq(&r.version, &current)) {
+                Some(r) => Some(r),
+                None => current.instantiate(session.clone()).await.ok(),
+            };
+        }
+        let Some(instance) = slot.as_mut() else {
+            return;
+        };
+        if !instance.wants_events() {
+            return;
+        }
+        if let Err(e) = instance.on_event(event).await {
+            *slot = None;
+            tracing::error!(script = %self.name, event = name, "{e}; instance dropped");
+        }
+    }
+}
+
 /// The scripts in pipeline order. Cheap to clone; the list itself is swapped
 /// whole when scripts are added or removed.
 #[derive(Clone)]
@@ -148,6 +182,34 @@ impl Registry {
     /// Replaces the whole list (scripts added, removed or reordered).
     pub fn set(&self, scripts: Vec<Arc<Script>>) {
         self.scripts.store(Arc::new(scripts));
+    }
+}
+
+impl Registry {
+    /// Hands the session's events to every script that wants them, until
+    /// the session goes away.
+    pub async fn deliver_events(
+        self,
+        mut events: tokio::sync::broadcast::Receiver<crate::session::SessionEvent>,
+    ) {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let event = match events.recv().await {
+                Ok(crate::session::SessionEvent::Event(e)) => e,
+                Ok(_) => continue,
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "bots fell behind on events: {n} lost");
+                    continue;
+                }
+                Err(RecvError::Closed) => return,
+            };
+            let Some(wit) = super::loaded::event_to_wit(&event) else {
+                continue;
+            };
+            for s in self.list().iter() {
+                s.deliver(&wit, event.name(), &self.session).await;
+            }
+        }
     }
 }
 

@@ -39,8 +39,8 @@ const EVENT_BUFFER: usize = 4096;
 pub enum SessionEvent {
     /// The account sent (or failed to send) a message.
     Sent(SentMessage),
-    /// A login, a stop, or a contact change.
-    Event(Event),
+    /// A login, a stop, or a contact change (boxed: it carries whole groups).
+    Event(Box<Event>),
 }
 
 /// How many recent private partners `get_recent_info` keeps (the original's
@@ -159,7 +159,10 @@ impl SessionTask {
                     if let Some(g) = c.group(group)
                         && let Some(m) = g.member_by_qq(qq)
                     {
-                        self.session.emit(Event::NewGroupMember { member: m.clone(), group: g.clone() });
+                        self.session.emit(Event::NewGroupMember {
+                            member: m.clone(),
+                            group: g.clone(),
+                        });
                     }
                 }
                 BackendEvent::MemberLeft { group, member } => {
@@ -208,15 +211,22 @@ impl SessionHandle {
 
     /// Reports an event to subscribers (none listening is fine).
     pub fn emit(&self, e: Event) {
-        let _ = self.inner.events.send(SessionEvent::Event(e));
+        let _ = self.inner.events.send(SessionEvent::Event(Box::new(e)));
     }
 
     /// Removes a member from a group's contacts and reports it.
     fn member_left(&self, group: GroupNumber, qq: Qq) {
-        let before = self.contacts().group(group).and_then(|g| g.member_by_qq(qq)).cloned();
+        let before = self
+            .contacts()
+            .group(group)
+            .and_then(|g| g.member_by_qq(qq))
+            .cloned();
         self.update(|c| c.without_member(group, qq));
         if let (Some(member), Some(g)) = (before, self.contacts().group(group)) {
-            self.emit(Event::LoseGroupMember { member, group: g.clone() });
+            self.emit(Event::LoseGroupMember {
+                member,
+                group: g.clone(),
+            });
         }
     }
 
@@ -352,16 +362,31 @@ impl SessionHandle {
         if content.is_empty() {
             return Err(SessionError::ContentMissing);
         }
-        let result = self.inner.outbox.send(target.clone(), content.to_string()).await;
+        let result = self
+            .inner
+            .outbox
+            .send(target.clone(), content.to_string())
+            .await;
         let (msg_id, outcome) = match &result {
             Ok(id) => (*id, Ok(())),
-            Err(SessionError::Send { msg_id, failure, info }) => (*msg_id, Err((failure.code(), info.clone()))),
+            Err(SessionError::Send {
+                msg_id,
+                failure,
+                info,
+            }) => (*msg_id, Err((failure.code(), info.clone()))),
             Err(_) => return result,
         };
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let sent = SentMessage { msg_id, target, content: content.to_string(), origin, time, outcome };
+        let sent = SentMessage {
+            msg_id,
+            target,
+            content: content.to_string(),
+            origin,
+            time,
+            outcome,
+        };
         let _ = self.inner.events.send(SessionEvent::Sent(sent));
         result
     }

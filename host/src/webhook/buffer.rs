@@ -47,7 +47,10 @@ impl ReportBuffer {
             if items.len() == self.inner.capacity {
                 items.pop_front();
                 let n = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::warn!(dropped_total = n, "check_event buffer full: oldest report dropped");
+                tracing::warn!(
+                    dropped_total = n,
+                    "check_event buffer full: oldest report dropped"
+                );
             }
             items.push_back(report);
         }
@@ -55,7 +58,12 @@ impl ReportBuffer {
     }
 
     fn drain(&self) -> Vec<Value> {
-        self.inner.items.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect()
+        self.inner
+            .items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect()
     }
 
     /// Everything buffered; when empty, waits up to `wait` for the next

@@ -38,7 +38,7 @@ use crate::session::{SessionEvent, SessionHandle};
 /// What the webhook posts.
 enum Job {
     /// A received message; the answer may decide about it.
-    Message(InboundMessage),
+    Message(Box<InboundMessage>),
     /// A send or event report (v2); the answer is ignored.
     Report { msg_id: String, body: Value },
 }
@@ -69,8 +69,14 @@ pub struct WebhookStats {
 impl WebhookStats {
     /// A plain copy: (answered, acted, ignored, failed, dropped).
     pub fn snapshot(&self) -> [u64; 5] {
-        [&self.answered, &self.acted, &self.ignored, &self.failed, &self.dropped]
-            .map(|c| c.load(Ordering::Relaxed))
+        [
+            &self.answered,
+            &self.acted,
+            &self.ignored,
+            &self.failed,
+            &self.dropped,
+        ]
+        .map(|c| c.load(Ordering::Relaxed))
     }
 }
 
@@ -95,7 +101,13 @@ impl Webhook {
             .context("cannot build the webhook's HTTP client")?;
         let (tx, rx) = mpsc::channel(cfg.queue.max(1));
         let stats = Arc::new(WebhookStats::default());
-        let poster = Poster { client, url, session, stats: stats.clone(), dialect };
+        let poster = Poster {
+            client,
+            url,
+            session,
+            stats: stats.clone(),
+            dialect,
+        };
         tokio::spawn(dispatch(rx, Arc::new(poster), cfg.concurrency.max(1)));
         Ok(Webhook { queue: tx, stats })
     }
@@ -103,7 +115,7 @@ impl Webhook {
     /// Queues a received message without waiting; a full queue drops it
     /// (counted).
     pub fn report(&self, msg: InboundMessage) {
-        self.enqueue(Job::Message(msg));
+        self.enqueue(Job::Message(Box::new(msg)));
     }
 
     /// Queues a send or event report (v2) without waiting.
@@ -163,7 +175,7 @@ impl Poster {
                     Dialect::V1 => report::v1(&m),
                     Dialect::V2 => report::v2_received(&m),
                 };
-                (m.id.clone(), body, Some(m))
+                (m.id.clone(), body, Some(*m))
             }
             Job::Report { msg_id, body } => (msg_id, body, None),
         };
@@ -235,7 +247,9 @@ impl Reports {
         }
         match &self.webhook {
             Some(w) => w.report(msg),
-            None => tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message"),
+            None => {
+                tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message")
+            }
         }
     }
 
@@ -246,7 +260,10 @@ impl Reports {
             let e = match events.recv().await {
                 Ok(e) => e,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "reports fell behind: {n} send/event reports lost");
+                    tracing::warn!(
+                        missed = n,
+                        "reports fell behind: {n} send/event reports lost"
+                    );
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => return,

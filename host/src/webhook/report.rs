@@ -81,7 +81,11 @@ pub fn v2_received(msg: &InboundMessage) -> Value {
         v["discuss_id"] = num(&d.id);
     }
     if msg.kind == ChatKind::Sess {
-        v["via"] = json!(if msg.group.is_some() { "group" } else { "discuss" });
+        v["via"] = json!(if msg.group.is_some() {
+            "group"
+        } else {
+            "discuss"
+        });
     }
     v
 }
@@ -135,7 +139,12 @@ pub fn v2_sent(s: &SentMessage, c: &Contacts) -> Value {
             v["discuss"] = json!(c.discuss_by_key(*key).map(|d| d.dname.clone()));
             v["discuss_id"] = num(did);
         }
-        SendTarget::GroupSess { gid, gnumber, id, qq } => {
+        SendTarget::GroupSess {
+            gid,
+            gnumber,
+            id,
+            qq,
+        } => {
             v["type"] = json!("sess_message");
             v["via"] = json!("group");
             v["group"] = json!(c.group(*gnumber).map(|g| g.gname.clone()));

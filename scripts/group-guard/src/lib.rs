@@ -8,6 +8,7 @@
 //! window_seconds = 10  # T: ... within T seconds is flooding
 //! shutup_seconds = 60  # N: how long to mute
 //! banned = ["spam", "广告"]
+//! welcome = "欢迎 {name} 入群"   # greet members who join ({name}: card or nick)
 //! ```
 //!
 //! Group messages only; everything else passes. A member whose message
@@ -17,13 +18,16 @@
 //! the member's count starts over, so a mute the gateway cannot carry out (the
 //! bot is no admin) does not make the bot answer every further message.
 //!
+//! With `welcome` set, a member who joins a group (an `on-event`
+//! `new-group-member`) is greeted in that group with `host::send`.
+//!
 //! Counts live in the instance's memory, per group and member, at most K+1
 //! timestamps each; quiet members are forgotten once more than
 //! [`MAX_TRACKED`] are tracked. A rebuilt instance starts from zero.
 
 use std::collections::{HashMap, VecDeque};
 
-use openqq_bot::{Address, Bot, Config, Decision, Message};
+use openqq_bot::{Address, Bot, Config, Decision, Destination, Event, Message, host};
 
 const DEFAULT_MAX_MESSAGES: usize = 5;
 const DEFAULT_WINDOW_SECONDS: u64 = 10;
@@ -62,6 +66,8 @@ pub struct GroupGuard {
     banned: Vec<String>,
     /// Times of each member's recent messages, oldest first, at most K+1.
     recent: HashMap<MemberKey, VecDeque<u64>>,
+    /// The greeting for new members; `{name}` is replaced.
+    welcome: Option<String>,
 }
 
 impl Bot for GroupGuard {
@@ -90,7 +96,23 @@ impl Bot for GroupGuard {
             shutup_seconds,
             banned,
             recent: HashMap::new(),
+            welcome: config
+                .get("welcome")
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned),
         })
+    }
+
+    fn on_event(&mut self, event: &Event) {
+        let (Some(welcome), Event::NewGroupMember(change)) = (&self.welcome, event) else {
+            return;
+        };
+        let m = &change.member;
+        let name = if m.card.is_empty() { &m.nick } else { &m.card };
+        let text = welcome.replace("{name}", name);
+        if let Err(e) = host::send(Destination::group(change.group.number), &text) {
+            openqq_bot::warn!("cannot welcome {} in {}: {e}", m.qq, change.group.number);
+        }
     }
 
     fn on_message(&mut self, msg: &Message) -> Option<Decision> {
@@ -169,6 +191,30 @@ mod tests {
 
     fn guard(pairs: &[(&str, &str)]) -> GroupGuard {
         GroupGuard::init(&pairs.iter().copied().collect()).unwrap()
+    }
+
+    #[test]
+    fn welcomes_new_members_when_configured() {
+        let host = MockHost::new();
+        let joined = |card: &str| {
+            let mut member = testing::member(42, "新人", openqq_bot::MemberRole::Member);
+            member.card = card.to_owned();
+            Event::NewGroupMember(openqq_bot::MemberChange {
+                group: testing::group(552603, "g", openqq_bot::GroupRole::Manage),
+                member,
+            })
+        };
+        guard(&[]).on_event(&joined(""));
+        assert!(host.sends().is_empty(), "no welcome configured");
+        let mut bot = guard(&[("welcome", "欢迎 {name}")]);
+        bot.on_event(&joined(""));
+        bot.on_event(&joined("卡片"));
+        bot.on_event(&Event::Login);
+        let sends = host.sends();
+        assert_eq!(sends.len(), 2);
+        assert_eq!(sends[0].to, Destination::group(552603));
+        assert_eq!(sends[0].content, "欢迎 新人");
+        assert_eq!(sends[1].content, "欢迎 卡片");
     }
 
     fn said(group: u64, qq: u64, time: u64, text: &str) -> Message {

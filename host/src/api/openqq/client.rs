@@ -51,7 +51,9 @@ pub async fn relogin(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
             "code": 0,
             "status": format!("success, client({}) relogged in", std::process::id()),
         })),
-        Err(e) => OpenqqJson(json!({"account": account, "code": -1, "status": format!("relogin failed: {e}")})),
+        Err(e) => OpenqqJson(
+            json!({"account": account, "code": -1, "status": format!("relogin failed: {e}")}),
+        ),
     }
 }
 
@@ -60,7 +62,10 @@ pub async fn relogin(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
 pub async fn stop_client(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     let pid = std::process::id();
     tracing::info!("stop_client: stopping after in-flight requests");
-    s.session.emit(crate::model::Event::StateChange { old: "running".into(), new: "stop".into() });
+    s.session.emit(crate::model::Event::StateChange {
+        old: "running".into(),
+        new: "stop".into(),
+    });
     s.session.emit(crate::model::Event::Stop);
     s.stopping.send_replace(true);
     OpenqqJson(json!({

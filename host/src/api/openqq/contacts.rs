@@ -4,10 +4,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::Value;
 
-use crate::render;
 use crate::api::error::{ApiError, OpenqqJson};
 use crate::api::extract::OpenqqParams;
 use crate::api::state::AppState;
+use crate::render;
 use crate::session::{Lookup, Recent};
 
 // The get_* routes take no parameters, but they read (and ignore) the body:
@@ -31,14 +31,20 @@ pub async fn get_friend_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJ
 pub async fn get_group_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     let c = s.session.contacts();
     OpenqqJson(Value::Array(
-        c.groups.iter().map(|g| render::group(g, true, s.dialect)).collect(),
+        c.groups
+            .iter()
+            .map(|g| render::group(g, true, s.dialect))
+            .collect(),
     ))
 }
 
 pub async fn get_group_basic_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
     let c = s.session.contacts();
     OpenqqJson(Value::Array(
-        c.groups.iter().map(|g| render::group(g, false, s.dialect)).collect(),
+        c.groups
+            .iter()
+            .map(|g| render::group(g, false, s.dialect))
+            .collect(),
     ))
 }
 

@@ -14,8 +14,8 @@ use axum::http::{HeaderName, Method};
 use axum::routing::{MethodRouter, get};
 use tower_http::cors::{Any, CorsLayer};
 
-use super::error::{forbidden, request_error};
 use super::error::OpenqqJson;
+use super::error::{forbidden, request_error};
 use super::extract::ACCESS_TOKEN;
 use super::state::AppState;
 use crate::render::Dialect;
@@ -98,7 +98,10 @@ async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> R
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("Token ")));
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("Token "))
+        });
     let query = req.uri().query().and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == ACCESS_TOKEN)

@@ -57,7 +57,9 @@ const SESS_DISCUSS_KEYS: &[(&str, &str)] = &[("did", "did"), ("discuss_id", "did
 const SESS_MEMBER_KEYS: &[(&str, &str)] = &[("id", "id"), ("qq", "qq"), ("uid", "qq")];
 
 async fn send(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<OpenqqJson, ApiError> {
-    send_in(s, p, req).await.map_err(|e| e.in_dialect(s.dialect))
+    send_in(s, p, req)
+        .await
+        .map_err(|e| e.in_dialect(s.dialect))
 }
 
 async fn send_in(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<OpenqqJson, ApiError> {
