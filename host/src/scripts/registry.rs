@@ -67,26 +67,38 @@ impl Script {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Runs the script on `msg`. Failures are logged here and count as a pass.
-    pub async fn call(&self, msg: &InboundMessage, session: &SessionHandle) -> Option<Decision> {
-        let mut slot = self.instance.lock().await;
+    /// Makes `slot` hold an instance of the current version: keeps it when
+    /// it is one, else adopts the instance a swap prepared, else builds one.
+    async fn adopt_current(
+        &self,
+        slot: &mut Option<Instance>,
+        session: &SessionHandle,
+    ) -> Result<(), ScriptError> {
         let current = self.current.load_full();
-        if !slot
+        if slot
             .as_ref()
             .is_some_and(|i| Arc::ptr_eq(&i.version, &current))
         {
-            let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).take();
-            *slot = match ready.filter(|r| Arc::ptr_eq(&r.version, &current)) {
-                Some(r) => Some(r),
-                None => match current.instantiate(session.clone()).await {
-                    Ok(i) => Some(i),
-                    Err(e) => {
-                        tracing::error!(script = %self.name, msg_id = %msg.id, error = %e, "cannot rebuild the script; message passed on");
-                        self.stats.record(Outcome::Trap, std::time::Duration::ZERO);
-                        return None;
-                    }
-                },
-            };
+            return Ok(());
+        }
+        let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).take();
+        *slot = Some(match ready.filter(|r| Arc::ptr_eq(&r.version, &current)) {
+            Some(r) => r,
+            None => {
+                *slot = None;
+                current.instantiate(session.clone()).await?
+            }
+        });
+        Ok(())
+    }
+
+    /// Runs the script on `msg`. Failures are logged here and count as a pass.
+    pub async fn call(&self, msg: &InboundMessage, session: &SessionHandle) -> Option<Decision> {
+        let mut slot = self.instance.lock().await;
+        if let Err(e) = self.adopt_current(&mut slot, session).await {
+            tracing::error!(script = %self.name, msg_id = %msg.id, error = %e, "cannot rebuild the script; message passed on");
+            self.stats.record(Outcome::Trap, std::time::Duration::ZERO);
+            return None;
         }
         let instance = slot.as_mut()?;
         let started = Instant::now();
@@ -126,16 +138,9 @@ impl Script {
         session: &SessionHandle,
     ) {
         let mut slot = self.instance.lock().await;
-        let current = self.current.load_full();
-        if !slot
-            .as_ref()
-            .is_some_and(|i| Arc::ptr_eq(&i.version, &current))
-        {
-            let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).take();
-            *slot = match ready.filter(|r| Arc::ptr_eq(&r.version, &current)) {
-                Some(r) => Some(r),
-                None => current.instantiate(session.clone()).await.ok(),
-            };
+        if let Err(e) = self.adopt_current(&mut slot, session).await {
+            tracing::error!(script = %self.name, event = name, error = %e, "cannot rebuild the script; event missed");
+            return;
         }
         let Some(instance) = slot.as_mut() else {
             return;
