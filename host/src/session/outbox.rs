@@ -39,7 +39,9 @@ impl Default for OutboxConfig {
 }
 
 /// Makes `msg_id`s: a 4-digit prefix from the start time, then a counter
-/// (`23910001`, `23910002`, … — spec §4), unique for this process run.
+/// (`23910001`, `23910002`, … — spec §4), unique for this process run. The
+/// original took `secs % 10000`, which gives a 5–7 digit id one start in
+/// ten; the prefix here stays in 1000..=9999 so ids always have 8 digits.
 #[derive(Debug)]
 pub struct MsgIds {
     next: AtomicU64,
@@ -50,7 +52,7 @@ impl MsgIds {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        MsgIds::starting_at((secs % 10_000) * 10_000 + 1)
+        MsgIds::starting_at((1000 + secs % 9000) * 10_000 + 1)
     }
 
     pub fn starting_at(first: u64) -> MsgIds {
@@ -165,6 +167,12 @@ mod tests {
             id: "1".into(),
             qq: Qq(123456),
         }
+    }
+
+    #[test]
+    fn msg_ids_have_eight_digits() {
+        let first = MsgIds::starting_now().next().0;
+        assert!((10_000_000..100_000_000).contains(&first), "{first}");
     }
 
     #[test]
