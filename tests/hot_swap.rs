@@ -217,6 +217,7 @@ async fn a_broken_version_never_replaces_a_working_one() {
         config: toml::from_str("trap_init = true").expect("TOML"),
         timeout_ms: None,
         memory_mb: None,
+        instances: None,
     };
     let mut rx = Receiver::start().await;
     let gw = TestGateway::with_config(config(&dir, vec![entry], Some(&rx.url))).await;
@@ -346,4 +347,65 @@ async fn admin_answers_loopback_only_unless_a_token_is_set() {
     // Without a token, loopback clients are let in.
     let gw2 = TestGateway::with_config(config(&dir, vec![], None)).await;
     assert_eq!(admin(&gw2).await["scripts"][0]["name"], "echo");
+}
+
+/// Sends one message on each of the eight chats and returns the replies.
+async fn answers_of_eight_chats(gw: &TestGateway, content: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for mut chat in support::eight_chats() {
+        chat["content"] = json!(content);
+        let seq = gw.last_seq().await;
+        gw.receive(chat).await;
+        let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+        out.push(sent[0]["content"].as_str().unwrap_or_default().to_string());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_of_a_script_swaps_and_instances_can_change() {
+    let dir = scripts_dir("instances");
+    let live = dir.join("marker.wasm");
+    install(&bot("marker-v1"), &live);
+    // The reload re-reads this config, as the binary re-reads its file.
+    let instances = Arc::new(std::sync::atomic::AtomicUsize::new(4));
+    let base = config(&dir, Vec::new(), None);
+    let source = {
+        let (base, instances) = (base.clone(), instances.clone());
+        move || {
+            let mut c = base.clone();
+            c.limits.instances = instances.load(std::sync::atomic::Ordering::SeqCst);
+            Ok(c)
+        }
+    };
+    let mut first = source().expect("config");
+    first.reload = Some(openqq::config::ReloadSource(Arc::new(source)));
+    let gw = TestGateway::with_config(first).await;
+    assert_eq!(script(&admin(&gw).await, "marker")["instances"], 4);
+    assert!(
+        answers_of_eight_chats(&gw, "a")
+            .await
+            .iter()
+            .all(|a| a == "v1:a")
+    );
+
+    install(&bot("marker-v2"), &live);
+    let r = reload(&gw).await;
+    assert_eq!(r["swapped"], json!(["marker"]), "{r}");
+    let after = answers_of_eight_chats(&gw, "b").await;
+    assert!(after.iter().all(|a| a == "v2:b"), "{after:?}");
+
+    instances.store(2, std::sync::atomic::Ordering::SeqCst);
+    let r = reload(&gw).await;
+    assert_eq!(r["swapped"], json!(["marker"]), "{r}");
+    let a = admin(&gw).await;
+    let marker = script(&a, "marker");
+    assert_eq!(
+        (marker["instances"].as_u64(), marker["generation"].as_u64()),
+        (Some(2), Some(2)),
+        "{a}"
+    );
+    let after = answers_of_eight_chats(&gw, "c").await;
+    assert!(after.iter().all(|a| a == "v2:c"), "{after:?}");
+    gw.gateway.stop().await;
 }

@@ -48,6 +48,7 @@ async fn behaves_like_keyword_reply(lang: &str) {
         // Interpreted guests are slower to start; the deadline is per call.
         timeout_ms: Some(1000),
         memory_mb: Some(256),
+        instances: None,
     };
     let config = Config {
         scripts: vec![entry],

@@ -20,6 +20,7 @@ fn entry(name: &str, config: &str) -> ScriptEntry {
         config: toml::from_str(config).expect("test config is TOML"),
         timeout_ms: None,
         memory_mb: None,
+        instances: None,
     }
 }
 
@@ -333,5 +334,87 @@ async fn a_bot_that_exports_on_event_welcomes_new_members() {
     gw.receive(friend("ping")).await;
     gw.sent_until(seq, WAIT, |s| s.iter().any(|r| r["content"] == "pong"))
         .await;
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_instances_share_the_chats_and_each_chat_keeps_its_instance() {
+    let four = |e: ScriptEntry| ScriptEntry {
+        instances: Some(4),
+        ..e
+    };
+    let guard = "welcome = \"欢迎 {name} 入群\"\nmax_messages = 3\nwindow_seconds = 60";
+    let gw = TestGateway::with_config(config_with(
+        vec![
+            four(entry("misbehave", "")),
+            four(entry("group-guard", guard)),
+        ],
+        None,
+    ))
+    .await;
+    let admin = gw.get("/admin/scripts").await;
+    assert_eq!(admin["scripts"][0]["instances"], 4, "{admin}");
+
+    // Eight chats, five rounds of `/count`, one message at a time: every
+    // instance counts its own messages.
+    let chats = support::eight_chats();
+    let mut counts: Vec<Vec<u64>> = vec![Vec::new(); chats.len()];
+    for _round in 0..5 {
+        for (chat, seen) in chats.iter().zip(counts.iter_mut()) {
+            let mut msg = chat.clone();
+            msg["content"] = json!("/count");
+            let seq = gw.last_seq().await;
+            gw.receive(msg).await;
+            let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+            let n = sent[0]["content"]
+                .as_str()
+                .and_then(|c| c.strip_prefix("count "))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("a count: {sent:?}"));
+            seen.push(n);
+        }
+    }
+    // A chat stays on its instance: its counts only go up.
+    for (chat, seen) in chats.iter().zip(&counts) {
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{chat}: {seen:?}");
+    }
+    // More than one instance counted: one instance would have reached 40.
+    let most = counts.iter().flatten().max().copied().unwrap_or(0);
+    assert!(most < 40, "one instance answered everything: {counts:?}");
+
+    // State about a chat stays whole: a flood in one group is seen by the
+    // one instance that holds the group's counts.
+    let seq = gw.last_seq().await;
+    for i in 0..4 {
+        gw.receive(group(999999, &format!("hi {i}"))).await;
+    }
+    gw.sent_until(seq, WAIT, |s| {
+        s.iter()
+            .any(|r| r["action"] == "shutup" && r["qq"] == "999999")
+    })
+    .await;
+
+    // An event reaches one instance, not four: two joins, two welcomes.
+    let seq = gw.last_seq().await;
+    for (qq, nick) in [(5550011, "甲"), (5550012, "乙")] {
+        let r = gw
+            .post_json(
+                "/sim/join",
+                &json!({"gnumber": 552603, "qq": qq, "nick": nick}),
+            )
+            .await;
+        assert_eq!(r["code"], 0);
+    }
+    let sent = gw
+        .sent_until(seq, WAIT, |s| {
+            s.iter().any(|r| r["content"] == "欢迎 乙 入群")
+        })
+        .await;
+    let welcomes: Vec<&str> = sent
+        .iter()
+        .filter_map(|r| r["content"].as_str())
+        .filter(|c| c.starts_with("欢迎"))
+        .collect();
+    assert_eq!(welcomes, ["欢迎 甲 入群", "欢迎 乙 入群"]);
     gw.gateway.stop().await;
 }

@@ -72,7 +72,7 @@ struct Opts {
     /// Do not build the bots (scripts/build.sh all) and the openqq binary first.
     #[arg(long, global = true)]
     no_build: bool,
-    /// (profiling) Run only case K of `pipeline` (0 native, 1 WASM, 2 webhook)
+    /// (profiling) Run only case K of `pipeline` (0 native, 1 WASM, 2 WASM per lane, 3 webhook)
     /// or `http` (0 bare, 1 send_message, 2 get_friend_info); no tables.
     #[arg(long, global = true, hide = true)]
     only: Option<usize>,

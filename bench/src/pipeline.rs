@@ -68,15 +68,17 @@ impl Handler for NativeWork {
 enum Variant {
     Native,
     Wasm,
+    WasmPerLane,
     Webhook,
     Spin,
     SpinLocked,
 }
 
-/// In table order; the ratios use the first three.
-const VARIANTS: [Variant; 5] = [
+/// In table order; the ratios use the first four.
+const VARIANTS: [Variant; 6] = [
     Variant::Native,
     Variant::Wasm,
+    Variant::WasmPerLane,
     Variant::Webhook,
     Variant::Spin,
     Variant::SpinLocked,
@@ -86,7 +88,10 @@ impl Variant {
     fn label(self) -> &'static str {
         match self {
             Variant::Native => "native Rust handler, in-process (the limit)",
-            Variant::Wasm => "WebAssembly bot marker-v1, in-process",
+            Variant::Wasm => "WebAssembly bot marker-v1, in-process (one instance, the default)",
+            Variant::WasmPerLane => {
+                "WebAssembly bot marker-v1, in-process, `instances = 8` (one per pipeline lane)"
+            }
             Variant::Webhook => "`post_api` webhook, axum receiver in another process",
             Variant::Spin => "diagnostic: native + 2 µs of work",
             Variant::SpinLocked => {
@@ -254,13 +259,14 @@ async fn start(
             )
             .await?
         }
-        Variant::Wasm => {
+        Variant::Wasm | Variant::WasmPerLane => {
             cfg.scripts = vec![ScriptEntry {
                 path: util::bot("marker-v1"),
                 name: Some("marker".into()),
                 config: Default::default(),
                 timeout_ms: None,
                 memory_mb: None,
+                instances: (variant == Variant::WasmPerLane).then_some(8),
             }];
             let gw = Gateway::start(cfg).await?;
             if gw.scripts.list().is_empty() {
@@ -459,7 +465,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
         ]);
     }
     let m = |k: usize| util::median(&rates[k]);
-    let (native, wasm, hook) = (m(0), m(1), m(2));
+    let (native, wasm, lanes, hook) = (m(0), m(1), m(2), m(3));
     let mut ratios = Table::new(&["ratio", "measured", "target", ""]);
     ratios.row(vec![
         "WASM ÷ webhook throughput".into(),
@@ -473,10 +479,22 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
         "≤ 2×".into(),
         util::verdict(native / wasm <= 2.0).into(),
     ]);
+    ratios.row(vec![
+        "WASM with `instances = 8` ÷ webhook throughput".into(),
+        format!("**{:.1}×**", lanes / hook),
+        "≥ 20×".into(),
+        util::verdict(lanes / hook >= 20.0).into(),
+    ]);
+    ratios.row(vec![
+        "native ÷ WASM with `instances = 8` throughput".into(),
+        format!("**{:.2}×**", native / lanes),
+        "≤ 2×".into(),
+        util::verdict(native / lanes <= 2.0).into(),
+    ]);
     let l = |k: usize| util::median(&p50[k]);
     ratios.row(vec![
         "webhook ÷ WASM latency p50".into(),
-        format!("{:.1}×", l(2) / l(1)),
+        format!("{:.1}×", l(3) / l(1)),
         "–".into(),
         String::new(),
     ]);
@@ -489,13 +507,13 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
     let c = |k: usize| util::median(&cpus[k]);
     ratios.row(vec![
         "webhook ÷ WASM CPU per message".into(),
-        format!("{:.1}×", c(2) / c(1)),
+        format!("{:.1}×", c(3) / c(1)),
         "–".into(),
         String::new(),
     ]);
     ratios.row(vec![
         "decision cost alone: (webhook − native) ÷ (WASM − native) CPU per message".into(),
-        format!("{:.1}×", (c(2) - c(0)) / (c(1) - c(0))),
+        format!("{:.1}×", (c(3) - c(0)) / (c(1) - c(0))),
         "–".into(),
         String::new(),
     ]);
@@ -508,16 +526,17 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
     ratios.row(vec![
         "diagnostic: one mutex around 2 µs of work ÷ the same work unserialised, CPU per message"
             .into(),
-        format!("{:.2}×", c(4) / c(3)),
+        format!("{:.2}×", c(5) / c(4)),
         "–".into(),
         String::new(),
     ]);
     Ok(Section {
         title: "1. Pipeline: native vs WebAssembly vs webhook".into(),
         how: format!(
-            "Three gateways in this process on the `sim` backend with the large world (below), each \
+            "Four gateways in this process on the `sim` backend with the large world (below), each \
              answering every message with the same reply `v1:<content>`: a native `Handler` \
-             (`Gateway::start_with_handlers`), the marker-v1 component, and `post_api` pointing at an \
+             (`Gateway::start_with_handlers`), the marker-v1 component (with the default one instance, \
+             and with `instances = 8`, one per pipeline lane), and `post_api` pointing at an \
              axum receiver in a child process (`openqq-bench receiver`, keep-alive, the gateway's \
              default webhook concurrency of 64). Messages come from {} chats (friends, group members, \
              temp chats, discussions) through `Sim::receive`; the time of a reply is `Record::at`, when \

@@ -119,6 +119,7 @@ fn loaded(name: &str, prepared: Prepared, config: &str) -> anyhow::Result<Arc<Lo
         config: flatten(&table),
         deadline: Duration::from_millis(100),
         memory_mb: 64,
+        instances: 1,
         loaded_at: SystemTime::now(),
     }))
 }

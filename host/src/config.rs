@@ -221,6 +221,8 @@ impl Default for WebhookSection {
 pub struct LimitsSection {
     pub timeout_ms: u64,
     pub memory_mb: u64,
+    /// Instances of each script, 1 to 8 (see `ScriptEntry::instances`).
+    pub instances: usize,
 }
 
 impl Default for LimitsSection {
@@ -228,6 +230,7 @@ impl Default for LimitsSection {
         LimitsSection {
             timeout_ms: 100,
             memory_mb: 64,
+            instances: 1,
         }
     }
 }
@@ -244,6 +247,10 @@ pub struct ScriptEntry {
     pub config: toml::Table,
     pub timeout_ms: Option<u64>,
     pub memory_mb: Option<u64>,
+    /// How many instances of the bot run side by side (1 to 8). One keeps
+    /// all its state in one place; more let chats run in parallel, each
+    /// chat (and the events about it) always on the same instance.
+    pub instances: Option<usize>,
 }
 
 impl Config {
@@ -251,13 +258,43 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
+        let config: Config = toml::from_str(&text).map_err(|e| {
             let line = e.span().map_or(0, |s| {
                 text.get(..s.start)
                     .map_or(0, |t| t.matches('\n').count() + 1)
             });
             anyhow::anyhow!("{}: line {line}: {}", path.display(), e.message())
-        })
+        })?;
+        config
+            .check()
+            .with_context(|| format!("{}: invalid settings", path.display()))?;
+        Ok(config)
+    }
+
+    /// Checks what the types alone cannot say.
+    ///
+    /// # Errors
+    /// A setting out of its range, named.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let max = crate::pipeline::LANES;
+        let entries = self.scripts.iter().map(|e| {
+            (
+                e.name
+                    .clone()
+                    .unwrap_or_else(|| e.path.display().to_string()),
+                e.instances,
+            )
+        });
+        for (what, n) in
+            std::iter::once(("[limits]".to_string(), Some(self.limits.instances))).chain(entries)
+        {
+            if let Some(n) = n.filter(|n| !(1..=max).contains(n)) {
+                anyhow::bail!(
+                    "{what}: instances = {n}, but it must be 1 to {max} (the pipeline has {max} lanes)"
+                );
+            }
+        }
+        Ok(())
     }
 }
 
@@ -281,6 +318,19 @@ mod tests {
         .unwrap();
         assert_eq!(c.scripts[0].config["reply"]["ping"].as_str(), Some("pong"));
         assert!(toml::from_str::<Config>("lisen = 1").is_err());
+    }
+
+    #[test]
+    fn instances_must_be_one_to_eight() {
+        let with = |toml: &str| toml::from_str::<Config>(toml).unwrap().check();
+        assert!(with("").is_ok());
+        assert!(with("[limits]\ninstances = 8\n").is_ok());
+        let zero = with("[limits]\ninstances = 0\n").unwrap_err().to_string();
+        assert!(zero.contains("instances = 0"), "{zero}");
+        let nine = with("[[scripts]]\npath = \"a.wasm\"\ninstances = 9\n")
+            .unwrap_err()
+            .to_string();
+        assert!(nine.contains("a.wasm") && nine.contains("1 to 8"), "{nine}");
     }
 
     #[test]

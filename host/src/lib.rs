@@ -85,6 +85,7 @@ impl Gateway {
         config: Config,
         native: Vec<Arc<dyn pipeline::Handler>>,
     ) -> anyhow::Result<Gateway> {
+        config.check()?;
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (sim, backend): (Option<Arc<Sim>>, Arc<dyn backend::Backend>) =
             match config.backend.kind {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use openqq::Gateway;
 use openqq::config::Config;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A config for tests: an ephemeral loopback port, the embedded world.
 pub fn test_config() -> Config {
@@ -165,4 +165,19 @@ pub fn bot(name: &str) -> PathBuf {
     let p = bots_dir().join(format!("{name}.wasm"));
     assert!(p.exists(), "{} was not built", p.display());
     p
+}
+
+/// Eight chats of the default world, one of each kind the sim can reach
+/// without a per-login id.
+pub fn eight_chats() -> [Value; 8] {
+    [
+        json!({"type": "message", "sender_qq": 123456}),
+        json!({"type": "message", "sender_qq": 7891234}),
+        json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603}),
+        json!({"type": "group_message", "sender_qq": 777777, "gnumber": 661234}),
+        json!({"type": "sess_message", "sender_qq": 888888, "gnumber": 552603}),
+        json!({"type": "sess_message", "sender_qq": 999999, "gnumber": 552603}),
+        json!({"type": "sess_message", "sender_qq": 45678, "gnumber": 552603}),
+        json!({"type": "sess_message", "sender_qq": 777777, "gnumber": 661234}),
+    ]
 }

@@ -86,6 +86,7 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "loaded_at": secs(v.loaded_at),
                 "timeout_ms": v.deadline.as_millis() as u64,
                 "memory_mb": v.memory_mb,
+                "instances": script.instances(),
                 "calls": ScriptStats::get(&st.calls),
                 "passes": ScriptStats::get(&st.passes),
                 "decisions": ScriptStats::get(&st.decisions),

@@ -3,7 +3,7 @@
 
 use super::contact::{Friend, Group, GroupMember};
 use super::ids::MsgId;
-use super::message::SendTarget;
+use super::message::{ChatKind, SendTarget};
 
 /// Who asked for a send (the v2 send report's `from`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +79,19 @@ impl Event {
             Event::LoseGroup(_) => "lose_group",
             Event::NewGroupMember { .. } => "new_group_member",
             Event::LoseGroupMember { .. } => "lose_group_member",
+        }
+    }
+
+    /// The chat this event is about, keyed as `InboundMessage::chat_key`
+    /// keys messages; `None` for account-wide events.
+    pub fn chat_key(&self) -> Option<(ChatKind, u64, u64)> {
+        match self {
+            Event::NewFriend(f) | Event::LoseFriend(f) => Some((ChatKind::Friend, f.qq.0, 0)),
+            Event::NewGroup(group)
+            | Event::LoseGroup(group)
+            | Event::NewGroupMember { group, .. }
+            | Event::LoseGroupMember { group, .. } => Some((ChatKind::Group, group.gnumber.0, 0)),
+            Event::Login { .. } | Event::Stop | Event::StateChange { .. } => None,
         }
     }
 

@@ -22,7 +22,7 @@ use crate::session::SessionHandle;
 use crate::webhook::Reports;
 
 /// Lanes handle chats in parallel; a chat always maps to the same lane.
-const LANES: usize = 8;
+pub const LANES: usize = 8;
 /// Messages waiting per lane before the dispatcher waits (back-pressure).
 const LANE_QUEUE: usize = 1024;
 
@@ -77,9 +77,7 @@ impl Pipeline {
             ));
         }
         while let Some(msg) = inbound.recv().await {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            msg.chat_key().hash(&mut h);
-            let lane = &lanes[(h.finish() as usize) % LANES];
+            let lane = &lanes[spread(&msg.chat_key(), LANES)];
             if lane.send(msg).await.is_err() {
                 break;
             }
@@ -87,6 +85,15 @@ impl Pipeline {
         drop(lanes);
         while workers.join_next().await.is_some() {}
     }
+}
+
+/// Which of `n` places (lanes, a script's instances) a chat belongs to:
+/// always the same one for the same chat. With `n` dividing `LANES`, all the
+/// chats of one lane share one place, so a lane never waits for another.
+pub fn spread(chat: &impl Hash, n: usize) -> usize {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    chat.hash(&mut h);
+    (h.finish() % n.max(1) as u64) as usize
 }
 
 async fn lane(

@@ -29,6 +29,8 @@ pub struct LoadedScript {
     pub config: Vec<(String, String)>,
     pub deadline: Duration,
     pub memory_mb: u64,
+    /// Instances side by side (`instances`); chats are spread over them.
+    pub instances: usize,
     pub loaded_at: std::time::SystemTime,
 }
 

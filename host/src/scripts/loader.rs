@@ -14,6 +14,8 @@ pub struct ScriptSpec {
     pub config: Vec<(String, String)>,
     pub deadline: Duration,
     pub memory_mb: u64,
+    /// Instances side by side (`instances`, 1 to 8).
+    pub instances: usize,
 }
 
 impl ScriptSpec {
@@ -24,6 +26,7 @@ impl ScriptSpec {
             config: flatten(&e.config),
             deadline: Duration::from_millis(e.timeout_ms.unwrap_or(cfg.limits.timeout_ms)),
             memory_mb: e.memory_mb.unwrap_or(cfg.limits.memory_mb),
+            instances: e.instances.unwrap_or(cfg.limits.instances),
         }
     }
 
@@ -35,6 +38,7 @@ impl ScriptSpec {
             config: Vec::new(),
             deadline: Duration::from_millis(cfg.limits.timeout_ms),
             memory_mb: cfg.limits.memory_mb,
+            instances: cfg.limits.instances,
         }
     }
 }

@@ -1,106 +1,165 @@
 //! The loaded scripts, in pipeline order, and how a message goes through
 //! them.
 //!
-//! Each `Script` slot keeps its current version behind an `ArcSwap` and one
-//! long-lived instance behind an async mutex: calls to one script are
-//! serialised, different scripts run in parallel. A call pins the version it
-//! started with; a swap only changes what the *next* call gets. A trap, a
-//! deadline or a memory-cap hit drops the instance; the next call rebuilds it.
+//! Each `Script` keeps its current version behind an `ArcSwap` and its
+//! long-lived instances — one by default, up to one per pipeline lane with
+//! `instances` — each behind an async mutex: calls to one instance are
+//! serialised, different instances and scripts run in parallel. A chat
+//! always goes to the same instance, so the state a bot keeps about a chat
+//! stays in one place. A call pins the version it started with; a swap only
+//! changes what the *next* call gets. A trap, a deadline or a memory-cap hit
+//! drops that instance; the next call rebuilds it.
 
+use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 
 use super::error::ScriptError;
-use super::loaded::{Instance, LoadedScript};
+use super::loaded::{Instance, LoadedScript, WitEvent};
 use super::stats::{Outcome, ScriptStats};
 use crate::model::InboundMessage;
-use crate::pipeline::{Decision, Handled, Handler};
+use crate::pipeline::{Decision, Handled, Handler, spread};
 use crate::session::SessionHandle;
+
+/// One instance of a script and the one a swap prepared to replace it.
+struct Slot {
+    /// The live instance. Async mutex: it is held across the guest call.
+    live: tokio::sync::Mutex<Option<Instance>>,
+    /// An instance of the newest version, built and initialised by a swap,
+    /// waiting for this slot's next call to adopt it.
+    ready: std::sync::Mutex<Option<Instance>>,
+}
+
+impl Slot {
+    fn new(live: Instance) -> Slot {
+        Slot {
+            live: tokio::sync::Mutex::new(Some(live)),
+            ready: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn take_ready(&self) -> Option<Instance> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
 
 /// One script, across all its versions.
 pub struct Script {
     pub name: Arc<str>,
     current: ArcSwap<LoadedScript>,
-    /// The live instance. Async mutex: it is held across the guest call.
-    instance: tokio::sync::Mutex<Option<Instance>>,
-    /// An instance of the newest version, built and initialised by a swap,
-    /// waiting for the next call to adopt it.
-    ready: std::sync::Mutex<Option<Instance>>,
+    /// Never empty; its length is fixed for the script's life (a different
+    /// `instances` setting makes a new `Script`).
+    slots: Box<[Slot]>,
     pub stats: ScriptStats,
     /// How many times this script was swapped.
-    pub generation: std::sync::atomic::AtomicU64,
+    generation: AtomicU64,
 }
 
 impl Script {
-    /// A slot for a first version and its already initialised instance.
-    pub fn new(first: Instance) -> Script {
-        let version = first.version.clone();
+    /// A script with its first version's instances, already initialised.
+    ///
+    /// # Panics
+    /// When `instances` is empty (the reloader always builds at least one).
+    pub fn new(instances: Vec<Instance>) -> Script {
+        let version = instances
+            .first()
+            .map(|i| i.version.clone())
+            .expect("a script has at least one instance");
         Script {
             name: version.name.clone(),
             current: ArcSwap::new(version),
-            instance: tokio::sync::Mutex::new(Some(first)),
-            ready: std::sync::Mutex::new(None),
+            slots: instances.into_iter().map(Slot::new).collect(),
             stats: ScriptStats::default(),
-            generation: Default::default(),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// As `new`, counting on from a script this one replaces.
+    pub fn succeeding(old: &Script, instances: Vec<Instance>) -> Script {
+        let next = Script::new(instances);
+        next.generation
+            .store(old.generation() + 1, Ordering::Relaxed);
+        next
     }
 
     pub fn current(&self) -> Arc<LoadedScript> {
         self.current.load_full()
     }
 
+    /// How many instances run side by side.
+    pub fn instances(&self) -> usize {
+        self.slots.len()
+    }
+
     /// How many times this script was swapped.
     pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+        self.generation.load(Ordering::Relaxed)
     }
 
-    /// Makes `next` (already instantiated and initialised) the version the
-    /// next call uses. Calls in flight finish on the old one.
-    pub fn swap(&self, next: Instance) {
-        let version = next.version.clone();
-        *self.ready.lock().unwrap_or_else(|p| p.into_inner()) = Some(next);
+    /// Makes `next` (already instantiated and initialised, one per slot)
+    /// the version the next calls use. Calls in flight finish on the old
+    /// one. A slot left without a prepared instance builds one on its next
+    /// call.
+    pub fn swap(&self, next: Vec<Instance>) {
+        let Some(version) = next.first().map(|i| i.version.clone()) else {
+            return;
+        };
+        for (slot, instance) in self.slots.iter().zip(next) {
+            *slot.ready.lock().unwrap_or_else(|p| p.into_inner()) = Some(instance);
+        }
         self.current.store(version);
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Makes `slot` hold an instance of the current version: keeps it when
+    /// The slot that serves `chat` (a message's or an event's chat key);
+    /// account-wide events go to the first.
+    fn slot_for(&self, chat: Option<&impl Hash>) -> &Slot {
+        let i = chat.map_or(0, |c| spread(c, self.slots.len()));
+        &self.slots[i.min(self.slots.len() - 1)]
+    }
+
+    /// Makes `live` hold an instance of the current version: keeps it when
     /// it is one, else adopts the instance a swap prepared, else builds one.
     async fn adopt_current(
         &self,
-        slot: &mut Option<Instance>,
+        slot: &Slot,
+        live: &mut Option<Instance>,
         session: &SessionHandle,
     ) -> Result<(), ScriptError> {
         let current = self.current.load_full();
-        if slot
+        if live
             .as_ref()
             .is_some_and(|i| Arc::ptr_eq(&i.version, &current))
         {
             return Ok(());
         }
-        let ready = self.ready.lock().unwrap_or_else(|p| p.into_inner()).take();
-        *slot = Some(match ready.filter(|r| Arc::ptr_eq(&r.version, &current)) {
-            Some(r) => r,
+        *live = match slot
+            .take_ready()
+            .filter(|r| Arc::ptr_eq(&r.version, &current))
+        {
+            Some(r) => Some(r),
             None => {
-                *slot = None;
-                current.instantiate(session.clone()).await?
+                *live = None;
+                Some(current.instantiate(session.clone()).await?)
             }
-        });
+        };
         Ok(())
     }
 
     /// Runs the script on `msg`. Failures are logged here and count as a pass.
     pub async fn call(&self, msg: &InboundMessage, session: &SessionHandle) -> Option<Decision> {
-        let mut slot = self.instance.lock().await;
-        if let Err(e) = self.adopt_current(&mut slot, session).await {
+        let slot = self.slot_for(Some(&msg.chat_key()));
+        let mut live = slot.live.lock().await;
+        if let Err(e) = self.adopt_current(slot, &mut live, session).await {
             tracing::error!(script = %self.name, msg_id = %msg.id, error = %e, "cannot rebuild the script; message passed on");
             self.stats.record(Outcome::Trap, std::time::Duration::ZERO);
             return None;
         }
-        let instance = slot.as_mut()?;
+        let instance = live.as_mut()?;
         let started = Instant::now();
         let result = instance.on_message(msg).await;
         let took = started.elapsed();
@@ -114,7 +173,7 @@ impl Script {
                 None
             }
             Err(e) => {
-                *slot = None;
+                *live = None;
                 let outcome = if matches!(e, ScriptError::Deadline { .. }) {
                     Outcome::Timeout
                 } else {
@@ -126,30 +185,31 @@ impl Script {
             }
         }
     }
-}
 
-impl Script {
-    /// Delivers an event to this script if it exports `on-event`. Failures
-    /// are logged and drop the instance, as for messages.
+    /// Delivers an event to this script if it exports `on-event`: to the
+    /// instance of the chat it is about, once, however many instances run.
+    /// Failures are logged and drop the instance, as for messages.
     pub async fn deliver(
         &self,
-        event: &super::loaded::WitEvent,
-        name: &str,
+        event: &WitEvent,
+        about: &crate::model::Event,
         session: &SessionHandle,
     ) {
-        let mut slot = self.instance.lock().await;
-        if let Err(e) = self.adopt_current(&mut slot, session).await {
+        let name = about.name();
+        let slot = self.slot_for(about.chat_key().as_ref());
+        let mut live = slot.live.lock().await;
+        if let Err(e) = self.adopt_current(slot, &mut live, session).await {
             tracing::error!(script = %self.name, event = name, error = %e, "cannot rebuild the script; event missed");
             return;
         }
-        let Some(instance) = slot.as_mut() else {
+        let Some(instance) = live.as_mut() else {
             return;
         };
         if !instance.wants_events() {
             return;
         }
         if let Err(e) = instance.on_event(event).await {
-            *slot = None;
+            *live = None;
             tracing::error!(script = %self.name, event = name, "{e}; instance dropped");
         }
     }
@@ -212,7 +272,7 @@ impl Registry {
                 continue;
             };
             for s in self.list().iter() {
-                s.deliver(&wit, event.name(), &self.session).await;
+                s.deliver(&wit, &event, &self.session).await;
             }
         }
     }

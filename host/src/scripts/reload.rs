@@ -177,17 +177,26 @@ impl Reloader {
                         next.push(s);
                     }
                 }
-                Ok(Some(instance)) => match existing {
-                    Some(s) => {
-                        s.swap(instance);
+                Ok(Some(instances)) => match existing {
+                    Some(s) if s.instances() == instances.len() => {
+                        s.swap(instances);
                         tracing::info!(script = %spec.name, generation = s.generation(), "script swapped");
                         report.swapped.push(spec.name.clone());
                         next.push(s);
                     }
+                    // Another number of instances: a new slot list, whose
+                    // calls start when the registry list is replaced below;
+                    // calls in flight finish on the old instances.
+                    Some(s) => {
+                        let s = Arc::new(Script::succeeding(&s, instances));
+                        tracing::info!(script = %spec.name, generation = s.generation(), instances = s.instances(), "script swapped");
+                        report.swapped.push(spec.name.clone());
+                        next.push(s);
+                    }
                     None => {
-                        tracing::info!(script = %spec.name, "script loaded");
+                        tracing::info!(script = %spec.name, instances = instances.len(), "script loaded");
                         report.loaded.push(spec.name.clone());
-                        next.push(Arc::new(Script::new(instance)));
+                        next.push(Arc::new(Script::new(instances)));
                     }
                 },
                 Err((sha256, e)) => {
@@ -226,7 +235,7 @@ impl Reloader {
         &self,
         spec: &ScriptSpec,
         existing: Option<&Script>,
-    ) -> Result<Option<Instance>, (Option<String>, ScriptError)> {
+    ) -> Result<Option<Vec<Instance>>, (Option<String>, ScriptError)> {
         let mut attempt = 0;
         loop {
             let (bytes, stamp) = read(spec).await.map_err(|e| (None, e))?;
@@ -259,11 +268,13 @@ impl Reloader {
         }
     }
 
+    /// Compiles `bytes` (or loads them from the cache) and builds and
+    /// initialises every instance `spec` asks for.
     async fn instantiate(
         &self,
         spec: &ScriptSpec,
         bytes: Vec<u8>,
-    ) -> Result<Instance, ScriptError> {
+    ) -> Result<Vec<Instance>, ScriptError> {
         let prepared = {
             let engine = self.engine.clone();
             let name = spec.name.clone();
@@ -289,9 +300,14 @@ impl Reloader {
             config: spec.config.clone(),
             deadline: spec.deadline,
             memory_mb: spec.memory_mb,
+            instances: spec.instances.max(1),
             loaded_at: SystemTime::now(),
         });
-        version.instantiate(self.registry.session().clone()).await
+        let mut instances = Vec::with_capacity(version.instances);
+        for _ in 0..version.instances {
+            instances.push(version.instantiate(self.registry.session().clone()).await?);
+        }
+        Ok(instances)
     }
 }
 
@@ -299,6 +315,7 @@ fn same_settings(cur: &LoadedScript, spec: &ScriptSpec) -> bool {
     cur.config == spec.config
         && cur.deadline == spec.deadline
         && cur.memory_mb == spec.memory_mb
+        && cur.instances == spec.instances.max(1)
         && cur.path == spec.path
 }
 

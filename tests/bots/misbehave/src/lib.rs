@@ -12,6 +12,7 @@
 //! | `/ok` | replies `ok` |
 //! | `/send <qq> <text>` | sends `<text>` to friend `<qq>`; replies `sent <msg_id>` or `send failed: <reason>` |
 //! | `/whoami` | replies `<name> <qq>` of the bot's account (`?` for an unknown qq) |
+//! | `/count` | replies `count <n>`: the n-th `/count` this instance answered (shows which instance runs) |
 //!
 //! Anything else passes. Config `fail_init = "true"` makes `init` fail with
 //! `misbehave: init refused`; `trap_init = "true"` makes it panic (a trap in
@@ -21,10 +22,12 @@ use std::hint::black_box;
 
 use openqq_bot::{Bot, Config, Decision, Destination, Message, host};
 
-/// The misbehave bot; `hoard` keeps what `/oom` allocated alive.
+/// The misbehave bot; `hoard` keeps what `/oom` allocated alive, `counted`
+/// how many `/count`s this instance answered.
 #[derive(Debug, Default)]
 pub struct Misbehave {
     hoard: Vec<Vec<u8>>,
+    counted: u64,
 }
 
 impl Bot for Misbehave {
@@ -45,6 +48,10 @@ impl Bot for Misbehave {
             "/loop" => spin(),
             "/oom" => self.hoard_forever(),
             "/ok" => Some(Decision::reply("ok")),
+            "/count" => {
+                self.counted += 1;
+                Some(Decision::reply(format!("count {}", self.counted)))
+            }
             "/whoami" => {
                 let me = host::whoami();
                 let qq = me.qq.map_or_else(|| "?".to_owned(), |qq| qq.to_string());
@@ -107,6 +114,10 @@ mod tests {
     fn ok_and_pass() {
         let _host = MockHost::new();
         assert_eq!(says("/ok\n"), Some(Decision::reply("ok")));
+        let mut one = bot();
+        let mut count = || one.on_message(&testing::friend_message(1, "a", "/count"));
+        assert_eq!(count(), Some(Decision::reply("count 1")));
+        assert_eq!(count(), Some(Decision::reply("count 2")));
         assert_eq!(says("hello"), None);
         assert_eq!(says("/send"), None);
     }
