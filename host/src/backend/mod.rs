@@ -76,8 +76,9 @@ pub enum BackendEvent {
     Up,
 }
 
-/// Why a backend call failed. The outbox retries only `Down` and `Timeout`,
-/// never a refusal.
+/// Why a backend call failed. The outbox retries only `Down` (nothing was
+/// sent); never a `Timeout` (it may have been sent: a retry could send it
+/// twice) nor a refusal.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BackendError {
     /// The link to QQ is down; nothing was sent.
@@ -98,7 +99,7 @@ pub enum BackendError {
 }
 
 impl BackendError {
-    /// Transport faults may be retried; refusals never are.
+    /// Whether a retry is safe: only when nothing was sent.
     pub fn is_transient(&self) -> bool {
         matches!(self, BackendError::Down(_))
     }

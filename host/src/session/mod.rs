@@ -117,7 +117,7 @@ impl Session {
     ) -> Result<(SessionHandle, SessionTask), BackendError> {
         let snap = backend.login().await?;
         let contacts = Contacts::from_login(snap, backend.id_scheme(), 1);
-        let (outbox, _outbox_task) = Outbox::start(backend.clone(), outbox_config);
+        let outbox = Outbox::start(backend.clone(), outbox_config);
         let session = SessionHandle {
             inner: Arc::new(Inner {
                 backend,
