@@ -13,16 +13,19 @@ pub mod sim;
 
 use async_trait::async_trait;
 
-use crate::model::{Discuss, Friend, Group, GroupNumber, MemberRef, MsgId, Qq, SendTarget, User};
+use crate::model::{
+    Discuss, Friend, Group, GroupNumber, MemberRef, MsgId, Qq, Roster, SendTarget, User,
+};
 
 /// What a fresh login yields: the account and every contact, without session
-/// ids (the session assigns them).
+/// ids (the session assigns them). Each list is in QQ's order and indexed by
+/// number.
 #[derive(Debug, Clone, Default)]
 pub struct LoginSnapshot {
     pub user: User,
-    pub friends: Vec<Friend>,
-    pub groups: Vec<Group>,
-    pub discusses: Vec<Discuss>,
+    pub friends: Roster<Friend>,
+    pub groups: Roster<Group>,
+    pub discusses: Roster<Discuss>,
 }
 
 /// How the session makes per-login ids for this backend.

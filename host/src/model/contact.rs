@@ -5,6 +5,7 @@
 //! number (spec §2).
 
 use super::ids::{GroupNumber, Qq};
+use super::roster::Roster;
 
 /// The logged-in account itself (`get_user_info`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -116,12 +117,13 @@ pub struct Group {
     pub gmemo: String,
     pub gcreatetime: String,
     pub glevel: String,
-    pub members: Vec<GroupMember>,
+    /// In QQ's order, indexed by QQ number.
+    pub members: Roster<GroupMember>,
 }
 
 impl Group {
     pub fn member_by_qq(&self, qq: Qq) -> Option<&GroupMember> {
-        self.members.iter().find(|m| m.qq == qq)
+        self.members.get(qq)
     }
 
     pub fn member_by_id(&self, id: &str) -> Option<&GroupMember> {
@@ -171,7 +173,14 @@ pub struct Discuss {
     pub dname: String,
     /// The owner's session id; empty when unknown.
     pub downer: String,
-    pub members: Vec<DiscussMember>,
+    /// In QQ's order, indexed by QQ number.
+    pub members: Roster<DiscussMember>,
+}
+
+impl Discuss {
+    pub fn member_by_qq(&self, qq: Qq) -> Option<&DiscussMember> {
+        self.members.get(qq)
+    }
 }
 
 /// A member of a discussion.

@@ -1,13 +1,15 @@
 //! Openqq's objects and messages as Rust types.
 //!
-//! Owns: the contacts (user, friends, groups, members, discussions), inbound
-//! messages and send targets. Does no I/O and knows no dialect: the v1/v2 JSON
-//! shapes live in `api::openqq::render` and `webhook::report`.
+//! Owns: the contacts (user, friends, groups, members, discussions) and their
+//! keyed lists (`Roster`), inbound messages and send targets. Does no I/O and
+//! knows no dialect: the v1/v2 JSON shapes live in `render` and
+//! `webhook::report`.
 
 mod contact;
 mod event;
 mod ids;
 mod message;
+mod roster;
 
 pub use contact::{
     Discuss, DiscussMember, Friend, Group, GroupMember, GroupRole, MemberRole, User,
@@ -15,3 +17,4 @@ pub use contact::{
 pub use event::{DEFAULT_EVENTS, Event, SendOrigin, SentMessage};
 pub use ids::{GroupNumber, MsgId, Qq};
 pub use message::{ChatKind, ChatRef, InboundMessage, MemberRef, Person, SendTarget};
+pub use roster::{Keyed, Roster};

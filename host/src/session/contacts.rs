@@ -5,6 +5,7 @@
 //! new one, which the session publishes as an `Arc` snapshot, so readers never
 //! lock and never see a half-applied change.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use rand::Rng;
@@ -13,26 +14,30 @@ use super::lookup::{
     Lookup, discuss_attr, discuss_member_attr, friend_attr, group_attr, member_attr,
 };
 use crate::backend::{IdScheme, LoginSnapshot};
-use crate::model::{Discuss, Friend, Group, GroupMember, GroupNumber, Qq, User};
+use crate::model::{
+    Discuss, DiscussMember, Friend, Group, GroupMember, GroupNumber, Keyed, Qq, Roster, User,
+};
 
 /// The account and its contacts at one moment of one login.
+///
+/// Each list keeps QQ's order and its own index by number (`Roster`); the
+/// maps below take a session id to that number, so no index here holds a
+/// position that a change to a list could leave stale.
 #[derive(Debug, Clone)]
 pub struct Contacts {
     pub user: User,
-    pub friends: Vec<Friend>,
-    pub groups: Vec<Group>,
-    pub discusses: Vec<Discuss>,
+    pub friends: Roster<Friend>,
+    pub groups: Roster<Group>,
+    pub discusses: Roster<Discuss>,
     /// Which login this is (1 for the first); ids differ between logins.
     pub login: u64,
     scheme: IdScheme,
     /// A person's session id (the same in every chat), by QQ number.
     person_ids: HashMap<Qq, String>,
-    friend_by_qq: HashMap<Qq, usize>,
-    friend_by_id: HashMap<String, usize>,
-    group_by_number: HashMap<GroupNumber, usize>,
-    group_by_gid: HashMap<String, usize>,
-    discuss_by_did: HashMap<String, usize>,
-    discuss_by_key: HashMap<u64, usize>,
+    /// The other way: a person's QQ number by session id.
+    person_by_id: HashMap<String, Qq>,
+    group_by_gid: HashMap<String, GroupNumber>,
+    discuss_by_did: HashMap<String, u64>,
 }
 
 /// Makes session ids for one login.
@@ -78,28 +83,28 @@ impl Contacts {
         let mut user = snap.user;
         user.id = person(user.qq, &mut ids);
         let mut friends = snap.friends;
-        for f in &mut friends {
-            f.id = person(f.qq, &mut ids);
-        }
+        friends.update_all(|f| f.id = person(f.qq, &mut ids));
         let mut groups = snap.groups;
-        for g in &mut groups {
+        groups.update_all(|g| {
             g.gid = ids.make(g.gnumber.0);
             g.gcode = ids.make(g.gnumber.0);
-            for m in &mut g.members {
-                m.id = person(m.qq, &mut ids);
-            }
-        }
+            g.members.update_all(|m| m.id = person(m.qq, &mut ids));
+        });
         let mut discusses = snap.discusses;
-        for d in &mut discusses {
+        discusses.update_all(|d| {
             d.did = ids.make(d.key);
-            for m in &mut d.members {
-                m.id = person(m.qq, &mut ids);
-            }
+            d.members.update_all(|m| m.id = person(m.qq, &mut ids));
             if d.downer.is_empty() {
                 d.downer = d.members.first().map(|m| m.id.clone()).unwrap_or_default();
             }
-        }
-        let mut c = Contacts {
+        });
+        Contacts {
+            person_by_id: person_ids
+                .iter()
+                .map(|(qq, id)| (id.clone(), *qq))
+                .collect(),
+            group_by_gid: groups.iter().map(|g| (g.gid.clone(), g.gnumber)).collect(),
+            discuss_by_did: discusses.iter().map(|d| (d.did.clone(), d.key)).collect(),
             user,
             friends,
             groups,
@@ -107,54 +112,7 @@ impl Contacts {
             login,
             scheme,
             person_ids,
-            friend_by_qq: HashMap::new(),
-            friend_by_id: HashMap::new(),
-            group_by_number: HashMap::new(),
-            group_by_gid: HashMap::new(),
-            discuss_by_did: HashMap::new(),
-            discuss_by_key: HashMap::new(),
-        };
-        c.reindex();
-        c
-    }
-
-    fn reindex(&mut self) {
-        self.friend_by_qq = self
-            .friends
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.qq, i))
-            .collect();
-        self.friend_by_id = self
-            .friends
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.id.clone(), i))
-            .collect();
-        self.group_by_number = self
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.gnumber, i))
-            .collect();
-        self.group_by_gid = self
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.gid.clone(), i))
-            .collect();
-        self.discuss_by_did = self
-            .discusses
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.did.clone(), i))
-            .collect();
-        self.discuss_by_key = self
-            .discusses
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.key, i))
-            .collect();
+        }
     }
 
     /// The session id of a person, made on first sight (strangers included).
@@ -169,6 +127,7 @@ impl Contacts {
         }
         .make(qq.0);
         self.person_ids.insert(qq, id.clone());
+        self.person_by_id.insert(id.clone(), qq);
         id
     }
 
@@ -178,19 +137,21 @@ impl Contacts {
     }
 
     pub fn friend(&self, qq: Qq) -> Option<&Friend> {
-        self.friend_by_qq.get(&qq).map(|&i| &self.friends[i])
+        self.friends.get(qq)
     }
 
     pub fn group(&self, n: GroupNumber) -> Option<&Group> {
-        self.group_by_number.get(&n).map(|&i| &self.groups[i])
+        self.groups.get(n)
     }
 
     pub fn discuss_by_key(&self, key: u64) -> Option<&Discuss> {
-        self.discuss_by_key.get(&key).map(|&i| &self.discusses[i])
+        self.discusses.get(key)
     }
 
     pub fn discuss_by_did(&self, did: &str) -> Option<&Discuss> {
-        self.discuss_by_did.get(did).map(|&i| &self.discusses[i])
+        self.discuss_by_did
+            .get(did)
+            .and_then(|&k| self.discusses.get(k))
     }
 
     /// Every friend that matches (`search_friend`). Uses the indexes when the
@@ -208,9 +169,9 @@ impl Contacts {
         }
         if let Some(id) = l.get("id") {
             return self
-                .friend_by_id
+                .person_by_id
                 .get(id)
-                .map(|&i| &self.friends[i])
+                .and_then(|&qq| self.friend(qq))
                 .into_iter()
                 .filter(hit)
                 .collect();
@@ -234,7 +195,7 @@ impl Contacts {
             return self
                 .group_by_gid
                 .get(gid)
-                .map(|&i| &self.groups[i])
+                .and_then(|&n| self.group(n))
                 .into_iter()
                 .filter(hit)
                 .collect();
@@ -264,53 +225,56 @@ impl Contacts {
 
     /// The first member of `g` that matches.
     pub fn find_member<'a>(g: &'a Group, l: &Lookup) -> Option<&'a GroupMember> {
-        g.members.iter().find(|m| l.matches(|k| member_attr(m, k)))
+        find_person(&g.members, l, member_attr)
     }
 
     /// The first member of `d` that matches.
-    pub fn find_discuss_member<'a>(
-        d: &'a Discuss,
-        l: &Lookup,
-    ) -> Option<&'a crate::model::DiscussMember> {
-        d.members
-            .iter()
-            .find(|m| l.matches(|k| discuss_member_attr(m, k)))
+    pub fn find_discuss_member<'a>(d: &'a Discuss, l: &Lookup) -> Option<&'a DiscussMember> {
+        find_person(&d.members, l, discuss_member_attr)
     }
 
-    /// A copy with `member` added to (or replaced in) group `n`.
+    /// A copy with `member` added to (or replaced in) group `n`, listed last.
     pub fn with_member(&self, n: GroupNumber, mut member: GroupMember) -> Option<Contacts> {
         let mut c = self.clone();
         member.id = c.person_id(member.qq);
-        let g = c.groups.get_mut(*c.group_by_number.get(&n)?)?;
-        g.members.retain(|m| m.qq != member.qq);
-        g.members.push(member);
+        c.groups.update(n, |g| g.members.upsert(member))?;
         Some(c)
     }
 
     /// A copy without member `qq` of group `n`.
     pub fn without_member(&self, n: GroupNumber, qq: Qq) -> Option<Contacts> {
         let mut c = self.clone();
-        let g = c.groups.get_mut(*c.group_by_number.get(&n)?)?;
-        g.members.retain(|m| m.qq != qq);
+        c.groups.update(n, |g| g.members.remove(qq))?;
         Some(c)
     }
 
-    /// A copy with `friend` added (or replaced).
+    /// A copy with `friend` added (or replaced), listed last.
     pub fn with_friend(&self, mut friend: Friend) -> Contacts {
         let mut c = self.clone();
         friend.id = c.person_id(friend.qq);
-        c.friends.retain(|f| f.qq != friend.qq);
-        c.friends.push(friend);
-        c.reindex();
+        c.friends.upsert(friend);
         c
     }
 
     /// A copy without friend `qq`.
     pub fn without_friend(&self, qq: Qq) -> Contacts {
         let mut c = self.clone();
-        c.friends.retain(|f| f.qq != qq);
-        c.reindex();
+        c.friends.remove(qq);
         c
+    }
+}
+
+/// The first person in `list` that matches; by the index when the look-up
+/// names `qq`, so a group of thousands is not scanned.
+fn find_person<'a, T: Keyed<Key = Qq>>(
+    list: &'a Roster<T>,
+    l: &Lookup,
+    attr: fn(&'a T, &str) -> Option<Cow<'a, str>>,
+) -> Option<&'a T> {
+    let hit = |p: &&'a T| l.matches(|k| attr(p, k));
+    match l.get("qq") {
+        Some(qq) => qq.parse().ok().and_then(|q| list.get(Qq(q))).filter(hit),
+        None => list.iter().find(hit),
     }
 }
 
@@ -354,6 +318,154 @@ mod tests {
         let member = c.groups[0].member_by_qq(Qq(123456)).unwrap();
         assert_eq!(friend.id, member.id);
         assert_eq!(c.user.id, c.groups[0].member_by_qq(Qq(1234567)).unwrap().id);
+    }
+
+    /// Every contact is found by its number and its session id, as itself.
+    fn assert_indexed(c: &Contacts) {
+        let by_id = |id: &str| Lookup::new().with("id", id.to_string());
+        let by_qq = |qq: Qq| Lookup::new().with("qq", qq.to_string());
+        for f in &c.friends {
+            assert!(std::ptr::eq(c.friend(f.qq).unwrap(), f), "friend {}", f.qq);
+            assert!(std::ptr::eq(c.find_friend(&by_id(&f.id)).unwrap(), f));
+        }
+        for g in &c.groups {
+            assert!(std::ptr::eq(c.group(g.gnumber).unwrap(), g));
+            let gid = Lookup::new().with("gid", g.gid.clone());
+            assert!(std::ptr::eq(c.find_group(&gid).unwrap(), g));
+            for m in &g.members {
+                assert!(
+                    std::ptr::eq(g.member_by_qq(m.qq).unwrap(), m),
+                    "member {}",
+                    m.qq
+                );
+                assert!(std::ptr::eq(
+                    Contacts::find_member(g, &by_qq(m.qq)).unwrap(),
+                    m
+                ));
+                assert_eq!(c.known_person_id(m.qq), Some(m.id.as_str()));
+            }
+        }
+        for d in &c.discusses {
+            assert!(std::ptr::eq(c.discuss_by_key(d.key).unwrap(), d));
+            assert!(std::ptr::eq(c.discuss_by_did(&d.did).unwrap(), d));
+            for m in &d.members {
+                assert!(std::ptr::eq(d.member_by_qq(m.qq).unwrap(), m));
+                let found = Contacts::find_discuss_member(d, &by_qq(m.qq)).unwrap();
+                assert!(std::ptr::eq(found, m));
+            }
+        }
+    }
+
+    fn member_qqs(c: &Contacts, n: u64) -> Vec<u64> {
+        c.group(GroupNumber(n))
+            .unwrap()
+            .members
+            .iter()
+            .map(|m| m.qq.0)
+            .collect()
+    }
+
+    #[test]
+    fn the_member_index_follows_leave_join_and_kick() {
+        let n = GroupNumber(552603);
+        let c = Contacts::from_login(snapshot(), IdScheme::PerLogin, 1);
+        assert_indexed(&c);
+        assert_eq!(
+            member_qqs(&c, 552603),
+            [123455, 45678, 123456, 888888, 999999, 1234567]
+        );
+        // 45678 leaves (a kick leaves the cache the same way): every member
+        // listed after it moves up, and is still found as itself.
+        let c = c.without_member(n, Qq(45678)).unwrap();
+        assert!(c.group(n).unwrap().member_by_qq(Qq(45678)).is_none());
+        assert_eq!(
+            c.group(n).unwrap().member_by_qq(Qq(999999)).unwrap().card,
+            "乙"
+        );
+        assert_indexed(&c);
+        // It joins again with a new card: listed last, found with the card.
+        let back = GroupMember {
+            qq: Qq(45678),
+            card: "回来了".into(),
+            ..GroupMember::default()
+        };
+        let c = c.with_member(n, back).unwrap();
+        assert_eq!(
+            member_qqs(&c, 552603),
+            [123455, 123456, 888888, 999999, 1234567, 45678]
+        );
+        let m = c.group(n).unwrap().member_by_qq(Qq(45678)).unwrap();
+        assert_eq!(m.card, "回来了");
+        assert!(!m.id.is_empty(), "a joining member gets a session id");
+        assert_indexed(&c);
+        // Kicked, then the first member leaves too.
+        let c = c.without_member(n, Qq(888888)).unwrap();
+        let c = c.without_member(n, Qq(123455)).unwrap();
+        assert_eq!(member_qqs(&c, 552603), [123456, 999999, 1234567, 45678]);
+        assert!(c.group(n).unwrap().member_by_qq(Qq(888888)).is_none());
+        assert_indexed(&c);
+        // The other group is untouched; an unknown group changes nothing.
+        assert!(
+            c.group(GroupNumber(661234))
+                .unwrap()
+                .member_by_qq(Qq(888888))
+                .is_some()
+        );
+        assert!(
+            c.with_member(GroupNumber(1), GroupMember::default())
+                .is_none()
+        );
+        assert!(c.without_member(GroupNumber(1), Qq(1)).is_none());
+    }
+
+    #[test]
+    fn the_friend_index_follows_removal_and_addition() {
+        let c = Contacts::from_login(snapshot(), IdScheme::PerLogin, 1);
+        let id = c.friend(Qq(123456)).unwrap().id.clone();
+        let c = c.without_friend(Qq(123456));
+        assert!(c.friend(Qq(123456)).is_none());
+        assert!(
+            c.find_friend(&Lookup::new().with("id", id.clone()))
+                .is_none()
+        );
+        assert_eq!(c.friend(Qq(7891234)).unwrap().nick, "测试帐号2");
+        assert_indexed(&c);
+        let again = Friend {
+            qq: Qq(123456),
+            nick: "又是好友".into(),
+            ..Friend::default()
+        };
+        let c = c.with_friend(again);
+        let qqs: Vec<u64> = c.friends.iter().map(|f| f.qq.0).collect();
+        assert_eq!(qqs, [7891234, 123456], "a new friend is listed last");
+        let f = c.find_friend(&Lookup::new().with("id", id)).unwrap();
+        assert_eq!(f.nick, "又是好友", "same person, same id this login");
+        assert_indexed(&c);
+    }
+
+    #[test]
+    fn relogin_indexes_the_new_ids() {
+        let n = GroupNumber(552603);
+        let a = Contacts::from_login(snapshot(), IdScheme::PerLogin, 1)
+            .without_member(n, Qq(45678))
+            .unwrap()
+            .without_friend(Qq(123456));
+        let b = Contacts::from_login(snapshot(), IdScheme::PerLogin, 2);
+        assert_indexed(&b);
+        let member = b.group(n).unwrap().member_by_qq(Qq(45678)).unwrap();
+        assert_ne!(
+            Some(member.id.as_str()),
+            a.known_person_id(Qq(45678)),
+            "ids are new"
+        );
+        let f = b.friend(Qq(123456)).unwrap();
+        assert_eq!(
+            f.id,
+            b.group(n).unwrap().member_by_qq(Qq(123456)).unwrap().id
+        );
+        for old in a.friends.iter().map(|f| f.id.clone()) {
+            assert!(b.find_friend(&Lookup::new().with("id", old)).is_none());
+        }
     }
 
     #[test]

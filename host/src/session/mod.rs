@@ -582,7 +582,7 @@ impl SessionHandle {
         };
         let discuss_member = |k: u64, qq: Qq| {
             c.discuss_by_key(k)
-                .and_then(|d| d.members.iter().find(|m| m.qq == qq))
+                .and_then(|d| d.member_by_qq(qq))
                 .map_or_else(
                     || stranger(qq),
                     |m| Person {

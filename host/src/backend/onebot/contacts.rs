@@ -7,7 +7,6 @@
 //! `get_group_member_list` with `no_cache: false`), never one call per
 //! member: NapCat's per-member lookup takes seconds each (NapCat#272).
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -18,7 +17,9 @@ use tokio::time::Instant;
 use super::codec::{self, FriendEntry, GroupEntry, LoginInfo, MemberEntry, Status, StrangerInfo};
 use super::link::Link;
 use crate::backend::{BackendError, BackendEvent, LoginSnapshot};
-use crate::model::{Friend, Group, GroupMember, GroupNumber, GroupRole, MemberRole, Qq, User};
+use crate::model::{
+    Friend, Group, GroupMember, GroupNumber, GroupRole, MemberRole, Qq, Roster, User,
+};
 
 /// Member lists fetched at once: enough to hide latency, few enough not to
 /// look like a flood to the implementation.
@@ -101,9 +102,9 @@ pub fn member(e: &MemberEntry) -> Option<GroupMember> {
 
 /// A group with its members; the account's own role and the owner come from
 /// the member list.
-pub fn group(e: &GroupEntry, members: Vec<GroupMember>, me: Qq) -> Option<Group> {
+pub fn group(e: &GroupEntry, members: Roster<GroupMember>, me: Qq) -> Option<Group> {
     let gnumber = e.group_id.group()?;
-    let gtype = match members.iter().find(|m| m.qq == me).map(|m| m.role) {
+    let gtype = match members.get(me).map(|m| m.role) {
         Some(MemberRole::Owner) => GroupRole::Create,
         Some(MemberRole::Admin) => GroupRole::Manage,
         _ => GroupRole::Attend,
@@ -179,7 +180,7 @@ pub async fn fetch(
 
     // Member lists are the slow part (MrXiaoM/Overflow#63): twice the time.
     let member_timeout = timeout * 2;
-    let lists: Vec<(GroupEntry, Result<Vec<GroupMember>, BackendError>)> =
+    let lists: Vec<(GroupEntry, Result<Roster<GroupMember>, BackendError>)> =
         futures_util::stream::iter(groups)
             .map(|g| async move {
                 let params = json!({"group_id": g.group_id.0, "no_cache": false});
@@ -210,7 +211,7 @@ pub async fn fetch(
                 entry
                     .group_id
                     .group()
-                    .and_then(|n| previous.groups.iter().find(|g| g.gnumber == n))
+                    .and_then(|n| previous.groups.get(n))
                     .map(|g| g.members.clone())
                     .unwrap_or_default()
             }
@@ -220,8 +221,8 @@ pub async fn fetch(
     Ok(LoginSnapshot {
         user: user(&login, &info, online),
         friends: friends.iter().filter_map(friend).collect(),
-        groups: out_groups,
-        discusses: Vec::new(),
+        groups: out_groups.into(),
+        discusses: Roster::new(),
     })
 }
 
@@ -304,15 +305,14 @@ impl Cache {
     pub fn name_of(&self, group: Option<GroupNumber>, qq: Qq) -> Option<String> {
         let st = self.state();
         let in_group = group
-            .and_then(|n| st.snap.groups.iter().find(|g| g.gnumber == n))
+            .and_then(|n| st.snap.groups.get(n))
             .and_then(|g| g.member_by_qq(qq))
             .map(|m| m.display_name().to_string());
         in_group
             .or_else(|| {
                 st.snap
                     .friends
-                    .iter()
-                    .find(|f| f.qq == qq)
+                    .get(qq)
                     .map(|f| f.display_name().to_string())
             })
             .filter(|n| !n.is_empty())
@@ -323,13 +323,13 @@ impl Cache {
         let st = self.state();
         st.snap
             .groups
-            .iter()
-            .any(|g| g.gnumber == group && g.member_by_qq(qq).is_some())
+            .get(group)
+            .is_some_and(|g| g.members.contains(qq))
     }
 
     /// Whether `qq` is (still) a friend.
     pub fn has_friend(&self, qq: Qq) -> bool {
-        self.state().snap.friends.iter().any(|f| f.qq == qq)
+        self.state().snap.friends.contains(qq)
     }
 
     /// Mirrors a change the backend told the session about, so the copy and
@@ -339,21 +339,16 @@ impl Cache {
         let snap = &mut st.snap;
         match event {
             BackendEvent::MemberJoined { group, member } => {
-                if let Some(g) = snap.groups.iter_mut().find(|g| g.gnumber == *group) {
-                    g.members.retain(|m| m.qq != member.qq);
-                    g.members.push(member.clone());
-                }
+                snap.groups
+                    .update(*group, |g| g.members.upsert(member.clone()));
             }
             BackendEvent::MemberLeft { group, member } => {
-                if let Some(g) = snap.groups.iter_mut().find(|g| g.gnumber == *group) {
-                    g.members.retain(|m| m.qq != *member);
-                }
+                snap.groups.update(*group, |g| g.members.remove(*member));
             }
-            BackendEvent::FriendAdded(f) => {
-                snap.friends.retain(|x| x.qq != f.qq);
-                snap.friends.push(f.clone());
+            BackendEvent::FriendAdded(f) => snap.friends.upsert(f.clone()),
+            BackendEvent::FriendRemoved(qq) => {
+                snap.friends.remove(*qq);
             }
-            BackendEvent::FriendRemoved(qq) => snap.friends.retain(|f| f.qq != *qq),
             BackendEvent::Message(_) | BackendEvent::Down | BackendEvent::Up => {}
         }
     }
@@ -368,31 +363,28 @@ pub fn diff(old: &LoginSnapshot, new: &LoginSnapshot) -> Changes {
             && a.gtype == b.gtype
             && a.gowner == b.gowner
     };
-    let old_groups: HashMap<GroupNumber, &Group> =
-        old.groups.iter().map(|g| (g.gnumber, g)).collect();
     if old.user != new.user
         || old.groups.len() != new.groups.len()
         || new
             .groups
             .iter()
-            .any(|g| old_groups.get(&g.gnumber).is_none_or(|o| !same_group(o, g)))
+            .any(|g| old.groups.get(g.gnumber).is_none_or(|o| !same_group(o, g)))
     {
         c.resync = true;
         return c;
     }
-    let old_friends: HashMap<Qq, &Friend> = old.friends.iter().map(|f| (f.qq, f)).collect();
     for f in &new.friends {
-        if old_friends.get(&f.qq).is_none_or(|o| *o != f) {
+        if old.friends.get(f.qq).is_none_or(|o| o != f) {
             c.events.push(BackendEvent::FriendAdded(f.clone()));
         }
     }
     for f in &old.friends {
-        if !new.friends.iter().any(|n| n.qq == f.qq) {
+        if !new.friends.contains(f.qq) {
             c.events.push(BackendEvent::FriendRemoved(f.qq));
         }
     }
     for g in &new.groups {
-        let Some(o) = old_groups.get(&g.gnumber) else {
+        let Some(o) = old.groups.get(g.gnumber) else {
             continue;
         };
         for m in &g.members {
@@ -404,7 +396,7 @@ pub fn diff(old: &LoginSnapshot, new: &LoginSnapshot) -> Changes {
             }
         }
         for m in &o.members {
-            if g.member_by_qq(m.qq).is_none() {
+            if !g.members.contains(m.qq) {
                 c.events.push(BackendEvent::MemberLeft {
                     group: g.gnumber,
                     member: m.qq,
@@ -430,7 +422,7 @@ mod tests {
     }
 
     fn snap() -> LoginSnapshot {
-        let members: Vec<GroupMember> =
+        let members: Roster<GroupMember> =
             [entry(1, "owner"), entry(10001, "admin"), entry(3, "member")]
                 .iter()
                 .filter_map(member)
@@ -456,9 +448,10 @@ mod tests {
                     remark: Text("3号".into()),
                 })
                 .unwrap(),
-            ],
-            groups: vec![group(&g, members, Qq(10001)).unwrap()],
-            discusses: Vec::new(),
+            ]
+            .into(),
+            groups: vec![group(&g, members, Qq(10001)).unwrap()].into(),
+            discusses: Roster::new(),
         }
     }
 
@@ -500,11 +493,11 @@ mod tests {
     fn diff_describes_member_and_friend_changes() {
         let old = snap();
         let mut new = snap();
-        new.groups[0].members.retain(|m| m.qq != Qq(3));
-        new.groups[0]
-            .members
-            .push(member(&entry(4, "member")).unwrap());
-        new.friends[0].markname = "changed".into();
+        new.groups.update(GroupNumber(552603), |g| {
+            g.members.remove(Qq(3));
+            g.members.upsert(member(&entry(4, "member")).unwrap());
+        });
+        new.friends.update(Qq(3), |f| f.markname = "changed".into());
         let c = diff(&old, &new);
         assert!(!c.resync);
         assert_eq!(c.events.len(), 3, "{:?}", c.events);
@@ -520,10 +513,12 @@ mod tests {
     fn diff_asks_for_a_resync_when_groups_change() {
         let old = snap();
         let mut renamed = snap();
-        renamed.groups[0].gname = "H".into();
+        renamed
+            .groups
+            .update(GroupNumber(552603), |g| g.gname = "H".into());
         assert!(diff(&old, &renamed).resync);
         let mut left = snap();
-        left.groups.clear();
+        left.groups = Roster::new();
         assert!(diff(&old, &left).resync);
         assert!(diff(&LoginSnapshot::default(), &old).resync);
     }
@@ -547,5 +542,32 @@ mod tests {
         });
         assert!(!cache.has_member(GroupNumber(552603), Qq(3)));
         assert_eq!(cache.me(), Some(Qq(10001)));
+    }
+
+    #[test]
+    fn the_cache_index_follows_events_and_rereads() {
+        let n = GroupNumber(552603);
+        let cache = Cache::default();
+        cache.store(snap(), 1);
+        // The first member leaves and another joins: the rest move up.
+        cache.apply(&BackendEvent::MemberLeft {
+            group: n,
+            member: Qq(1),
+        });
+        cache.apply(&BackendEvent::MemberJoined {
+            group: n,
+            member: member(&entry(4, "member")).unwrap(),
+        });
+        assert!(!cache.has_member(n, Qq(1)));
+        assert!(cache.has_member(n, Qq(3)) && cache.has_member(n, Qq(10001)));
+        assert_eq!(cache.name_of(Some(n), Qq(4)).as_deref(), Some("n4"));
+        cache.apply(&BackendEvent::FriendRemoved(Qq(3)));
+        assert!(!cache.has_friend(Qq(3)));
+        assert_eq!(cache.name_of(None, Qq(3)), None);
+        // A re-read replaces it all, and says what changed.
+        let changes = cache.store(snap(), 2);
+        assert!(cache.has_member(n, Qq(1)) && !cache.has_member(n, Qq(4)));
+        assert!(cache.has_friend(Qq(3)));
+        assert_eq!(changes.events.len(), 3, "{:?}", changes.events);
     }
 }

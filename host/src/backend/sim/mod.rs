@@ -96,27 +96,19 @@ impl Sim {
             let w = &st.world;
             match &from {
                 RawChat::Friend => {
-                    if !w.friends.iter().any(|f| f.qq == sender) {
+                    if !w.friends.contains(sender) {
                         return Err(InjectError::Sender(sender.0));
                     }
                 }
                 RawChat::Group(n) | RawChat::GroupSess(n) => {
-                    let g = w
-                        .groups
-                        .iter()
-                        .find(|g| g.gnumber == *n)
-                        .ok_or(InjectError::Group(n.0))?;
-                    if g.member_by_qq(sender).is_none() {
+                    let g = w.groups.get(*n).ok_or(InjectError::Group(n.0))?;
+                    if !g.members.contains(sender) {
                         return Err(InjectError::Sender(sender.0));
                     }
                 }
                 RawChat::Discuss(k) | RawChat::DiscussSess(k) => {
-                    let d = w
-                        .discusses
-                        .iter()
-                        .find(|d| d.key == *k)
-                        .ok_or(InjectError::Discuss)?;
-                    if !d.members.iter().any(|m| m.qq == sender) {
+                    let d = w.discusses.get(*k).ok_or(InjectError::Discuss)?;
+                    if !d.members.contains(sender) {
                         return Err(InjectError::Sender(sender.0));
                     }
                 }
@@ -154,17 +146,11 @@ impl Sim {
         group: GroupNumber,
         member: crate::model::GroupMember,
     ) -> Result<(), InjectError> {
-        {
-            let mut st = self.state();
-            let g = st
-                .world
-                .groups
-                .iter_mut()
-                .find(|g| g.gnumber == group)
-                .ok_or(InjectError::Group(group.0))?;
-            g.members.retain(|m| m.qq != member.qq);
-            g.members.push(member.clone());
-        }
+        self.state()
+            .world
+            .groups
+            .update(group, |g| g.members.upsert(member.clone()))
+            .ok_or(InjectError::Group(group.0))?;
         self.events
             .send(BackendEvent::MemberJoined { group, member })
             .await
@@ -173,20 +159,12 @@ impl Sim {
 
     /// Removes a member from a group and tells the session (`/sim/leave`).
     pub async fn leave(&self, group: GroupNumber, member: Qq) -> Result<(), InjectError> {
-        {
-            let mut st = self.state();
-            let g = st
-                .world
-                .groups
-                .iter_mut()
-                .find(|g| g.gnumber == group)
-                .ok_or(InjectError::Group(group.0))?;
-            let before = g.members.len();
-            g.members.retain(|m| m.qq != member);
-            if g.members.len() == before {
-                return Err(InjectError::Sender(member.0));
-            }
-        }
+        self.state()
+            .world
+            .groups
+            .update(group, |g| g.members.remove(member))
+            .ok_or(InjectError::Group(group.0))?
+            .ok_or(InjectError::Sender(member.0))?;
         self.events
             .send(BackendEvent::MemberLeft { group, member })
             .await
@@ -195,11 +173,7 @@ impl Sim {
 
     /// Adds (or replaces) a friend and tells the session (`/sim/friend`).
     pub async fn add_friend(&self, friend: crate::model::Friend) -> Result<(), InjectError> {
-        {
-            let mut st = self.state();
-            st.world.friends.retain(|f| f.qq != friend.qq);
-            st.world.friends.push(friend.clone());
-        }
+        self.state().world.friends.upsert(friend.clone());
         self.events
             .send(BackendEvent::FriendAdded(friend))
             .await
@@ -208,14 +182,11 @@ impl Sim {
 
     /// Removes a friend and tells the session (`/sim/friend`).
     pub async fn remove_friend(&self, qq: Qq) -> Result<(), InjectError> {
-        {
-            let mut st = self.state();
-            let before = st.world.friends.len();
-            st.world.friends.retain(|f| f.qq != qq);
-            if st.world.friends.len() == before {
-                return Err(InjectError::Sender(qq.0));
-            }
-        }
+        self.state()
+            .world
+            .friends
+            .remove(qq)
+            .ok_or(InjectError::Sender(qq.0))?;
         self.events
             .send(BackendEvent::FriendRemoved(qq))
             .await
@@ -277,17 +248,17 @@ impl Backend for Sim {
         }
         let w = &st.world;
         let found = match to {
-            SendTarget::Friend { qq, .. } => w.friends.iter().any(|f| f.qq == *qq),
-            SendTarget::Group { gnumber, .. } => w.groups.iter().any(|g| g.gnumber == *gnumber),
-            SendTarget::Discuss { key, .. } => w.discusses.iter().any(|d| d.key == *key),
+            SendTarget::Friend { qq, .. } => w.friends.contains(*qq),
+            SendTarget::Group { gnumber, .. } => w.groups.contains(*gnumber),
+            SendTarget::Discuss { key, .. } => w.discusses.contains(*key),
             SendTarget::GroupSess { gnumber, qq, .. } => w
                 .groups
-                .iter()
-                .any(|g| g.gnumber == *gnumber && g.member_by_qq(*qq).is_some()),
+                .get(*gnumber)
+                .is_some_and(|g| g.members.contains(*qq)),
             SendTarget::DiscussSess { key, qq, .. } => w
                 .discusses
-                .iter()
-                .any(|d| d.key == *key && d.members.iter().any(|m| m.qq == *qq)),
+                .get(*key)
+                .is_some_and(|d| d.members.contains(*qq)),
         };
         if !found {
             return Err(BackendError::NotFound(format!("{to:?}")));
@@ -319,14 +290,9 @@ impl Backend for Sim {
     async fn kick(&self, target: &MemberRef) -> Result<(), BackendError> {
         let mut st = self.state();
         check_moderation(&st.world, target)?;
-        if let Some(g) = st
-            .world
-            .groups
-            .iter_mut()
-            .find(|g| g.gnumber == target.gnumber)
-        {
-            g.members.retain(|m| m.qq != target.qq);
-        }
+        st.world.groups.update(target.gnumber, |g| {
+            g.members.remove(target.qq);
+        });
         st.recorder.push(Action::Kick {
             target: target.clone(),
         });
@@ -339,8 +305,7 @@ impl Backend for Sim {
 fn check_moderation(w: &World, target: &MemberRef) -> Result<(), BackendError> {
     let g = w
         .groups
-        .iter()
-        .find(|g| g.gnumber == target.gnumber)
+        .get(target.gnumber)
         .ok_or_else(|| BackendError::NotFound(format!("group {}", target.gnumber)))?;
     if !g.gtype.can_manage() {
         return Err(BackendError::Rejected {
@@ -430,6 +395,61 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_world_index_follows_leave_join_kick_and_friends() {
+        let (tx, _rx) = mpsc::channel(64);
+        let s = Sim::new(World::default_world(), tx);
+        let n = GroupNumber(552603);
+        let says = |qq: u64| s.receive(RawChat::Group(n), Qq(qq), "x".into());
+        let friend_says = |qq: u64| s.receive(RawChat::Friend, Qq(qq), "x".into());
+        let sess = |qq: u64| SendTarget::GroupSess {
+            gid: "g".into(),
+            gnumber: n,
+            id: "m".into(),
+            qq: Qq(qq),
+        };
+        // 45678 is second of six: those after it move up when it leaves.
+        s.leave(n, Qq(45678)).await.unwrap();
+        assert_eq!(says(45678).await, Err(InjectError::Sender(45678)));
+        assert_eq!(s.leave(n, Qq(45678)).await, Err(InjectError::Sender(45678)));
+        for qq in [123455, 123456, 888888, 999999] {
+            assert!(says(qq).await.is_ok(), "{qq}");
+        }
+        s.join(
+            n,
+            crate::model::GroupMember {
+                qq: Qq(45678),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(says(45678).await.is_ok());
+        assert!(s.send(MsgId(1), &sess(45678), "a").await.is_ok());
+        // A kick removes the member from the world.
+        s.kick(&member(552603, 888888)).await.unwrap();
+        assert_eq!(says(888888).await, Err(InjectError::Sender(888888)));
+        assert!(s.send(MsgId(2), &sess(888888), "a").await.is_err());
+        for qq in [999999, 1234567, 45678] {
+            assert!(says(qq).await.is_ok(), "{qq}");
+            assert!(s.send(MsgId(3), &sess(qq), "a").await.is_ok(), "{qq}");
+        }
+        // Friends: the first removed, the second still found; back again.
+        s.remove_friend(Qq(123456)).await.unwrap();
+        assert_eq!(friend_says(123456).await, Err(InjectError::Sender(123456)));
+        assert!(friend_says(7891234).await.is_ok());
+        s.add_friend(crate::model::Friend {
+            qq: Qq(123456),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        assert!(friend_says(123456).await.is_ok());
+        let snap = s.login().await.unwrap();
+        let qqs: Vec<u64> = snap.friends.iter().map(|f| f.qq.0).collect();
+        assert_eq!(qqs, [7891234, 123456]);
     }
 
     #[tokio::test]

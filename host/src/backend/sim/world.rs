@@ -12,16 +12,17 @@ use serde::Deserialize;
 
 use crate::model::{
     Discuss, DiscussMember, Friend, Group, GroupMember, GroupNumber, GroupRole, MemberRole, Qq,
-    User,
+    Roster, User,
 };
 
-/// The world as the simulator keeps it: contacts without session ids.
+/// The world as the simulator keeps it: contacts without session ids, each
+/// list in the file's order and indexed by number.
 #[derive(Debug, Clone)]
 pub struct World {
     pub user: User,
-    pub friends: Vec<Friend>,
-    pub groups: Vec<Group>,
-    pub discusses: Vec<Discuss>,
+    pub friends: Roster<Friend>,
+    pub groups: Roster<Group>,
+    pub discusses: Roster<Discuss>,
 }
 
 impl World {
@@ -317,7 +318,7 @@ impl WorldFile {
                 gmemo: or!(g.gmemo, ""),
                 gcreatetime: or!(g.gcreatetime, "0"),
                 glevel: or!(g.glevel, "0"),
-                members,
+                members: members.into(),
             });
         }
         let discusses = self
@@ -344,8 +345,8 @@ impl WorldFile {
             .collect();
         Ok(World {
             user,
-            friends,
-            groups,
+            friends: friends.into(),
+            groups: groups.into(),
             discusses,
         })
     }
