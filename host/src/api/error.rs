@@ -161,10 +161,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON answer with Openqq's content type and raw UTF-8 (no `\u` escapes).
-pub struct OpenqqJson(pub Value);
+/// A JSON answer with Openqq's content type and raw UTF-8 (no `\u` escapes):
+/// a `Value`, or a typed view written straight into the body.
+pub struct OpenqqJson<T = Value>(pub T);
 
-impl IntoResponse for OpenqqJson {
+impl<T: serde::Serialize> IntoResponse for OpenqqJson<T> {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.0).unwrap_or_else(|_| b"{}".to_vec());
         (

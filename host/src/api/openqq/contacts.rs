@@ -1,76 +1,59 @@
 //! Contact reads: `get_*_info` and `search_*` (spec §4).
+//!
+//! Answers are typed views over the current contacts (`render`), written
+//! straight into the body while the snapshot is held.
 
 use axum::body::Bytes;
 use axum::extract::State;
-use serde_json::Value;
+use axum::response::{IntoResponse, Response};
 
 use crate::api::error::{ApiError, OpenqqJson};
 use crate::api::extract::OpenqqParams;
 use crate::api::state::AppState;
-use crate::render;
+use crate::render::{self, Partner};
 use crate::session::{Lookup, Recent};
 
 // The get_* routes take no parameters, but they read (and ignore) the body:
 // a request body left unread makes hyper close the keep-alive connection.
 
-pub async fn get_user_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
-    OpenqqJson(render::user(&s.session.contacts().user, s.dialect))
-}
-
-pub async fn get_friend_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
-    OpenqqJson(Value::Array(
-        s.session
-            .contacts()
-            .friends
-            .iter()
-            .map(|f| render::friend(f, s.dialect))
-            .collect(),
-    ))
-}
-
-pub async fn get_group_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
+pub async fn get_user_info(State(s): State<AppState>, _body: Bytes) -> Response {
     let c = s.session.contacts();
-    OpenqqJson(Value::Array(
-        c.groups
-            .iter()
-            .map(|g| render::group(g, true, s.dialect))
-            .collect(),
-    ))
+    OpenqqJson(render::user(&c.user, s.dialect)).into_response()
 }
 
-pub async fn get_group_basic_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
+pub async fn get_friend_info(State(s): State<AppState>, _body: Bytes) -> Response {
     let c = s.session.contacts();
-    OpenqqJson(Value::Array(
-        c.groups
-            .iter()
-            .map(|g| render::group(g, false, s.dialect))
-            .collect(),
-    ))
+    OpenqqJson(render::friends(c.friends.iter(), s.dialect)).into_response()
 }
 
-pub async fn get_discuss_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
-    OpenqqJson(Value::Array(
-        s.session
-            .contacts()
-            .discusses
-            .iter()
-            .map(|d| render::discuss(d, s.dialect))
-            .collect(),
-    ))
-}
-
-pub async fn get_recent_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
+pub async fn get_group_info(State(s): State<AppState>, _body: Bytes) -> Response {
     let c = s.session.contacts();
-    let items = s
-        .session
-        .recent()
+    OpenqqJson(render::groups(c.groups.iter(), true, s.dialect)).into_response()
+}
+
+pub async fn get_group_basic_info(State(s): State<AppState>, _body: Bytes) -> Response {
+    let c = s.session.contacts();
+    OpenqqJson(render::groups(c.groups.iter(), false, s.dialect)).into_response()
+}
+
+pub async fn get_discuss_info(State(s): State<AppState>, _body: Bytes) -> Response {
+    let c = s.session.contacts();
+    OpenqqJson(render::discusses(c.discusses.iter(), s.dialect)).into_response()
+}
+
+pub async fn get_recent_info(State(s): State<AppState>, _body: Bytes) -> Response {
+    let c = s.session.contacts();
+    let recent = s.session.recent();
+    let items: Vec<Partner> = recent
         .iter()
         .filter_map(|r| match r {
-            Recent::Friend(f) => Some(render::friend(f, s.dialect)),
-            Recent::Member(m, n) => c.group(*n).map(|g| render::member(m, g, s.dialect)),
+            Recent::Friend(f) => Some(Partner::Friend(render::friend(f, s.dialect))),
+            Recent::Member(m, n) => c
+                .group(*n)
+                .map(|g| Partner::Member(render::member(m, g, s.dialect))),
         })
         .collect();
-    OpenqqJson(Value::Array(items))
+    OpenqqJson(items).into_response()
 }
 
 /// Every parameter is an attribute to match; v2 names are mapped to v1.
@@ -89,24 +72,20 @@ fn search_lookup(p: &OpenqqParams, aliases: &[(&str, &str)]) -> Lookup {
 pub async fn search_friend(
     State(s): State<AppState>,
     p: OpenqqParams,
-) -> Result<OpenqqJson, ApiError> {
+) -> Result<Response, ApiError> {
     let l = search_lookup(&p, &[("uid", "qq"), ("name", "nick")]);
     let c = s.session.contacts();
-    let found: Vec<Value> = c
-        .search_friends(&l)
-        .into_iter()
-        .map(|f| render::friend(f, s.dialect))
-        .collect();
+    let found = c.search_friends(&l);
     if found.is_empty() {
         return Err(ApiError::object_not_found());
     }
-    Ok(OpenqqJson(Value::Array(found)))
+    Ok(OpenqqJson(render::friends(found.into_iter(), s.dialect)).into_response())
 }
 
 pub async fn search_group(
     State(s): State<AppState>,
     p: OpenqqParams,
-) -> Result<OpenqqJson, ApiError> {
+) -> Result<Response, ApiError> {
     let l = search_lookup(
         &p,
         &[
@@ -120,13 +99,9 @@ pub async fn search_group(
         ],
     );
     let c = s.session.contacts();
-    let found: Vec<Value> = c
-        .search_groups(&l)
-        .into_iter()
-        .map(|g| render::group(g, true, s.dialect))
-        .collect();
+    let found = c.search_groups(&l);
     if found.is_empty() {
         return Err(ApiError::object_not_found());
     }
-    Ok(OpenqqJson(Value::Array(found)))
+    Ok(OpenqqJson(render::groups(found.into_iter(), true, s.dialect)).into_response())
 }
