@@ -387,6 +387,32 @@ async fn notices_update_the_contacts() {
     gw.gateway.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_refresh_re_reads_contacts_changed_without_an_event() {
+    logs::capture();
+    let peer = Peer::serve(PeerWorld::standard(), Quirks::napcat(), TOKEN).await;
+    let mut config = onebot_config(&peer.url, TOKEN);
+    config.backend.refresh_secs = 1;
+    let gw = gateway(config).await;
+    // A rename has no OneBot notice: only a re-read of the group list sees it.
+    peer.edit_world(|w| {
+        if let Some(g) = w.groups.iter_mut().find(|g| g.id == 552603) {
+            g.name = "改名以后".into();
+        }
+    });
+    poll("the renamed group", || async {
+        let g = gw.get("/openqq/get_group_basic_info").await;
+        array(&g)
+            .iter()
+            .find(|g| g["gnumber"] == "552603" && g["gname"] == "改名以后")
+            .cloned()
+    })
+    .await;
+    // The session says why it re-read, and does not claim the link came up.
+    log_line(&["contacts changed on the QQ side; re-syncing them"]).await;
+    gw.gateway.stop().await;
+}
+
 // ---------------------------------------------------------------- sends
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

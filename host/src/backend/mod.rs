@@ -77,6 +77,9 @@ pub enum BackendEvent {
     /// The link to QQ went down / came back (contacts should be re-synced).
     Down,
     Up,
+    /// The link stayed up but the contacts changed on the QQ side in a way
+    /// the events above cannot describe: read them again.
+    Resync,
 }
 
 /// Why a backend call failed. The outbox retries only `Down` (nothing was

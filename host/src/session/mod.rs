@@ -185,11 +185,13 @@ impl SessionTask {
                 BackendEvent::Down => {
                     tracing::warn!(backend = self.session.backend_name(), "link to QQ is down")
                 }
-                BackendEvent::Up => {
-                    tracing::info!(
-                        backend = self.session.backend_name(),
+                BackendEvent::Up | BackendEvent::Resync => {
+                    let why = if matches!(event, BackendEvent::Up) {
                         "link to QQ is up; re-syncing contacts"
-                    );
+                    } else {
+                        "contacts changed on the QQ side; re-syncing them"
+                    };
+                    tracing::info!(backend = self.session.backend_name(), "{why}");
                     if let Err(e) = self.session.resync().await {
                         tracing::warn!(error = %e, "contact re-sync failed");
                     }

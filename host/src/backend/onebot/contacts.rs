@@ -349,7 +349,10 @@ impl Cache {
             BackendEvent::FriendRemoved(qq) => {
                 snap.friends.remove(*qq);
             }
-            BackendEvent::Message(_) | BackendEvent::Down | BackendEvent::Up => {}
+            BackendEvent::Message(_)
+            | BackendEvent::Down
+            | BackendEvent::Up
+            | BackendEvent::Resync => {}
         }
     }
 }

@@ -564,10 +564,12 @@ async fn refresh_loop(
     events: mpsc::Sender<BackendEvent>,
 ) {
     loop {
+        // Until contacts were read once, try every RETRY_EMPTY (or sooner,
+        // when the refresh interval is shorter).
         let wait = if cache.is_filled() {
             every
         } else {
-            Some(RETRY_EMPTY)
+            Some(every.map_or(RETRY_EMPTY, |e| e.min(RETRY_EMPTY)))
         };
         let timer = async {
             match wait {
@@ -592,7 +594,7 @@ async fn refresh_loop(
                         backend = "onebot",
                         "contacts changed on the QQ side; asking the session to re-read them"
                     );
-                    if events.send(BackendEvent::Up).await.is_err() {
+                    if events.send(BackendEvent::Resync).await.is_err() {
                         return;
                     }
                     continue;
