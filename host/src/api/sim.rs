@@ -50,43 +50,42 @@ struct Receive {
     content: String,
 }
 
-async fn receive(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
-    let result = async {
-        let sim = sim(&s)?;
-        let r: Receive = parse(&body)?;
-        let discuss_key = |did: &Option<String>| {
-            let did = did.as_deref().ok_or_else(|| status(400, "did missing"))?;
-            s.session
-                .contacts()
-                .discuss_by_did(did)
-                .map(|d| d.key)
-                .ok_or_else(|| status(102, format!("discuss {did} not found")))
-        };
-        let gnumber = |g: Option<u64>| {
-            g.map(GroupNumber)
-                .ok_or_else(|| status(400, "gnumber missing"))
-        };
-        let from = match r.kind.as_str() {
-            "message" => RawChat::Friend,
-            "group_message" => RawChat::Group(gnumber(r.gnumber)?),
-            "discuss_message" => RawChat::Discuss(discuss_key(&r.did)?),
-            "sess_message" => match (r.gnumber, &r.did) {
-                (Some(n), _) => RawChat::GroupSess(GroupNumber(n)),
-                (None, Some(_)) => RawChat::DiscussSess(discuss_key(&r.did)?),
-                (None, None) => return Err(status(400, "sess_message needs gnumber or did")),
-            },
-            other => return Err(status(400, format!("unknown type {other:?}"))),
-        };
-        match sim.receive(from, Qq(r.sender_qq), r.content).await {
-            Ok(id) => Ok(OpenqqJson(json!({"code": 0, "msg_id": id}))),
-            Err(e @ InjectError::Sender(_)) => Err(status(100, e.to_string())),
-            Err(e @ InjectError::Group(_)) => Err(status(101, e.to_string())),
-            Err(e @ InjectError::Discuss) => Err(status(102, e.to_string())),
-            Err(e @ InjectError::Closed) => Err(status(503, e.to_string())),
-        }
+async fn receive(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<OpenqqJson, OpenqqJson> {
+    let sim = sim(&s)?;
+    let r: Receive = parse(&body)?;
+    let discuss_key = |did: &Option<String>| {
+        let did = did.as_deref().ok_or_else(|| status(400, "did missing"))?;
+        s.session
+            .contacts()
+            .discuss_by_did(did)
+            .map(|d| d.key)
+            .ok_or_else(|| status(102, format!("discuss {did} not found")))
+    };
+    let gnumber = |g: Option<u64>| {
+        g.map(GroupNumber)
+            .ok_or_else(|| status(400, "gnumber missing"))
+    };
+    let from = match r.kind.as_str() {
+        "message" => RawChat::Friend,
+        "group_message" => RawChat::Group(gnumber(r.gnumber)?),
+        "discuss_message" => RawChat::Discuss(discuss_key(&r.did)?),
+        "sess_message" => match (r.gnumber, &r.did) {
+            (Some(n), _) => RawChat::GroupSess(GroupNumber(n)),
+            (None, Some(_)) => RawChat::DiscussSess(discuss_key(&r.did)?),
+            (None, None) => return Err(status(400, "sess_message needs gnumber or did")),
+        },
+        other => return Err(status(400, format!("unknown type {other:?}"))),
+    };
+    match sim.receive(from, Qq(r.sender_qq), r.content).await {
+        Ok(id) => Ok(OpenqqJson(json!({"code": 0, "msg_id": id}))),
+        Err(e @ InjectError::Sender(_)) => Err(status(100, e.to_string())),
+        Err(e @ InjectError::Group(_)) => Err(status(101, e.to_string())),
+        Err(e @ InjectError::Discuss) => Err(status(102, e.to_string())),
+        Err(e @ InjectError::Closed) => Err(status(503, e.to_string())),
     }
-    .await;
-    result.unwrap_or_else(|e| e)
 }
 
 #[derive(Deserialize)]
@@ -124,19 +123,19 @@ struct Fail {
     kind: String,
 }
 
-async fn fail(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
-    let result = (|| {
-        let sim = sim(&s)?;
-        let f: Fail = parse(&body)?;
-        let kind = match f.kind.as_str() {
-            "down" => FailureKind::Down,
-            "refuse" => FailureKind::Refuse,
-            other => return Err(status(400, format!("kind {other:?} is not down or refuse"))),
-        };
-        sim.fail_next(f.count, kind);
-        Ok(OpenqqJson(json!({"code": 0})))
-    })();
-    result.unwrap_or_else(|e| e)
+async fn fail(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<OpenqqJson, OpenqqJson> {
+    let sim = sim(&s)?;
+    let f: Fail = parse(&body)?;
+    let kind = match f.kind.as_str() {
+        "down" => FailureKind::Down,
+        "refuse" => FailureKind::Refuse,
+        other => return Err(status(400, format!("kind {other:?} is not down or refuse"))),
+    };
+    sim.fail_next(f.count, kind);
+    Ok(OpenqqJson(json!({"code": 0})))
 }
 
 /// `/sim/join`: `{"gnumber": N, "qq": N, "nick": "…", "card": "…", "role": "member"|"admin"}`.
@@ -158,40 +157,39 @@ fn inject_status(e: InjectError) -> OpenqqJson {
     }
 }
 
-async fn join(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
-    let result = async {
-        let sim = sim(&s)?;
-        let j: Join = parse(&body)?;
-        let role = match j.role.as_deref() {
-            None | Some("member") => crate::model::MemberRole::Member,
-            Some("admin") => crate::model::MemberRole::Admin,
-            Some(other) => {
-                return Err(status(
-                    400,
-                    format!("role {other:?} is not member or admin"),
-                ));
-            }
-        };
-        let member = crate::model::GroupMember {
-            qq: Qq(j.qq),
-            nick: j.nick.unwrap_or_else(|| j.qq.to_string()),
-            card: j.card.unwrap_or_default(),
-            role,
-            bad_record: "0".into(),
-            client_type: "unknown".into(),
-            join_time: "0".into(),
-            last_speak_time: "0".into(),
-            qage: "0".into(),
-            state: "online".into(),
-            ..Default::default()
-        };
-        sim.join(GroupNumber(j.gnumber), member)
-            .await
-            .map_err(inject_status)?;
-        Ok(OpenqqJson(json!({"code": 0})))
-    }
-    .await;
-    result.unwrap_or_else(|e| e)
+async fn join(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<OpenqqJson, OpenqqJson> {
+    let sim = sim(&s)?;
+    let j: Join = parse(&body)?;
+    let role = match j.role.as_deref() {
+        None | Some("member") => crate::model::MemberRole::Member,
+        Some("admin") => crate::model::MemberRole::Admin,
+        Some(other) => {
+            return Err(status(
+                400,
+                format!("role {other:?} is not member or admin"),
+            ));
+        }
+    };
+    let member = crate::model::GroupMember {
+        qq: Qq(j.qq),
+        nick: j.nick.unwrap_or_else(|| j.qq.to_string()),
+        card: j.card.unwrap_or_default(),
+        role,
+        bad_record: "0".into(),
+        client_type: "unknown".into(),
+        join_time: "0".into(),
+        last_speak_time: "0".into(),
+        qage: "0".into(),
+        state: "online".into(),
+        ..Default::default()
+    };
+    sim.join(GroupNumber(j.gnumber), member)
+        .await
+        .map_err(inject_status)?;
+    Ok(OpenqqJson(json!({"code": 0})))
 }
 
 /// `/sim/leave`: `{"gnumber": N, "qq": N}`.
@@ -201,17 +199,16 @@ struct Leave {
     qq: u64,
 }
 
-async fn leave(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
-    let result = async {
-        let sim = sim(&s)?;
-        let l: Leave = parse(&body)?;
-        sim.leave(GroupNumber(l.gnumber), Qq(l.qq))
-            .await
-            .map_err(inject_status)?;
-        Ok(OpenqqJson(json!({"code": 0})))
-    }
-    .await;
-    result.unwrap_or_else(|e| e)
+async fn leave(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<OpenqqJson, OpenqqJson> {
+    let sim = sim(&s)?;
+    let l: Leave = parse(&body)?;
+    sim.leave(GroupNumber(l.gnumber), Qq(l.qq))
+        .await
+        .map_err(inject_status)?;
+    Ok(OpenqqJson(json!({"code": 0})))
 }
 
 /// `/sim/friend`: `{"action": "add"|"remove", "qq": N, "nick": "…", "markname": "…", "category": "…"}`.
@@ -224,37 +221,36 @@ struct FriendChange {
     category: Option<String>,
 }
 
-async fn friend(State(s): State<AppState>, body: axum::body::Bytes) -> OpenqqJson {
-    let result = async {
-        let sim = sim(&s)?;
-        let f: FriendChange = parse(&body)?;
-        match f.action.as_str() {
-            "add" => {
-                let friend = crate::model::Friend {
-                    qq: Qq(f.qq),
-                    nick: f.nick.unwrap_or_else(|| f.qq.to_string()),
-                    markname: f.markname.unwrap_or_default(),
-                    category: f.category.unwrap_or_else(|| "我的好友".into()),
-                    client_type: "unknown".into(),
-                    face: "0".into(),
-                    flag: "0".into(),
-                    is_vip: "0".into(),
-                    state: "online".into(),
-                    vip_level: "0".into(),
-                    ..Default::default()
-                };
-                sim.add_friend(friend).await.map_err(inject_status)?;
-            }
-            "remove" => sim.remove_friend(Qq(f.qq)).await.map_err(inject_status)?,
-            other => {
-                return Err(status(
-                    400,
-                    format!("action {other:?} is not add or remove"),
-                ));
-            }
+async fn friend(
+    State(s): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<OpenqqJson, OpenqqJson> {
+    let sim = sim(&s)?;
+    let f: FriendChange = parse(&body)?;
+    match f.action.as_str() {
+        "add" => {
+            let friend = crate::model::Friend {
+                qq: Qq(f.qq),
+                nick: f.nick.unwrap_or_else(|| f.qq.to_string()),
+                markname: f.markname.unwrap_or_default(),
+                category: f.category.unwrap_or_else(|| "我的好友".into()),
+                client_type: "unknown".into(),
+                face: "0".into(),
+                flag: "0".into(),
+                is_vip: "0".into(),
+                state: "online".into(),
+                vip_level: "0".into(),
+                ..Default::default()
+            };
+            sim.add_friend(friend).await.map_err(inject_status)?;
         }
-        Ok(OpenqqJson(json!({"code": 0})))
+        "remove" => sim.remove_friend(Qq(f.qq)).await.map_err(inject_status)?,
+        other => {
+            return Err(status(
+                400,
+                format!("action {other:?} is not add or remove"),
+            ));
+        }
     }
-    .await;
-    result.unwrap_or_else(|e| e)
+    Ok(OpenqqJson(json!({"code": 0})))
 }
