@@ -9,7 +9,7 @@
 //! 吃瓜群 where it is only a member (owner 777777, member 888888); the
 //! discussion 测试 with 1234567/456789/78901.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

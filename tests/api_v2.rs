@@ -1,7 +1,7 @@
 //! End-to-end: the Openqq v2 dialect (`api_version = 2`) — shapes, reports,
 //! events, `check_event`, the client routes and access tokens (spec §7).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

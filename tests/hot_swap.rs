@@ -1,6 +1,6 @@
 //! End-to-end: replacing a running bot without losing a message (issue 5).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

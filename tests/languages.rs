@@ -5,7 +5,7 @@
 //! toolchains with `scripts/toolchains.sh` first). A missing component fails
 //! its test with the command that builds it: a language is never skipped.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::time::Duration;

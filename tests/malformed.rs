@@ -10,7 +10,7 @@
 //! Failures are collected and reported together, so one run shows every
 //! broken (route, input) pair.
 
-mod support;
+use crate::support;
 
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -8,7 +8,7 @@
 //! 123456/888888/999999); group 661234 吃瓜群 where it is a member (owner
 //! 777777, member 888888). On this backend ids equal the numbers.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! End-to-end: WebAssembly bots in the pipeline, with the real compiled
 //! components from `scripts/` and `tests/bots/`.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::time::Duration;

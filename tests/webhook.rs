@@ -1,7 +1,7 @@
 //! End-to-end: the inbound pipeline and the `post_api` webhook, against a
 //! real HTTP receiver on 127.0.0.1 (spec §5).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,6 +1,5 @@
 //! Shared helpers for the end-to-end tests: start a real gateway on
 //! 127.0.0.1, speak HTTP to it, build the example bots once.
-#![allow(dead_code)] // each test binary uses a different subset
 
 pub mod logs;
 pub mod onebot_peer;

@@ -339,10 +339,6 @@ impl Peer {
 
     // ------------------------------------------------------------ control
 
-    pub fn world(&self) -> PeerWorld {
-        self.st().world.clone()
-    }
-
     pub fn edit_world(&self, f: impl FnOnce(&mut PeerWorld)) {
         f(&mut self.st().world);
     }
@@ -359,10 +355,6 @@ impl Peer {
     /// Makes `action` go unanswered.
     pub fn ignore(&self, action: &str) {
         self.st().silent.insert(action.into());
-    }
-
-    pub fn set_quirks(&self, f: impl FnOnce(&mut Quirks)) {
-        f(&mut self.st().quirks);
     }
 
     /// Stops (or resumes) accepting connections, as if the implementation

@@ -1,0 +1,18 @@
+//! The end-to-end tests, as one test binary: each module below starts real
+//! gateways on 127.0.0.1 and speaks HTTP / WebSocket to them.
+//!
+//! One binary, not one per file: each linked test binary carries all of
+//! wasmtime and Cranelift (hundreds of MB with debug info), and linking
+//! nine of them filled a CI machine's disk. Run one area with a filter:
+//! `cargo test --test e2e hot_swap::`.
+
+mod support;
+
+mod api_v1;
+mod api_v2;
+mod hot_swap;
+mod languages;
+mod malformed;
+mod onebot;
+mod scripts;
+mod webhook;
