@@ -134,14 +134,20 @@ impl Gateway {
                     .collect()
             })),
         };
-        // Subscribe before anything can send, so no report is missed.
-        tasks.push(tokio::spawn(
-            reports.clone().run(session.clone(), session.subscribe()),
-        ));
+        // v2 reports the account's own sends and events; v1 neither, and
+        // with nobody subscribed a send builds no report. Subscribe before
+        // anything can send, so no report is missed.
+        if config.api_version == render::Dialect::V2 {
+            tasks.push(tokio::spawn(
+                reports
+                    .clone()
+                    .run(session.clone(), session.subscribe_reports()),
+            ));
+        }
         session.emit(model::Event::Login { is_scan: true });
         let registry = scripts::Registry::new(session.clone());
         tasks.push(tokio::spawn(
-            registry.clone().deliver_events(session.subscribe()),
+            registry.clone().deliver_events(session.subscribe_events()),
         ));
         let (reloader, watcher) = if !config.scripts.is_empty() || config.scripts_dir.is_some() {
             let engine = scripts::ScriptEngine::new(config.cache_dir.clone())?;

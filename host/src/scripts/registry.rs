@@ -255,13 +255,12 @@ impl Registry {
     /// the session goes away.
     pub async fn deliver_events(
         self,
-        mut events: tokio::sync::broadcast::Receiver<crate::session::SessionEvent>,
+        mut events: tokio::sync::broadcast::Receiver<Arc<crate::model::Event>>,
     ) {
         use tokio::sync::broadcast::error::RecvError;
         loop {
             let event = match events.recv().await {
-                Ok(crate::session::SessionEvent::Event(e)) => e,
-                Ok(_) => continue,
+                Ok(e) => e,
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "bots fell behind on events: {n} lost");
                     continue;

@@ -39,8 +39,9 @@ const EVENT_BUFFER: usize = 4096;
 pub enum SessionEvent {
     /// The account sent (or failed to send) a message.
     Sent(SentMessage),
-    /// A login, a stop, or a contact change (boxed: it carries whole groups).
-    Event(Box<Event>),
+    /// A login, a stop, or a contact change (shared: it carries whole
+    /// groups, and bots get the same one).
+    Event(Arc<Event>),
 }
 
 /// How many recent private partners `get_recent_info` keeps (the original's
@@ -90,8 +91,13 @@ struct Inner {
     write: Mutex<()>,
     outbox: Outbox,
     recent: Mutex<VecDeque<(Qq, Option<GroupNumber>)>>,
-    /// Own sends and contact changes, for v2 reports and `check_event`.
-    events: tokio::sync::broadcast::Sender<SessionEvent>,
+    /// Logins, stops and contact changes, for the bots' `on-event`.
+    events: tokio::sync::broadcast::Sender<Arc<Event>>,
+    /// Own sends and the same events in the order they happened, for v2
+    /// reports and `check_event`. Separate from `events`, and only built
+    /// when someone listens: a send would otherwise wake a task that has
+    /// nothing to do with it (v1 reports no sends).
+    reports: tokio::sync::broadcast::Sender<SessionEvent>,
 }
 
 /// The session's background work, to be spawned by the caller.
@@ -126,6 +132,7 @@ impl Session {
                 outbox,
                 recent: Mutex::new(VecDeque::new()),
                 events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+                reports: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
             }),
         };
         Ok((
@@ -206,14 +213,21 @@ impl SessionHandle {
         self.inner.backend.name()
     }
 
-    /// Own sends and contact changes from now on.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SessionEvent> {
+    /// Logins, stops and contact changes from now on.
+    pub fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
         self.inner.events.subscribe()
+    }
+
+    /// Own sends and events from now on, in the order they happened.
+    pub fn subscribe_reports(&self) -> tokio::sync::broadcast::Receiver<SessionEvent> {
+        self.inner.reports.subscribe()
     }
 
     /// Reports an event to subscribers (none listening is fine).
     pub fn emit(&self, e: Event) {
-        let _ = self.inner.events.send(SessionEvent::Event(Box::new(e)));
+        let e = Arc::new(e);
+        let _ = self.inner.reports.send(SessionEvent::Event(e.clone()));
+        let _ = self.inner.events.send(e);
     }
 
     /// Removes a member from a group's contacts and reports it.
@@ -378,6 +392,9 @@ impl SessionHandle {
             }) => (*msg_id, Err((failure.code(), info.clone()))),
             Err(_) => return result,
         };
+        if self.inner.reports.receiver_count() == 0 {
+            return result;
+        }
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -389,7 +406,7 @@ impl SessionHandle {
             time,
             outcome,
         };
-        let _ = self.inner.events.send(SessionEvent::Sent(sent));
+        let _ = self.inner.reports.send(SessionEvent::Sent(sent));
         result
     }
 

@@ -254,8 +254,12 @@ impl Reports {
     }
 
     /// Turns the session's own sends and events into v2 reports until the
-    /// session goes away. v1 reports neither.
+    /// session goes away. v1 reports neither: it returns at once, dropping
+    /// the subscription.
     pub async fn run(self, session: SessionHandle, mut events: broadcast::Receiver<SessionEvent>) {
+        if self.dialect != Dialect::V2 {
+            return;
+        }
         loop {
             let e = match events.recv().await {
                 Ok(e) => e,
@@ -268,9 +272,6 @@ impl Reports {
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            if self.dialect != Dialect::V2 {
-                continue;
-            }
             match e {
                 SessionEvent::Sent(s) => {
                     let body = report::v2_sent(&s, &session.contacts());
