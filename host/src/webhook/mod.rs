@@ -210,7 +210,7 @@ impl Poster {
             self.stats.ignored.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        match reply::parse(status, ct.as_deref(), &answer) {
+        match reply::parse(status, ct.as_deref(), &answer, self.dialect) {
             Ok(Some(decision)) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?decision, "message handled");
                 apply(&self.session, &msg, &decision, "webhook").await;

@@ -2,12 +2,14 @@
 //!
 //! Acted on only when the status is 2xx, the Content-Type contains
 //! `application/json` or `text/json`, and the body is a JSON object. `reply`
-//! must be non-empty (numbers are stringified); `shutup` 1/true mutes for
+//! must be non-empty (numbers are stringified) and, in v1, `format` absent or
+//! `"text"`; `shutup` 1/true mutes for
 //! `shutup_time` seconds (default 60).
 
 use serde_json::Value;
 
 use crate::pipeline::Decision;
+use crate::render::Dialect;
 
 /// Why an answer was ignored (for the log line).
 #[derive(Debug, PartialEq, Eq)]
@@ -18,10 +20,14 @@ pub enum Ignored {
 }
 
 /// The decision in a webhook answer; `Ok(None)` when it asks for nothing.
+/// `dialect` picks the original's reply rule: v1 replies only when `format`
+/// is absent (or `null`) or `"text"`; v2 dropped that check. `shutup` never
+/// depends on `format`.
 pub fn parse(
     status: u16,
     content_type: Option<&str>,
     body: &[u8],
+    dialect: Dialect,
 ) -> Result<Option<Decision>, Ignored> {
     if !(200..300).contains(&status) {
         return Err(Ignored::Status(status));
@@ -33,14 +39,11 @@ pub fn parse(
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
         return Err(Ignored::NotJsonObject);
     };
-    // The original replied only to plain-text formats.
-    if obj
-        .get("format")
-        .is_some_and(|f| f.as_str() != Some("text"))
-    {
-        return Ok(None);
-    }
-    let reply = match obj.get("reply") {
+    let plain_text = match obj.get("format") {
+        None | Some(Value::Null) => true,
+        Some(f) => dialect == Dialect::V2 || f.as_str() == Some("text"),
+    };
+    let reply = match obj.get("reply").filter(|_| plain_text) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
@@ -68,14 +71,20 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Dialect::V1;
 
     const JSON: Option<&str> = Some("application/json;charset=UTF-8");
 
     #[test]
     fn reply_and_shutup() {
-        let d = parse(200, JSON, br#"{"reply":"hi","shutup":1,"shutup_time":120}"#)
-            .unwrap()
-            .unwrap();
+        let d = parse(
+            200,
+            JSON,
+            br#"{"reply":"hi","shutup":1,"shutup_time":120}"#,
+            V1,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             d,
             Decision {
@@ -83,7 +92,7 @@ mod tests {
                 shutup: Some(120)
             }
         );
-        let d = parse(200, Some("text/json"), br#"{"reply":5,"shutup":true}"#)
+        let d = parse(200, Some("text/json"), br#"{"reply":5,"shutup":true}"#, V1)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -93,9 +102,14 @@ mod tests {
                 shutup: Some(60)
             }
         );
-        let d = parse(200, JSON, br#"{"reply":"x","shutup":1,"shutup_time":30}"#)
-            .unwrap()
-            .unwrap();
+        let d = parse(
+            200,
+            JSON,
+            br#"{"reply":"x","shutup":1,"shutup_time":30}"#,
+            V1,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             d.shutup,
             Some(30),
@@ -106,21 +120,57 @@ mod tests {
     #[test]
     fn ignored_answers() {
         assert_eq!(
-            parse(500, JSON, br#"{"reply":"x"}"#),
+            parse(500, JSON, br#"{"reply":"x"}"#, V1),
             Err(Ignored::Status(500))
         );
         assert!(matches!(
-            parse(200, Some("text/plain"), br#"{"reply":"x"}"#),
+            parse(200, Some("text/plain"), br#"{"reply":"x"}"#, V1),
             Err(Ignored::ContentType(_))
         ));
-        assert_eq!(parse(200, JSON, b"[1]"), Err(Ignored::NotJsonObject));
-        assert_eq!(parse(200, JSON, b""), Err(Ignored::NotJsonObject));
-        assert_eq!(parse(200, JSON, b"{bad"), Err(Ignored::NotJsonObject));
-        assert_eq!(parse(200, JSON, br#"{"reply":""}"#), Ok(None));
-        assert_eq!(parse(200, JSON, br#"{"code":0}"#), Ok(None));
+        assert_eq!(parse(200, JSON, b"[1]", V1), Err(Ignored::NotJsonObject));
+        assert_eq!(parse(200, JSON, b"", V1), Err(Ignored::NotJsonObject));
+        assert_eq!(parse(200, JSON, b"{bad", V1), Err(Ignored::NotJsonObject));
+        assert_eq!(parse(200, JSON, br#"{"reply":""}"#, V1), Ok(None));
+        assert_eq!(parse(200, JSON, br#"{"code":0}"#, V1), Ok(None));
         assert_eq!(
-            parse(200, JSON, br#"{"reply":"x","format":"media"}"#),
+            parse(200, JSON, br#"{"reply":"x","format":"media"}"#, V1),
             Ok(None)
+        );
+    }
+
+    #[test]
+    fn format_gates_only_the_reply() {
+        let body = br#"{"reply":"hi","shutup":1,"format":"image"}"#;
+        assert_eq!(
+            parse(200, JSON, body, V1),
+            Ok(Some(Decision {
+                reply: None,
+                shutup: Some(60)
+            })),
+            "v1: shutup is independent of format"
+        );
+        assert_eq!(
+            parse(200, JSON, body, Dialect::V2),
+            Ok(Some(Decision {
+                reply: Some("hi".into()),
+                shutup: Some(60)
+            })),
+            "v2 dropped the format check"
+        );
+        assert_eq!(
+            parse(200, JSON, br#"{"reply":"hi","format":null}"#, V1),
+            Ok(Some(Decision {
+                reply: Some("hi".into()),
+                shutup: None
+            })),
+            "a JSON null is an absent format"
+        );
+        assert_eq!(
+            parse(200, JSON, br#"{"format":"html","shutup":1}"#, V1),
+            Ok(Some(Decision {
+                reply: None,
+                shutup: Some(60)
+            }))
         );
     }
 }
