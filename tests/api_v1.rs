@@ -328,6 +328,11 @@ async fn get_group_info_has_members_and_roles() {
             assert_eq!(m["gnumber"], "552603");
             assert_session_id(m, "id");
         }
+        // v1's gowner is the owner's per-login id, as the original's
+        // (the group info's `owner` uin), not the owner's number.
+        let owner = by_field(members, "qq", "123455");
+        assert_eq!(perl["gowner"], owner["id"]);
+        assert_ne!(perl["gowner"], "123455");
         let admin = by_field(members, "qq", "45678");
         assert_eq!(admin["nick"], "灰灰");
         assert_eq!(admin["card"], "灰灰的名片");
@@ -574,6 +579,9 @@ async fn search_group_matches_every_given_attribute() {
     );
     for v in three_ways(&gw, "search_group", &[("gtype", "attend")]).await {
         assert_eq!(v, json!([melon]));
+    }
+    for v in three_ways(&gw, "search_group", &[("gowner", s(&melon, "gowner"))]).await {
+        assert_eq!(v, json!([melon]), "gowner is searched as shown");
     }
     for v in three_ways(
         &gw,

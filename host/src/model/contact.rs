@@ -122,6 +122,18 @@ pub struct Group {
 }
 
 impl Group {
+    /// The member whose role is owner, once members are known.
+    pub fn owner(&self) -> Option<&GroupMember> {
+        self.members.iter().find(|m| m.role == MemberRole::Owner)
+    }
+
+    /// v1's `gowner`: the owner's per-login id, as the original took it from
+    /// the group's info; the owner's number while the owner is not among the
+    /// known members.
+    pub fn gowner_id(&self) -> &str {
+        self.owner().map_or(&self.gowner, |m| &m.id)
+    }
+
     pub fn member_by_qq(&self, qq: Qq) -> Option<&GroupMember> {
         self.members.get(qq)
     }

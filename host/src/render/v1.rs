@@ -168,7 +168,7 @@ pub fn group(g: &model::Group, with_members: bool) -> Group<'_> {
         gmemo: &g.gmemo,
         gname: &g.gname,
         gnumber: g.gnumber,
-        gowner: &g.gowner,
+        gowner: g.gowner_id(),
         gtype: g.gtype.as_str(),
         member: with_members.then(|| Children::new(g, &g.members[..], member)),
     }

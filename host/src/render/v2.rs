@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::Children;
-use crate::model::{self, MemberRole};
+use crate::model;
 
 /// A numeric field: a number when it is one, `null` when empty, else the text.
 #[derive(Clone, Copy)]
@@ -204,11 +204,7 @@ pub fn group(g: &model::Group, with_members: bool) -> Group<'_> {
         member: with_members.then(|| Children::new(g, &g.members[..], member)),
         memo: &g.gmemo,
         name: &g.gname,
-        owner_id: g
-            .members
-            .iter()
-            .find(|m| m.role == MemberRole::Owner)
-            .map(|m| Num(&m.id)),
+        owner_id: g.owner().map(|m| Num(&m.id)),
         owner_uid: Num(&g.gowner),
         role: g.gtype.as_str(),
         uid: g.gnumber.0,

@@ -79,7 +79,7 @@ pub fn group_attr<'a>(g: &'a Group, key: &str) -> Option<Cow<'a, str>> {
             &g.gmarkname
         }),
         "gtype" => Cow::Borrowed(g.gtype.as_str()),
-        "gowner" => Cow::Borrowed(&g.gowner),
+        "gowner" => Cow::Borrowed(g.gowner_id()),
         "gmemo" => Cow::Borrowed(&g.gmemo),
         "gcreatetime" => Cow::Borrowed(&g.gcreatetime),
         "glevel" => Cow::Borrowed(&g.glevel),
