@@ -466,6 +466,61 @@ async fn check_event_returns_the_buffer_or_long_polls() {
     assert_eq!(results.iter().filter(|r| r.is_empty()).count(), 2);
 }
 
+/// A GET's raw body and Content-Type.
+async fn raw(gw: &TestGateway, path: &str) -> (String, String) {
+    let res = gw.http.get(gw.url(path)).send().await.expect("request");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (res.text().await.expect("body"), ct)
+}
+
+/// `cb(…)` → the JSON inside.
+fn unwrap_jsonp(body: &str, callback: &str) -> Value {
+    let inner = body
+        .strip_prefix(&format!("{callback}("))
+        .and_then(|b| b.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not wrapped in {callback}(…): {body}"));
+    serde_json::from_str(inner).unwrap_or_else(|e| panic!("{e}: {inner}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_answers_jsonp_and_v1_does_not() {
+    let gw = TestGateway::with_config(v2(None)).await;
+    let plain = gw.get("/openqq/get_user_info").await;
+    let (body, ct) = raw(&gw, "/openqq/get_user_info?datatype=jsonp&callback=cb").await;
+    assert_eq!(unwrap_jsonp(&body, "cb"), plain);
+    assert!(ct.starts_with("application/json"), "left as it was: {ct}");
+    // jQuery's JSONP request: its callback name and `_` cache-buster are
+    // not search attributes.
+    let (body, _) = raw(
+        &gw,
+        "/openqq/search_friend?uid=123456&datatype=jsonp&callback=jQuery1_2&_=1700000000",
+    )
+    .await;
+    let found = unwrap_jsonp(&body, "jQuery1_2");
+    assert_eq!(found[0]["uid"], 123456, "{found}");
+    let (body, _) = raw(&gw, "/openqq/get_user_info?datatype=jsonp").await;
+    assert!(body.starts_with("jsoncallback"), "{body}");
+    let (body, _) = raw(
+        &gw,
+        "/openqq/get_user_info?datatype=jsonp&callback=alert(document.cookie)",
+    )
+    .await;
+    let refused: Value = serde_json::from_str(&body).expect("a JSON error");
+    assert_eq!(refused["code"], 400, "{refused}");
+    gw.gateway.stop().await;
+
+    let v1 = TestGateway::start().await;
+    let (body, _) = raw(&v1, "/openqq/get_user_info?datatype=jsonp&callback=cb").await;
+    let plain: Value = serde_json::from_str(&body).expect("v1 answers plain JSON");
+    assert_eq!(plain["qq"], "1234567");
+    v1.gateway.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_tokens_are_checked_in_both_dialects() {
     for dialect in [Dialect::V1, Dialect::V2] {

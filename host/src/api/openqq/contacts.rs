@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use crate::api::error::{ApiError, OpenqqJson};
 use crate::api::extract::OpenqqParams;
 use crate::api::state::AppState;
-use crate::render::{self, Partner};
+use crate::render::{self, Dialect, Partner};
+
+use super::jsonp::JSONP_PARAMS;
 use crate::session::{Lookup, Recent};
 
 // The get_* routes take no parameters, but they read (and ignore) the body:
@@ -56,10 +58,12 @@ pub async fn get_recent_info(State(s): State<AppState>, _body: Bytes) -> Respons
     OpenqqJson(items).into_response()
 }
 
-/// Every parameter is an attribute to match; v2 names are mapped to v1.
-fn search_lookup(p: &OpenqqParams, aliases: &[(&str, &str)]) -> Lookup {
+/// Every parameter is an attribute to match; v2 names are mapped to v1, and
+/// v2's JSONP parameters are not attributes.
+fn search_lookup(p: &OpenqqParams, dialect: Dialect, aliases: &[(&str, &str)]) -> Lookup {
     let mut l = Lookup::new();
-    for (k, v) in p.iter() {
+    let jsonp = |k: &str| dialect == Dialect::V2 && JSONP_PARAMS.contains(&k);
+    for (k, v) in p.iter().filter(|(k, _)| !jsonp(k)) {
         let key = aliases
             .iter()
             .find(|(from, _)| *from == k)
@@ -73,7 +77,7 @@ pub async fn search_friend(
     State(s): State<AppState>,
     p: OpenqqParams,
 ) -> Result<Response, ApiError> {
-    let l = search_lookup(&p, &[("uid", "qq"), ("name", "nick")]);
+    let l = search_lookup(&p, s.dialect, &[("uid", "qq"), ("name", "nick")]);
     let c = s.session.contacts();
     let found = c.search_friends(&l);
     if found.is_empty() {
@@ -88,6 +92,7 @@ pub async fn search_group(
 ) -> Result<Response, ApiError> {
     let l = search_lookup(
         &p,
+        s.dialect,
         &[
             ("id", "gid"),
             ("uid", "gnumber"),

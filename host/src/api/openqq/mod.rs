@@ -6,6 +6,7 @@
 mod client;
 mod contacts;
 mod group;
+mod jsonp;
 mod send;
 
 use axum::Router;
@@ -83,7 +84,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/openqq/get_client_info", route(client::get_client_info))
         .route("/openqq/relogin", route(client::relogin))
         .route("/openqq/stop_client", route(client::stop_client))
-        .layer(middleware::from_fn_with_state(state, require_token))
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        // Outside the token check, so a v2 auth failure is wrapped too.
+        .layer(middleware::from_fn_with_state(state, jsonp::wrap))
         .layer(cors)
 }
 
