@@ -505,3 +505,52 @@ async fn one_chat_keeps_its_order_under_concurrent_injection() {
     }
     assert_eq!(sent.len(), total);
 }
+
+/// Panics on "boom" (a bug in a handler); replies "ok" to anything else.
+struct PanickyHandler;
+
+#[async_trait::async_trait]
+impl Handler for PanickyHandler {
+    async fn handle(&self, msg: &InboundMessage) -> Option<Handled> {
+        assert!(msg.content != "boom", "a handler bug");
+        Some(Handled {
+            by: "panicky".into(),
+            decision: Decision {
+                reply: Some("ok".into()),
+                shutup: None,
+            },
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_loses_neither_the_message_nor_the_lane() {
+    let mut rx = Receiver::start().await;
+    let mut config = test_config();
+    config.post_api = Some(rx.url.clone());
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(PanickyHandler)];
+    let gw = openqq::Gateway::start_with_handlers(config, handlers)
+        .await
+        .expect("gateway");
+    let gw = TestGateway {
+        base: format!("http://{}", gw.addr),
+        gateway: gw,
+        http: reqwest::Client::new(),
+    };
+    let chat = json!({"type": "message", "sender_qq": 123456});
+    let mut boom = chat.clone();
+    boom["content"] = json!("boom");
+    gw.receive(boom).await;
+    let report = rx.next().await;
+    assert_eq!(
+        report.body["content"], "boom",
+        "the message reached the webhook"
+    );
+    // The same chat (so the same lane) is still served.
+    let mut next = chat.clone();
+    next["content"] = json!("again");
+    gw.receive(next).await;
+    let sent = gw.sent_until(0, WAIT, |s| !s.is_empty()).await;
+    assert_eq!(sent[0]["content"], "ok");
+    gw.gateway.stop().await;
+}

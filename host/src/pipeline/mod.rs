@@ -9,9 +9,11 @@
 mod decision;
 
 use std::hash::{Hash, Hasher};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -103,7 +105,20 @@ async fn lane(
     reports: Reports,
 ) {
     while let Some(msg) = rx.recv().await {
-        handle_one(&msg, &session, &handlers, &reports).await;
+        // A panicking handler (a bug) must not end the lane: the dispatcher
+        // would stop with it and every later message would be lost.
+        let handled = AssertUnwindSafe(handle_one(&msg, &session, &handlers, &reports))
+            .catch_unwind()
+            .await;
+        if let Err(panic) = handled {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(msg_id = %msg.id, panic = %why, "handling the message panicked; passed to the webhook");
+            reports.received(msg);
+        }
     }
 }
 
