@@ -191,6 +191,13 @@ async fn paced(backend: Arc<dyn Backend>, config: OutboxConfig, mut jobs: mpsc::
     }
 }
 
+/// How long to wait before retry number `attempt` (1, 2, …): a dropped link
+/// takes a moment to come back, so retrying at once would only spend the
+/// retries. 0.5 s, doubling, at most 4 s.
+fn retry_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500 << attempt.saturating_sub(1).min(3))
+}
+
 /// Sends once, retrying transport faults up to `retries` times; `before`
 /// runs before each attempt (the paced outbox waits there).
 async fn attempt<F, W>(
@@ -212,7 +219,9 @@ where
             Ok(()) => return Ok(msg_id),
             Err(e) if e.is_transient() && attempt < retries => {
                 attempt += 1;
-                tracing::warn!(msg_id = %msg_id, attempt, error = %e, "send failed, retrying");
+                let wait = retry_backoff(attempt);
+                tracing::warn!(msg_id = %msg_id, attempt, wait_ms = wait.as_millis() as u64, error = %e, "send failed, retrying");
+                tokio::time::sleep(wait).await;
             }
             Err(e) => {
                 let failure = match &e {
@@ -313,9 +322,15 @@ mod tests {
         let (sim, outbox) = over_sim(Duration::ZERO);
         assert_eq!(OutboxConfig::default().retries, 2);
         sim.fail_next(2, FailureKind::Down);
+        let start = Instant::now();
         assert!(
             outbox.send(friend(), "x".into()).await.is_ok(),
             "third attempt succeeds"
+        );
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(500 + 1000),
+            "retries back off: a dropped link needs a moment"
         );
         sim.fail_next(3, FailureKind::Down);
         let err = outbox.send(friend(), "x".into()).await.unwrap_err();
