@@ -1487,6 +1487,13 @@ async fn unknown_paths_and_methods_are_request_errors() {
                 .expect("request");
             assert_eq!(res.status(), 403, "{method} {path}");
             assert_eq!(
+                res.headers()
+                    .get("access-control-allow-origin")
+                    .map(|v| v.as_bytes()),
+                Some(&b"*"[..]),
+                "{method} {path}: CORS open on the 403 too"
+            );
+            assert_eq!(
                 res.text().await.expect("body"),
                 "request error",
                 "{method} {path}"

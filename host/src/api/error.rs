@@ -188,6 +188,18 @@ pub async fn request_error(
     forbidden(text)
 }
 
+/// An unknown path: the dialect's 403 with the open CORS header that every
+/// `/openqq/*` answer has, so a browser client sees the 403 itself rather
+/// than a CORS failure.
+pub async fn unknown_path(state: axum::extract::State<super::state::AppState>) -> Response {
+    let mut res = request_error(state).await;
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::HeaderValue::from_static("*"),
+    );
+    res
+}
+
 /// HTTP 403 with a plain-text body.
 pub fn forbidden(text: &'static str) -> Response {
     (

@@ -12,11 +12,12 @@ use axum::Router;
 
 pub use state::AppState;
 
-/// The whole HTTP app. Unknown paths get 403 `request error` (spec §1).
+/// The whole HTTP app. Unknown paths get 403 `request error` (spec §1),
+/// with CORS open as on every `/openqq/*` answer.
 pub fn router(state: AppState) -> Router {
     let mut app = openqq::router(state.clone()).merge(admin::router(state.clone()));
     if state.sim.is_some() {
         app = app.merge(sim::router());
     }
-    app.fallback(error::request_error).with_state(state)
+    app.fallback(error::unknown_path).with_state(state)
 }
