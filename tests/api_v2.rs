@@ -466,6 +466,39 @@ async fn check_event_returns_the_buffer_or_long_polls() {
     assert_eq!(results.iter().filter(|r| r.is_empty()).count(), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_sends_answer_at_once_and_still_send() {
+    let gw = TestGateway::with_config(v2(None)).await;
+    let before = gw.last_seq().await;
+    let v = gw
+        .get("/openqq/send_friend_message?uid=123456&content=fire&async=1")
+        .await;
+    assert_eq!(
+        v,
+        json!({"code": 0, "status": "request already in execution"})
+    );
+    let sent = gw.sent_until(before, WAIT, |s| !s.is_empty()).await;
+    assert_eq!(sent[0]["content"], "fire");
+    let v = gw
+        .get("/openqq/send_group_message?uid=552603&content=sync&async=0")
+        .await;
+    assert_eq!(v["code"], 0);
+    assert!(v["id"].is_u64(), "async=0 is a synchronous send: {v}");
+    // The target is still looked up first.
+    let v = gw
+        .get("/openqq/send_friend_message?uid=42&content=x&async=1")
+        .await;
+    assert_eq!(v["code"], 100, "{v}");
+    gw.gateway.stop().await;
+
+    let v1 = TestGateway::start().await;
+    let v = v1
+        .get("/openqq/send_message?qq=123456&content=x&async=1")
+        .await;
+    assert!(v["msg_id"].is_u64(), "v1 never had async: {v}");
+    v1.gateway.stop().await;
+}
+
 /// A GET's raw body and Content-Type.
 async fn raw(gw: &TestGateway, path: &str) -> (String, String) {
     let res = gw.http.get(gw.url(path)).send().await.expect("request");

@@ -56,13 +56,35 @@ const SESS_GROUP_KEYS: &[(&str, &str)] = &[
 const SESS_DISCUSS_KEYS: &[(&str, &str)] = &[("did", "did"), ("discuss_id", "did")];
 const SESS_MEMBER_KEYS: &[(&str, &str)] = &[("id", "id"), ("qq", "qq"), ("uid", "qq")];
 
-async fn send(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<OpenqqJson, ApiError> {
-    send_in(s, p, req)
+/// Whether a send may be fire-and-forget: v2's `async` (any value Perl
+/// holds true: not empty, not "0") on the friend, group and discussion
+/// sends; never in v1, never for temp messages (as the original).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Async {
+    Allowed,
+    Never,
+}
+
+async fn send(
+    s: &AppState,
+    p: &OpenqqParams,
+    req: SendRequest,
+    may: Async,
+) -> Result<OpenqqJson, ApiError> {
+    let fire_and_forget = may == Async::Allowed
+        && s.dialect == Dialect::V2
+        && p.get("async").is_some_and(|v| !v.is_empty() && v != "0");
+    send_in(s, p, req, fire_and_forget)
         .await
         .map_err(|e| e.in_dialect(s.dialect))
 }
 
-async fn send_in(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<OpenqqJson, ApiError> {
+async fn send_in(
+    s: &AppState,
+    p: &OpenqqParams,
+    req: SendRequest,
+    fire_and_forget: bool,
+) -> Result<OpenqqJson, ApiError> {
     let target = s.session.resolve(&req).map_err(ApiError::from_send)?;
     let content = match p.text("content") {
         Ok(c) => c,
@@ -83,6 +105,20 @@ async fn send_in(s: &AppState, p: &OpenqqParams, req: SendRequest) -> Result<Ope
             });
         }
     };
+    if fire_and_forget {
+        // Answered before QQ has: the outcome is logged and, in v2, reported
+        // like any send's.
+        let session = s.session.clone();
+        let content = content.to_string();
+        tokio::spawn(async move {
+            let _ = session
+                .send_to(target, &content, crate::model::SendOrigin::Api)
+                .await;
+        });
+        return Ok(OpenqqJson(
+            json!({"code": 0, "status": "request already in execution"}),
+        ));
+    }
     let msg_id = s
         .session
         .send_to(target, content, crate::model::SendOrigin::Api)
@@ -98,21 +134,24 @@ pub async fn send_message(
     State(s): State<AppState>,
     p: OpenqqParams,
 ) -> Result<OpenqqJson, ApiError> {
-    send(&s, &p, SendRequest::Friend(lookup(&p, FRIEND_KEYS))).await
+    let req = SendRequest::Friend(lookup(&p, FRIEND_KEYS));
+    send(&s, &p, req, Async::Allowed).await
 }
 
 pub async fn send_group_message(
     State(s): State<AppState>,
     p: OpenqqParams,
 ) -> Result<OpenqqJson, ApiError> {
-    send(&s, &p, SendRequest::Group(lookup(&p, GROUP_KEYS))).await
+    let req = SendRequest::Group(lookup(&p, GROUP_KEYS));
+    send(&s, &p, req, Async::Allowed).await
 }
 
 pub async fn send_discuss_message(
     State(s): State<AppState>,
     p: OpenqqParams,
 ) -> Result<OpenqqJson, ApiError> {
-    send(&s, &p, SendRequest::Discuss(lookup(&p, DISCUSS_KEYS))).await
+    let req = SendRequest::Discuss(lookup(&p, DISCUSS_KEYS));
+    send(&s, &p, req, Async::Allowed).await
 }
 
 pub async fn send_sess_message(
@@ -126,5 +165,5 @@ pub async fn send_sess_message(
         discuss: (!discuss.is_empty()).then_some(discuss),
         member: lookup(&p, SESS_MEMBER_KEYS),
     };
-    send(&s, &p, req).await
+    send(&s, &p, req, Async::Never).await
 }
