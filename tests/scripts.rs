@@ -183,6 +183,50 @@ async fn a_bot_can_send_look_up_and_forward() {
     gw.gateway.stop().await;
 }
 
+/// The deadline counts the bot's own running time, not the time its
+/// `host::send` waits in a spaced outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_waits_in_the_outbox_is_not_a_timeout() {
+    let mut config = config_with(vec![entry("misbehave", "")], None);
+    config.outbox.spacing_ms = 300;
+    config.limits.timeout_ms = 100;
+    let gw = TestGateway::with_config(config).await;
+    let script = gw.gateway.scripts.get("misbehave").expect("loaded");
+    let stat = |c: &std::sync::atomic::AtomicU64| openqq::scripts::ScriptStats::get(c);
+    let seq = gw.last_seq().await;
+    gw.receive(friend("/count")).await;
+    gw.sent_until(seq, WAIT, |s| s.iter().any(|r| r["content"] == "count 1"))
+        .await;
+    // The outbox has just sent `count 1`: the bot's send waits ~300 ms,
+    // three times the bot's deadline.
+    let seq = gw.last_seq().await;
+    gw.receive(friend("/send 7891234 你好")).await;
+    let sent = gw.sent_until(seq, WAIT, |s| s.len() >= 2).await;
+    assert_eq!(
+        (sent[0]["qq"].as_str(), sent[0]["content"].as_str()),
+        (Some("7891234"), Some("你好")),
+        "{sent:?}"
+    );
+    let id = sent[0]["msg_id"].as_u64().expect("msg_id");
+    assert_eq!(sent[1]["content"], format!("sent {id}"), "{sent:?}");
+    // The same instance answers next: its state was kept.
+    let seq = gw.last_seq().await;
+    gw.receive(friend("/count")).await;
+    let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    assert_eq!(sent[0]["content"], "count 2");
+    let a = gw.get("/admin/scripts").await;
+    assert_eq!(
+        (
+            a["scripts"][0]["timeouts"].as_u64(),
+            a["scripts"][0]["traps"].as_u64()
+        ),
+        (Some(0), Some(0)),
+        "{a}"
+    );
+    assert_eq!(stat(&script.stats.decisions), 3);
+    gw.gateway.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trap_a_loop_and_a_runaway_allocation_are_stopped() {
     logs::capture();

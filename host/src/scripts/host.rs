@@ -4,7 +4,7 @@
 //! handles; nothing here traps.
 
 use super::bindings::openqq::bot::{host, types};
-use super::limits::MAX_LOG_LINE;
+use super::limits::{MAX_LOG_LINE, MAX_SENDS_PER_CALL};
 use super::state::BotState;
 use crate::model::{GroupNumber, GroupRole, MemberRole, Qq, SendOrigin};
 use crate::session::{Lookup, SendRequest};
@@ -68,17 +68,21 @@ impl host::Host for BotState {
     }
 
     async fn send(&mut self, to: types::Destination, content: String) -> Result<u64, String> {
+        // Sends are off the deadline's clock, so the deadline no longer
+        // bounds a bot that sends in a loop: this does.
+        if self.sends >= MAX_SENDS_PER_CALL {
+            return Err(format!(
+                "too many sends in one call (at most {MAX_SENDS_PER_CALL})"
+            ));
+        }
+        self.sends += 1;
         let req = send_request(&to);
-        match self
-            .host
-            .session
-            .send(
-                &req,
-                &content,
-                SendOrigin::Script(self.host.script.to_string()),
-            )
-            .await
-        {
+        let session = self.host.session.clone();
+        let origin = SendOrigin::Script(self.host.script.to_string());
+        let sent = self
+            .off_the_clock(session.send(&req, &content, origin))
+            .await;
+        match sent {
             Ok(id) => Ok(id.0),
             Err(e) => Err(e.to_string()),
         }

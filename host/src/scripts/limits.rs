@@ -19,6 +19,11 @@ pub fn init_deadline(deadline: Duration) -> Duration {
     (deadline * 10).max(Duration::from_secs(1))
 }
 
+/// `host::send`s one call may make; later ones get an error. The deadline
+/// does not count the time a send waits (the outbox may space sends), so
+/// without this a bot could send in a loop for ever.
+pub const MAX_SENDS_PER_CALL: u32 = 32;
+
 /// A log line from a guest is cut here, so a bot cannot flood the log with
 /// one call.
 pub const MAX_LOG_LINE: usize = 4096;

@@ -45,8 +45,12 @@ pub struct BotState {
     table: ResourceTable,
     pub limiter: Limiter,
     pub host: HostCtx,
-    /// When the call in progress must end; `None` between calls.
+    /// When the call in progress must end; `None` between calls. Time the
+    /// call spends awaiting the host (`host::send`) pushes it later, so it
+    /// bounds the guest's own running time only.
     pub deadline: Option<Instant>,
+    /// `host::send`s made by the call in progress (see `MAX_SENDS_PER_CALL`).
+    pub sends: u32,
 }
 
 /// What the host imports need: who is calling, about which message, and the
@@ -89,6 +93,7 @@ impl BotState {
                 session,
             },
             deadline: None,
+            sends: 0,
         }
     }
 
@@ -100,11 +105,30 @@ impl BotState {
             n.last_error = None;
         }
         self.deadline = Some(deadline);
+        self.sends = 0;
         self.limiter.denied = None;
     }
 
     pub fn end(&mut self) {
         self.deadline = None;
+    }
+
+    /// Runs `wait` — a host import awaiting the session — with the call's
+    /// deadline stopped: the time it takes is added to the deadline
+    /// afterwards. The guest cannot run while the host awaits, and the
+    /// epoch callback only looks at the deadline when the guest runs again,
+    /// so moving it once the wait is over is enough. Without this an outbox
+    /// that spaces sends (or a slow backend) would kill a bot whose send
+    /// succeeded.
+    pub async fn off_the_clock<T>(&mut self, wait: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = wait.await;
+        let waited = started.elapsed();
+        if let Some(d) = self.deadline.as_mut() {
+            // An overflow means the deadline is already out of reach.
+            *d = d.checked_add(waited).unwrap_or(*d);
+        }
+        out
     }
 
     /// What the guest last reported as an error during this call.
