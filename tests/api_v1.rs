@@ -1961,6 +1961,19 @@ async fn the_binary_serves_the_api() {
         .await
         .expect("JSON");
     sent_ok(&v);
+    // SIGHUP with no scripts configured re-reads nothing: the gateway keeps
+    // serving (SIGHUP's default action would end it with status 129).
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &guard.0.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(hup.success(), "kill -HUP: {hup}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Some(status) = guard.0.try_wait().expect("try_wait") {
+        panic!("SIGHUP stopped the binary: {status}");
+    }
+    let res = http.get(&url).send().await.expect("answers after SIGHUP");
+    assert_eq!(res.status(), 200);
     drop(guard);
 }
 

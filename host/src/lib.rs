@@ -263,18 +263,28 @@ fn watched_dirs(config: &Config) -> Vec<std::path::PathBuf> {
 /// As `Gateway::start`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let gateway = Gateway::start(config).await?;
+    // SIGHUP re-reads the config and the scripts, as daemons do. The handler
+    // is installed even with nothing to reload: without one, SIGHUP's
+    // default action would terminate the gateway.
     #[cfg(unix)]
-    if let Some(reloader) = gateway.reloader.clone() {
-        // SIGHUP re-reads the config and the scripts, as daemons do.
-        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            let reloader = gateway.reloader.clone();
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
-                    tracing::info!("SIGHUP: reloading scripts");
-                    reloader.poke();
+                    match &reloader {
+                        Some(r) => {
+                            tracing::info!("SIGHUP: reloading scripts");
+                            r.poke();
+                        }
+                        None => tracing::info!(
+                            "SIGHUP: no scripts are configured, nothing re-read (bots added to the config load at the next start)"
+                        ),
+                    }
                 }
             });
         }
+        Err(e) => tracing::warn!(error = %e, "cannot handle SIGHUP; it will stop the gateway"),
     }
     tokio::select! {
         _ = shutdown => {}
