@@ -409,3 +409,72 @@ async fn every_instance_of_a_script_swaps_and_instances_can_change() {
     assert!(after.iter().all(|a| a == "v2:c"), "{after:?}");
     gw.gateway.stop().await;
 }
+
+/// Names are unique: a directory file named like a `[[scripts]]` entry is
+/// rejected (and shown), not merged with the entry. A scripts directory
+/// that goes away does not unload anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_clash_is_rejected_and_a_vanished_directory_unloads_nothing() {
+    let dir = scripts_dir("clash");
+    install(&bot("marker-v1"), &dir.join("echo.wasm"));
+    install(&bot("marker-v1"), &dir.join("marker.wasm"));
+    let echo = ScriptEntry {
+        path: bot("echo"),
+        name: None,
+        config: toml::Table::new(),
+        timeout_ms: None,
+        memory_mb: None,
+        instances: None,
+    };
+    let gw = TestGateway::with_config(config(&dir, vec![echo], None)).await;
+    let a = admin(&gw).await;
+    let names: Vec<&str> = a["scripts"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|s| s["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["echo", "marker"], "{a}");
+    let clash = &a["rejected"][0];
+    assert_eq!(
+        (clash["name"].as_str(), clash["path"].as_str()),
+        (
+            Some("echo"),
+            Some(&*dir.join("echo.wasm").display().to_string())
+        ),
+        "{a}"
+    );
+    assert!(
+        clash["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("already named `echo`")),
+        "{a}"
+    );
+    // The entry answers, and keeps answering after a reload: nothing merged.
+    let r = reload(&gw).await;
+    assert_eq!(r["unchanged"], json!(["echo", "marker"]), "{r}");
+    let seq = gw.last_seq().await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "ping"}))
+        .await;
+    assert_eq!(
+        gw.sent_until(seq, WAIT, |s| !s.is_empty()).await[0]["content"],
+        "pong"
+    );
+
+    std::fs::remove_dir_all(&dir).expect("remove the scripts dir");
+    let r = reload(&gw).await;
+    assert!(
+        r["config_error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&dir.display().to_string())),
+        "{r}"
+    );
+    assert_eq!(r["unloaded"], json!([]), "{r}");
+    let seq = gw.last_seq().await;
+    for content in ["ping", "x"] {
+        gw.receive(json!({"type": "message", "sender_qq": 123456, "content": content}))
+            .await;
+    }
+    let sent = gw.sent_until(seq, WAIT, |s| s.len() >= 2).await;
+    let contents: Vec<&str> = sent.iter().filter_map(|r| r["content"].as_str()).collect();
+    assert_eq!(contents, ["pong", "v1:x"]);
+    gw.gateway.stop().await;
+}

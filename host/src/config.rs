@@ -253,6 +253,21 @@ pub struct ScriptEntry {
     pub instances: Option<usize>,
 }
 
+impl ScriptEntry {
+    /// The script's name: `name`, or the file stem.
+    pub fn script_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| stem(&self.path))
+    }
+}
+
+/// A script file's name without `.wasm`: the name of a script that has none.
+pub fn stem(p: &Path) -> String {
+    p.file_stem().map_or_else(
+        || p.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
 impl Config {
     /// Reads a TOML config file; errors name the file and the line.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -271,11 +286,22 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks what the types alone cannot say.
+    /// Checks what the types alone cannot say: ranges, unique script names,
+    /// and that `scripts_dir` is a directory (a typo there would otherwise
+    /// run the gateway without its bots).
     ///
     /// # Errors
-    /// A setting out of its range, named.
+    /// A setting out of its range, two scripts of one name, or a missing
+    /// scripts directory, named.
     pub fn check(&self) -> anyhow::Result<()> {
+        self.check_script_names()?;
+        if let Some(dir) = &self.scripts_dir {
+            match std::fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => anyhow::bail!("scripts_dir {} is not a directory", dir.display()),
+                Err(e) => anyhow::bail!("scripts_dir {}: {e}", dir.display()),
+            }
+        }
         let max = crate::pipeline::LANES;
         let entries = self.scripts.iter().map(|e| {
             (
@@ -291,6 +317,22 @@ impl Config {
             if let Some(n) = n.filter(|n| !(1..=max).contains(n)) {
                 anyhow::bail!(
                     "{what}: instances = {n}, but it must be 1 to {max} (the pipeline has {max} lanes)"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Scripts are found again by name at each reload: two of one name
+    /// would merge into one.
+    fn check_script_names(&self) -> anyhow::Result<()> {
+        for (i, e) in self.scripts.iter().enumerate() {
+            let name = e.script_name();
+            if let Some(first) = self.scripts[..i].iter().find(|f| f.script_name() == name) {
+                anyhow::bail!(
+                    "[[scripts]] {} and {} are both named `{name}`; give one of them another `name`",
+                    first.path.display(),
+                    e.path.display()
                 );
             }
         }
@@ -331,6 +373,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(nine.contains("a.wasm") && nine.contains("1 to 8"), "{nine}");
+    }
+
+    #[test]
+    fn two_scripts_of_one_name_are_refused_naming_both_paths() {
+        let with = |toml: &str| toml::from_str::<Config>(toml).unwrap().check();
+        let same = with("[[scripts]]\npath = \"a/bot.wasm\"\n[[scripts]]\npath = \"b/bot.wasm\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            same.contains("a/bot.wasm") && same.contains("b/bot.wasm") && same.contains("`bot`"),
+            "{same}"
+        );
+        let named =
+            with("[[scripts]]\npath = \"a.wasm\"\nname = \"b\"\n[[scripts]]\npath = \"b.wasm\"\n");
+        assert!(named.is_err());
+        assert!(with("[[scripts]]\npath = \"a/bot.wasm\"\n[[scripts]]\npath = \"b/bot.wasm\"\nname = \"bot2\"\n").is_ok());
+    }
+
+    #[test]
+    fn a_missing_scripts_dir_is_refused_naming_it() {
+        let missing =
+            std::env::temp_dir().join(format!("openqq-no-such-dir-{}", std::process::id()));
+        let c = Config {
+            scripts_dir: Some(missing.clone()),
+            ..Config::default()
+        };
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains(&missing.display().to_string()), "{e}");
+        let here = Config {
+            scripts_dir: Some(std::env::temp_dir()),
+            ..Config::default()
+        };
+        assert!(here.check().is_ok());
     }
 
     #[test]

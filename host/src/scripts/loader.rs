@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{Config, ScriptEntry};
+use crate::config::{Config, ScriptEntry, stem};
 
 /// What to load: one script's file and settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,7 @@ pub struct ScriptSpec {
 impl ScriptSpec {
     fn from_entry(e: &ScriptEntry, cfg: &Config) -> ScriptSpec {
         ScriptSpec {
-            name: e.name.clone().unwrap_or_else(|| stem(&e.path)),
+            name: e.script_name(),
             path: e.path.clone(),
             config: flatten(&e.config),
             deadline: Duration::from_millis(e.timeout_ms.unwrap_or(cfg.limits.timeout_ms)),
@@ -43,37 +43,74 @@ impl ScriptSpec {
     }
 }
 
-fn stem(p: &Path) -> String {
-    p.file_stem().map_or_else(
-        || p.display().to_string(),
-        |s| s.to_string_lossy().into_owned(),
-    )
+/// What the config and the scripts directory ask to run.
+#[derive(Debug, Default)]
+pub struct Specs {
+    /// Every script to run, in pipeline order.
+    pub specs: Vec<ScriptSpec>,
+    /// Files refused before loading (a name another script has), with why.
+    pub refused: Vec<(ScriptSpec, String)>,
+    /// The scripts directory, when it could not be listed, and why.
+    pub dir_error: Option<(PathBuf, String)>,
 }
 
 /// Every script the config names, in pipeline order: the `[[scripts]]`
 /// entries, then the scripts directory's other `*.wasm` files in file-name
-/// order. A directory file that an entry already names (by path or by name)
-/// is the entry's: that is how a directory script gets a config table.
+/// order. A directory file that an entry already names by path is the
+/// entry's: that is how a directory script gets a config table.
 ///
-/// # Errors
-/// When the scripts directory cannot be read.
-pub fn specs(cfg: &Config) -> std::io::Result<Vec<ScriptSpec>> {
-    let mut out: Vec<ScriptSpec> = cfg
-        .scripts
-        .iter()
-        .map(|e| ScriptSpec::from_entry(e, cfg))
-        .collect();
-    if let Some(dir) = &cfg.scripts_dir {
-        for f in wasm_files(dir)? {
-            let taken = out
-                .iter()
-                .any(|s| s.name == stem(&f) || same_file(&s.path, &f));
-            if !taken {
-                out.push(ScriptSpec::from_file(&f, cfg));
+/// Names are unique: a script is found again by its name at each reload, so
+/// two scripts of one name would merge into one. A directory file (or, when
+/// `Config::check` was skipped, an entry) whose name is taken is refused
+/// with the reason. A directory that cannot be listed does not stop the
+/// entries: they are all still here, and the error is in `dir_error`.
+pub fn specs(cfg: &Config) -> Specs {
+    let mut out = Specs::default();
+    for e in &cfg.scripts {
+        let spec = ScriptSpec::from_entry(e, cfg);
+        match out.specs.iter().find(|s| s.name == spec.name) {
+            Some(first) => {
+                let why = format!(
+                    "another [[scripts]] entry ({}) is already named `{}`; give one of them another `name`",
+                    first.path.display(),
+                    spec.name
+                );
+                out.refused.push((spec, why));
             }
+            None => out.specs.push(spec),
         }
     }
-    Ok(out)
+    let Some(dir) = &cfg.scripts_dir else {
+        return out;
+    };
+    let files = match wasm_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            out.dir_error = Some((
+                dir.clone(),
+                format!("cannot list the scripts directory {}: {e}", dir.display()),
+            ));
+            return out;
+        }
+    };
+    for f in files {
+        if out.specs.iter().any(|s| same_file(&s.path, &f)) {
+            continue;
+        }
+        let spec = ScriptSpec::from_file(&f, cfg);
+        match out.specs.iter().find(|s| s.name == spec.name) {
+            Some(entry) => {
+                let why = format!(
+                    "the [[scripts]] entry {} is already named `{}`; rename the file or give the entry another `name`",
+                    entry.path.display(),
+                    spec.name
+                );
+                out.refused.push((spec, why));
+            }
+            None => out.specs.push(spec),
+        }
+    }
+    out
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -127,6 +164,70 @@ pub fn flatten(table: &toml::Table) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(path: &str, name: Option<&str>) -> ScriptEntry {
+        ScriptEntry {
+            path: PathBuf::from(path),
+            name: name.map(str::to_string),
+            config: toml::Table::new(),
+            timeout_ms: None,
+            memory_mb: None,
+            instances: None,
+        }
+    }
+
+    /// A fresh directory under the system's temp dir.
+    fn temp_dir(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("openqq-loader-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn a_directory_file_named_like_an_entry_is_refused_and_its_own_file_is_not() {
+        let dir = temp_dir("collide");
+        for f in ["bot.wasm", "mine.wasm", "other.wasm"] {
+            std::fs::write(dir.join(f), b"").expect("write");
+        }
+        let cfg = Config {
+            scripts: vec![
+                entry("elsewhere/bot.wasm", None),
+                entry(&dir.join("mine.wasm").display().to_string(), Some("m")),
+            ],
+            scripts_dir: Some(dir.clone()),
+            ..Config::default()
+        };
+        let s = specs(&cfg);
+        let names: Vec<&str> = s.specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["bot", "m", "other"]);
+        assert_eq!(s.refused.len(), 1, "{:?}", s.refused);
+        let (refused, why) = &s.refused[0];
+        assert_eq!(refused.path, dir.join("bot.wasm"));
+        assert!(
+            why.contains("elsewhere/bot.wasm") && why.contains("`bot`"),
+            "{why}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn entries_load_when_the_directory_cannot_be_listed() {
+        let dir = std::env::temp_dir().join(format!("openqq-loader-gone-{}", std::process::id()));
+        let cfg = Config {
+            scripts: vec![entry("a/bot.wasm", None), entry("b/bot.wasm", None)],
+            scripts_dir: Some(dir.clone()),
+            ..Config::default()
+        };
+        let s = specs(&cfg);
+        assert_eq!(s.specs.len(), 1);
+        assert_eq!(s.specs[0].path, PathBuf::from("a/bot.wasm"));
+        // Two entries of one name: the second is refused, never merged.
+        assert_eq!(s.refused[0].0.path, PathBuf::from("b/bot.wasm"));
+        let (path, why) = s.dir_error.expect("a listing error");
+        assert_eq!(path, dir);
+        assert!(why.contains(&dir.display().to_string()), "{why}");
+    }
 
     #[test]
     fn flatten_makes_dotted_keys_in_file_order() {

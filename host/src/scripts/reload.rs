@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::engine::ScriptEngine;
 use super::error::{LoadStage, ScriptError};
 use super::loaded::{Instance, LoadedScript};
-use super::loader::{ScriptSpec, specs};
+use super::loader::{ScriptSpec, Specs, specs};
 use super::registry::{Registry, Script};
 use crate::config::Config;
 
@@ -53,11 +53,16 @@ pub struct ReloadReport {
     pub config_error: Option<String>,
 }
 
+/// The last rejected version of each script name and file: keyed by both,
+/// so a directory file refused for its name does not hide a rejection of
+/// the script that has the name.
+type Rejections = HashMap<(String, PathBuf), Rejection>;
+
 /// Pokes the reloader; clonable.
 #[derive(Clone)]
 pub struct ReloadHandle {
     tx: mpsc::Sender<Option<oneshot::Sender<ReloadReport>>>,
-    rejections: Arc<Mutex<HashMap<String, Rejection>>>,
+    rejections: Arc<Mutex<Rejections>>,
 }
 
 impl ReloadHandle {
@@ -74,7 +79,7 @@ impl ReloadHandle {
         let _ = self.tx.try_send(None);
     }
 
-    /// The last rejected version of each script name.
+    /// The last rejected version of each script name and file.
     pub fn rejections(&self) -> Vec<Rejection> {
         let mut v: Vec<Rejection> = self
             .rejections
@@ -83,7 +88,7 @@ impl ReloadHandle {
             .values()
             .cloned()
             .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v.sort_by(|a, b| (&a.name, &a.path).cmp(&(&b.name, &b.path)));
         v
     }
 }
@@ -93,7 +98,7 @@ pub struct Reloader {
     engine: Arc<ScriptEngine>,
     registry: Registry,
     config: Config,
-    rejections: Arc<Mutex<HashMap<String, Rejection>>>,
+    rejections: Arc<Mutex<Rejections>>,
     rx: mpsc::Receiver<Option<oneshot::Sender<ReloadReport>>>,
 }
 
@@ -146,12 +151,22 @@ impl Reloader {
         let mut report = ReloadReport::default();
         if let Some(source) = &self.config.reload {
             match (source.0)() {
-                Ok(c) => {
-                    self.config = Config {
-                        reload: self.config.reload.clone(),
-                        ..c
+                // The command-line overrides are applied after the file's
+                // own check: check the whole again, so a reload cannot
+                // bring in what the start would have refused.
+                Ok(c) => match c.check() {
+                    Ok(()) => {
+                        self.config = Config {
+                            reload: self.config.reload.clone(),
+                            ..c
+                        }
                     }
-                }
+                    Err(e) => {
+                        let e = format!("{e:#}");
+                        tracing::error!(error = %e, "the re-read configuration is invalid; keeping the old one");
+                        report.config_error = Some(e);
+                    }
+                },
                 Err(e) => {
                     let e = format!("{e:#}");
                     tracing::error!(error = %e, "cannot re-read the configuration; keeping the old one");
@@ -159,14 +174,25 @@ impl Reloader {
                 }
             }
         }
-        let specs = match specs(&self.config) {
-            Ok(s) => s,
-            Err(e) => {
-                report.config_error = Some(format!("cannot list the scripts directory: {e}"));
-                return report;
-            }
-        };
+        let Specs {
+            specs,
+            refused,
+            dir_error,
+        } = specs(&self.config);
         let current = self.registry.list();
+        for (spec, reason) in refused {
+            tracing::error!(script = %spec.name, path = %spec.path.display(), "{reason}; not loaded");
+            self.reject(
+                &mut report,
+                Rejection {
+                    name: spec.name,
+                    path: spec.path,
+                    sha256: None,
+                    reason,
+                    at: SystemTime::now(),
+                },
+            );
+        }
         let mut next: Vec<Arc<Script>> = Vec::with_capacity(specs.len());
         for spec in &specs {
             let existing = current.iter().find(|s| *s.name == *spec.name).cloned();
@@ -208,16 +234,29 @@ impl Reloader {
                         at: SystemTime::now(),
                     };
                     tracing::error!(script = %spec.name, "{e}; {}", if existing.is_some() { "the running version keeps serving" } else { "not loaded" });
-                    self.rejections
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(r.name.clone(), r.clone());
-                    report.rejected.push(r);
+                    self.reject(&mut report, r);
                     if let Some(s) = existing {
                         next.push(s);
                     }
                 }
             }
+        }
+        // A scripts directory that cannot be listed (gone, unreadable) says
+        // nothing about its files: the scripts loaded from it keep serving
+        // until it can be read again, as a broken file's old version does.
+        if let Some((dir, e)) = dir_error {
+            tracing::error!(dir = %dir.display(), error = %e, "the scripts loaded from this directory keep serving; the [[scripts]] entries were reloaded");
+            for s in current.iter() {
+                let from_dir = s.current().path.parent() == Some(dir.as_path());
+                let named = next.iter().any(|n| n.name == s.name);
+                if from_dir && !named {
+                    next.push(s.clone());
+                }
+            }
+            report.config_error = Some(match report.config_error.take() {
+                Some(first) => format!("{first}; {e}"),
+                None => e,
+            });
         }
         for s in current.iter() {
             if !next.iter().any(|n| Arc::ptr_eq(n, s)) {
@@ -227,6 +266,15 @@ impl Reloader {
         }
         self.registry.set(next);
         report
+    }
+
+    /// Records a refused version for `/admin/scripts` and this reload's report.
+    fn reject(&self, report: &mut ReloadReport, r: Rejection) {
+        self.rejections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((r.name.clone(), r.path.clone()), r.clone());
+        report.rejected.push(r);
     }
 
     /// Loads `spec` when it differs from what `existing` runs; `Ok(None)`

@@ -22,10 +22,12 @@ pub struct Watcher {
     _debouncer: Debouncer<notify::RecommendedWatcher>,
 }
 
-/// Starts watching `dirs` (non-recursively).
+/// Starts watching `dirs` (non-recursively). Each directory is watched on
+/// its own: one that cannot be watched (missing, unreadable) is logged as an
+/// error naming it, and the others are still watched.
 ///
 /// # Errors
-/// When the platform watcher cannot be created or a directory watched.
+/// When the platform watcher cannot be created.
 pub fn watch(dirs: Vec<PathBuf>, reloader: ReloadHandle) -> anyhow::Result<Watcher> {
     let mut debouncer = new_debouncer(DEBOUNCE, move |res: DebounceEventResult| match res {
         Ok(events) => {
@@ -41,11 +43,14 @@ pub fn watch(dirs: Vec<PathBuf>, reloader: ReloadHandle) -> anyhow::Result<Watch
     })
     .context("cannot start the file watcher")?;
     for dir in &dirs {
-        debouncer
-            .watcher()
-            .watch(dir, RecursiveMode::NonRecursive)
-            .with_context(|| format!("cannot watch {}", dir.display()))?;
-        tracing::info!(dir = %dir.display(), "watching for script changes");
+        match debouncer.watcher().watch(dir, RecursiveMode::NonRecursive) {
+            Ok(()) => tracing::info!(dir = %dir.display(), "watching for script changes"),
+            Err(e) => tracing::error!(
+                dir = %dir.display(),
+                error = %e,
+                "cannot watch this directory; its scripts will not reload on file changes (SIGHUP or POST /admin/scripts/reload still reload them)"
+            ),
+        }
     }
     Ok(Watcher {
         _debouncer: debouncer,
