@@ -268,6 +268,20 @@ pub fn stem(p: &Path) -> String {
     )
 }
 
+/// The range each duration setting must be in, so a huge value cannot
+/// overflow the arithmetic on it (`timeout * 2`, `now + deadline`) and a
+/// typo is refused rather than waited out: (key, unit, min, max).
+const DURATIONS: [(&str, &str, u64, u64); 8] = [
+    ("[backend] timeout_secs", "s", 1, 3600),
+    ("[backend] send_timeout_secs", "s", 1, 3600),
+    ("[backend] refresh_secs", "s", 0, 7 * 24 * 3600),
+    ("[outbox] spacing_ms", "ms", 0, 60_000),
+    ("[webhook] connect_timeout_secs", "s", 1, 3600),
+    ("[webhook] timeout_secs", "s", 1, 3600),
+    ("[limits] timeout_ms", "ms", 1, 60_000),
+    ("[[scripts]] timeout_ms", "ms", 1, 60_000),
+];
+
 impl Config {
     /// Reads a TOML config file; errors name the file and the line.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -294,6 +308,7 @@ impl Config {
     /// A setting out of its range, two scripts of one name, or a missing
     /// scripts directory, named.
     pub fn check(&self) -> anyhow::Result<()> {
+        self.check_durations()?;
         self.check_script_names()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {
@@ -318,6 +333,34 @@ impl Config {
                 anyhow::bail!(
                     "{what}: instances = {n}, but it must be 1 to {max} (the pipeline has {max} lanes)"
                 );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_durations(&self) -> anyhow::Result<()> {
+        let b = &self.backend;
+        let w = &self.webhook;
+        let values = [
+            b.timeout_secs,
+            b.send_timeout_secs,
+            b.refresh_secs,
+            self.outbox.spacing_ms,
+            w.connect_timeout_secs,
+            w.timeout_secs,
+            self.limits.timeout_ms,
+        ];
+        let scripts = self.scripts.iter().filter_map(|e| {
+            let key = format!("[[scripts]] {}: timeout_ms", e.path.display());
+            e.timeout_ms.map(|v| (key, v, DURATIONS[7]))
+        });
+        let fixed = DURATIONS
+            .iter()
+            .zip(values)
+            .map(|(d, v)| (d.0.to_string(), v, *d));
+        for (key, v, (_, unit, min, max)) in fixed.chain(scripts) {
+            if !(min..=max).contains(&v) {
+                anyhow::bail!("{key} = {v}, but it must be {min} to {max} ({unit})");
             }
         }
         Ok(())
@@ -373,6 +416,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(nine.contains("a.wasm") && nine.contains("1 to 8"), "{nine}");
+    }
+
+    #[test]
+    fn durations_out_of_range_are_refused_by_name() {
+        let with = |toml: &str| toml::from_str::<Config>(toml).unwrap().check();
+        let huge = with("[backend]\ntimeout_secs = 18446744073709551615\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            huge.contains("[backend] timeout_secs") && huge.contains("1 to 3600"),
+            "{huge}"
+        );
+        let zero = with("[webhook]\ntimeout_secs = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(zero.contains("[webhook] timeout_secs = 0"), "{zero}");
+        let script = with("[[scripts]]\npath = \"a.wasm\"\ntimeout_ms = 18446744073709551615\n")
+            .unwrap_err()
+            .to_string();
+        assert!(script.contains("a.wasm: timeout_ms"), "{script}");
+        assert!(with("[limits]\ntimeout_ms = 60000\n[outbox]\nspacing_ms = 3000\n[backend]\nrefresh_secs = 0\n").is_ok());
+        assert!(with("[limits]\ntimeout_ms = 60001\n").is_err());
     }
 
     #[test]

@@ -179,7 +179,7 @@ pub async fn fetch(
     warn_skipped("get_group_list", skipped);
 
     // Member lists are the slow part (MrXiaoM/Overflow#63): twice the time.
-    let member_timeout = timeout * 2;
+    let member_timeout = timeout.saturating_mul(2);
     let lists: Vec<(GroupEntry, Result<Roster<GroupMember>, BackendError>)> =
         futures_util::stream::iter(groups)
             .map(|g| async move {
