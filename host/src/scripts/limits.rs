@@ -32,9 +32,6 @@ pub const MAX_LOG_LINE: usize = 4096;
 /// flushed to the log anyway.
 pub const MAX_OUTPUT_LINE: usize = 4096;
 
-/// A reply longer than this is cut (QQ refuses very long messages anyway).
-pub const MAX_REPLY_BYTES: usize = 16 * 1024;
-
 /// Tables a guest may grow to (elements); keeps a buggy guest's tables from
 /// eating memory that the memory cap does not count.
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
