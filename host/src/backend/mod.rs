@@ -63,7 +63,9 @@ pub enum RawChat {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackendEvent {
     Message(RawInbound),
-    /// The contact list changed in a way the backend can describe.
+    /// The contact list changed in a way the backend can describe. Only a
+    /// member or friend who was not there before is a join or an add: the
+    /// session reports those as new (`new_group_member`, `new_friend`).
     MemberJoined {
         group: GroupNumber,
         member: crate::model::GroupMember,
@@ -72,7 +74,17 @@ pub enum BackendEvent {
         group: GroupNumber,
         member: Qq,
     },
+    /// An already known member's details changed (card, role, last-speak
+    /// time…): the contacts follow silently, it is not a join. A member the
+    /// session does not know is left alone (a join must come first).
+    MemberUpdated {
+        group: GroupNumber,
+        member: crate::model::GroupMember,
+    },
     FriendAdded(Friend),
+    /// An already known friend's details changed (nick, remark): silent,
+    /// like `MemberUpdated`.
+    FriendUpdated(Friend),
     FriendRemoved(Qq),
     /// The link to QQ went down / came back (contacts should be re-synced).
     Down,

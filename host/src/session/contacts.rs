@@ -241,6 +241,20 @@ impl Contacts {
         Some(c)
     }
 
+    /// A copy with the member `member.qq` of group `n` replaced in place: the
+    /// same place in the list and the same session id. `None` when the
+    /// group or the member is unknown: a change is never a join.
+    pub fn with_member_changed(&self, n: GroupNumber, mut member: GroupMember) -> Option<Contacts> {
+        if !self.groups.get(n)?.members.contains(member.qq) {
+            return None;
+        }
+        let mut c = self.clone();
+        member.id = c.person_id(member.qq);
+        c.groups
+            .update(n, |g| g.members.update(member.qq, |m| *m = member))??;
+        Some(c)
+    }
+
     /// A copy without member `qq` of group `n`.
     pub fn without_member(&self, n: GroupNumber, qq: Qq) -> Option<Contacts> {
         let mut c = self.clone();
@@ -254,6 +268,18 @@ impl Contacts {
         friend.id = c.person_id(friend.qq);
         c.friends.upsert(friend);
         c
+    }
+
+    /// A copy with friend `friend.qq` replaced in place (same place, same
+    /// id); `None` when they are not a friend.
+    pub fn with_friend_changed(&self, mut friend: Friend) -> Option<Contacts> {
+        if !self.friends.contains(friend.qq) {
+            return None;
+        }
+        let mut c = self.clone();
+        friend.id = c.person_id(friend.qq);
+        c.friends.update(friend.qq, |f| *f = friend)?;
+        Some(c)
     }
 
     /// A copy without friend `qq`.
@@ -441,6 +467,61 @@ mod tests {
         let f = c.find_friend(&Lookup::new().with("id", id)).unwrap();
         assert_eq!(f.nick, "又是好友", "same person, same id this login");
         assert_indexed(&c);
+    }
+
+    #[test]
+    fn a_change_keeps_the_place_and_id_and_never_adds() {
+        let n = GroupNumber(552603);
+        let c = Contacts::from_login(snapshot(), IdScheme::PerLogin, 1);
+        let before = member_qqs(&c, 552603);
+        let id = c
+            .group(n)
+            .unwrap()
+            .member_by_qq(Qq(888888))
+            .unwrap()
+            .id
+            .clone();
+        let changed = GroupMember {
+            qq: Qq(888888),
+            card: "新名片".into(),
+            last_speak_time: "1700000001".into(),
+            ..GroupMember::default()
+        };
+        let c = c.with_member_changed(n, changed).unwrap();
+        assert_eq!(member_qqs(&c, 552603), before, "the order is kept");
+        let m = c.group(n).unwrap().member_by_qq(Qq(888888)).unwrap();
+        assert_eq!((m.card.as_str(), m.id.as_str()), ("新名片", id.as_str()));
+        assert_indexed(&c);
+        // Someone who is not there is not added by a change.
+        let stranger = GroupMember {
+            qq: Qq(4242),
+            ..GroupMember::default()
+        };
+        assert!(c.with_member_changed(n, stranger.clone()).is_none());
+        assert!(c.with_member_changed(GroupNumber(1), stranger).is_none());
+
+        let fid = c.friend(Qq(123456)).unwrap().id.clone();
+        let f = Friend {
+            qq: Qq(123456),
+            markname: "新备注".into(),
+            ..Friend::default()
+        };
+        let c = c.with_friend_changed(f).unwrap();
+        let qqs: Vec<u64> = c.friends.iter().map(|f| f.qq.0).collect();
+        assert_eq!(qqs, [123456, 7891234], "the order is kept");
+        let f = c.friend(Qq(123456)).unwrap();
+        assert_eq!(
+            (f.markname.as_str(), f.id.as_str()),
+            ("新备注", fid.as_str())
+        );
+        assert_indexed(&c);
+        assert!(
+            c.with_friend_changed(Friend {
+                qq: Qq(5555),
+                ..Friend::default()
+            })
+            .is_none()
+        );
     }
 
     #[test]

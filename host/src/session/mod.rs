@@ -172,6 +172,15 @@ impl SessionTask {
                         });
                     }
                 }
+                // A change to someone already known: the contacts follow,
+                // nothing is reported (it is not a join).
+                BackendEvent::MemberUpdated { group, member } => {
+                    self.session
+                        .update(|c| c.with_member_changed(group, member));
+                }
+                BackendEvent::FriendUpdated(f) => {
+                    self.session.update(|c| c.with_friend_changed(f));
+                }
                 BackendEvent::MemberLeft { group, member } => {
                     self.session.member_left(group, member);
                 }
@@ -715,5 +724,87 @@ impl SessionHandle {
                 (None, None) => return None,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::sim::{Sim, World};
+    use crate::model::{Friend, GroupMember};
+
+    /// Regression: a change to a known member or friend was reported as a
+    /// new one. Only a join or an add of someone absent is an event.
+    #[tokio::test]
+    async fn updates_change_contacts_silently_and_joins_are_reported() {
+        let (tx, rx) = mpsc::channel(16);
+        let (in_tx, _in_rx) = mpsc::channel(16);
+        let sim = Arc::new(Sim::new(World::default_world(), tx.clone()));
+        let (session, task) = Session::start(sim, OutboxConfig::default(), rx, in_tx)
+            .await
+            .expect("login");
+        let mut events = session.subscribe_events();
+        let run = tokio::spawn(task.run());
+        let n = GroupNumber(552603);
+        let id = |s: &SessionHandle| {
+            s.contacts()
+                .group(n)
+                .and_then(|g| g.member_by_qq(Qq(888888)))
+                .map(|m| m.id.clone())
+        };
+        let before = id(&session);
+        let changed = GroupMember {
+            qq: Qq(888888),
+            card: "新名片".into(),
+            last_speak_time: "1700000999".into(),
+            ..GroupMember::default()
+        };
+        let sends = [
+            BackendEvent::MemberUpdated {
+                group: n,
+                member: changed,
+            },
+            BackendEvent::FriendUpdated(Friend {
+                qq: Qq(123456),
+                markname: "新备注".into(),
+                ..Friend::default()
+            }),
+            // Unknown to the session: an update does not add them.
+            BackendEvent::MemberUpdated {
+                group: n,
+                member: GroupMember {
+                    qq: Qq(4242),
+                    ..GroupMember::default()
+                },
+            },
+            BackendEvent::MemberJoined {
+                group: n,
+                member: GroupMember {
+                    qq: Qq(5555),
+                    ..GroupMember::default()
+                },
+            },
+        ];
+        for e in sends {
+            tx.send(e).await.expect("session runs");
+        }
+        let e = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+            .await
+            .expect("an event")
+            .expect("open");
+        assert!(
+            matches!(&*e, Event::NewGroupMember { member, .. } if member.qq == Qq(5555)),
+            "the join is the first (and only) event: {e:?}"
+        );
+        assert!(events.try_recv().is_err(), "nothing else was reported");
+        let c = session.contacts();
+        let g = c.group(n).expect("group");
+        let m = g.member_by_qq(Qq(888888)).expect("member");
+        assert_eq!(m.card, "新名片");
+        assert_eq!(id(&session), before, "same session id");
+        assert!(g.member_by_qq(Qq(4242)).is_none());
+        assert_eq!(c.friend(Qq(123456)).expect("friend").markname, "新备注");
+        drop(tx);
+        run.abort();
     }
 }

@@ -345,7 +345,16 @@ impl Cache {
             BackendEvent::MemberLeft { group, member } => {
                 snap.groups.update(*group, |g| g.members.remove(*member));
             }
+            // In place, and only for someone known, as the session does.
+            BackendEvent::MemberUpdated { group, member } => {
+                snap.groups.update(*group, |g| {
+                    g.members.update(member.qq, |m| *m = member.clone())
+                });
+            }
             BackendEvent::FriendAdded(f) => snap.friends.upsert(f.clone()),
+            BackendEvent::FriendUpdated(f) => {
+                snap.friends.update(f.qq, |old| *old = f.clone());
+            }
             BackendEvent::FriendRemoved(qq) => {
                 snap.friends.remove(*qq);
             }
@@ -376,9 +385,14 @@ pub fn diff(old: &LoginSnapshot, new: &LoginSnapshot) -> Changes {
         c.resync = true;
         return c;
     }
+    // Only someone absent before is new; a known friend or member whose
+    // record differs (a remark, a card, the last-speak time that moves
+    // whenever they talk) is an update, which the session applies silently.
     for f in &new.friends {
-        if old.friends.get(f.qq).is_none_or(|o| o != f) {
-            c.events.push(BackendEvent::FriendAdded(f.clone()));
+        match old.friends.get(f.qq) {
+            None => c.events.push(BackendEvent::FriendAdded(f.clone())),
+            Some(o) if o != f => c.events.push(BackendEvent::FriendUpdated(f.clone())),
+            Some(_) => {}
         }
     }
     for f in &old.friends {
@@ -391,11 +405,13 @@ pub fn diff(old: &LoginSnapshot, new: &LoginSnapshot) -> Changes {
             continue;
         };
         for m in &g.members {
-            if o.member_by_qq(m.qq).is_none_or(|om| om != m) {
-                c.events.push(BackendEvent::MemberJoined {
-                    group: g.gnumber,
-                    member: m.clone(),
-                });
+            let (group, member) = (g.gnumber, m.clone());
+            match o.member_by_qq(m.qq) {
+                None => c.events.push(BackendEvent::MemberJoined { group, member }),
+                Some(om) if om != m => {
+                    c.events.push(BackendEvent::MemberUpdated { group, member });
+                }
+                Some(_) => {}
             }
         }
         for m in &o.members {
@@ -508,8 +524,67 @@ mod tests {
             group: GroupNumber(552603),
             member: Qq(3)
         }));
-        assert!(matches!(&c.events[0], BackendEvent::FriendAdded(f) if f.markname == "changed"));
+        assert!(matches!(&c.events[0], BackendEvent::FriendUpdated(f) if f.markname == "changed"));
+        assert!(
+            c.events.iter().any(
+                |e| matches!(e, BackendEvent::MemberJoined { member, .. } if member.qq == Qq(4))
+            ),
+            "a member absent before is a join: {:?}",
+            c.events
+        );
         assert_eq!(diff(&old, &snap()), Changes::default());
+    }
+
+    /// Regression: every member who talked between two re-reads was reported
+    /// as joining again (the last-speak time is part of the record).
+    #[test]
+    fn a_known_member_who_spoke_is_an_update_not_a_join() {
+        let n = GroupNumber(552603);
+        let old = snap();
+        let mut new = snap();
+        new.groups.update(n, |g| {
+            g.members.update(Qq(3), |m| {
+                m.last_speak_time = "1700000999".into();
+                m.card = "新名片".into();
+            })
+        });
+        let c = diff(&old, &new);
+        assert!(!c.resync);
+        let [BackendEvent::MemberUpdated { group, member: m }] = c.events.as_slice() else {
+            panic!("one update expected: {:?}", c.events)
+        };
+        assert_eq!((*group, m.qq), (n, Qq(3)));
+        assert_eq!(m.last_speak_time, "1700000999");
+        assert!(
+            !c.events
+                .iter()
+                .any(|e| matches!(e, BackendEvent::MemberJoined { .. })),
+            "{:?}",
+            c.events
+        );
+        // The cache applies an update in place and never adds by one.
+        let cache = Cache::default();
+        cache.store(old, 1);
+        for e in &c.events {
+            cache.apply(e);
+        }
+        cache.apply(&BackendEvent::MemberUpdated {
+            group: n,
+            member: member(&entry(4242, "member")).unwrap(),
+        });
+        cache.apply(&BackendEvent::FriendUpdated(Friend {
+            qq: Qq(4242),
+            ..Friend::default()
+        }));
+        assert!(!cache.has_member(n, Qq(4242)) && !cache.has_friend(Qq(4242)));
+        assert_eq!(cache.name_of(Some(n), Qq(3)).as_deref(), Some("新名片"));
+        let qqs: Vec<Qq> = cache.snapshot().groups[0]
+            .members
+            .iter()
+            .map(|m| m.qq)
+            .collect();
+        assert_eq!(qqs, [Qq(1), Qq(10001), Qq(3)], "the order is kept");
+        assert_eq!(cache.store(new, 1), Changes::default());
     }
 
     #[test]
