@@ -260,6 +260,8 @@ pub enum Notice {
     GroupIncrease {
         group_id: Id,
         user_id: Id,
+        /// When it happened (unix seconds; 0 when absent): the join time.
+        time: Id,
     },
     GroupDecrease {
         group_id: Id,
@@ -296,6 +298,7 @@ pub enum Meta {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawNotice {
+    time: Id,
     notice_type: Text,
     sub_type: Text,
     group_id: Id,
@@ -375,6 +378,7 @@ fn decode_event(post_type: String, obj: Map<String, Value>) -> Incoming {
                 "group_increase" => Notice::GroupIncrease {
                     group_id: n.group_id,
                     user_id: n.user_id,
+                    time: n.time,
                 },
                 "group_decrease" => Notice::GroupDecrease {
                     group_id: n.group_id,

@@ -318,6 +318,35 @@ impl Cache {
             .filter(|n| !n.is_empty())
     }
 
+    /// The nickname `qq` is known by: as a friend, else as a member of any
+    /// group. What a join or a new friend can say about them before a
+    /// look-up answers.
+    pub fn nick_of(&self, qq: Qq) -> Option<String> {
+        let st = self.state();
+        let as_friend = st.snap.friends.get(qq).map(|f| f.nick.as_str());
+        let as_member = st
+            .snap
+            .groups
+            .iter()
+            .filter_map(|g| g.member_by_qq(qq).map(|m| m.nick.as_str()));
+        as_friend
+            .into_iter()
+            .chain(as_member)
+            .find(|n| !n.is_empty())
+            .map(str::to_string)
+    }
+
+    /// The member `qq` of `group` as the copy has it.
+    pub fn member(&self, group: GroupNumber, qq: Qq) -> Option<GroupMember> {
+        let st = self.state();
+        st.snap.groups.get(group)?.member_by_qq(qq).cloned()
+    }
+
+    /// The friend `qq` as the copy has it.
+    pub fn friend(&self, qq: Qq) -> Option<Friend> {
+        self.state().snap.friends.get(qq).cloned()
+    }
+
     /// Whether `qq` is (still) a member of `group`.
     pub fn has_member(&self, group: GroupNumber, qq: Qq) -> bool {
         let st = self.state();

@@ -177,6 +177,7 @@ impl OneBot {
             timeout: cfg.timeout,
             dedup: Dedup::new(DEDUP_TTL, DEDUP_CAPACITY),
             enrich: JoinSet::new(),
+            pending: Vec::new(),
         };
         tasks.push(tokio::spawn(inbound.run(link_rx)));
         tasks.push(tokio::spawn(refresh_loop(
@@ -339,6 +340,17 @@ struct Inbound {
     /// Look-ups that fill in a member or friend who just arrived; each ends
     /// by its own timeout, and all end with this task.
     enrich: JoinSet<()>,
+    /// Look-ups the last converted event asks for, started once its events
+    /// were sent: the update a look-up sends then always follows the join
+    /// it completes.
+    pending: Vec<Enrich>,
+}
+
+/// Who to look up after a join or a new friend.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Enrich {
+    Member(GroupNumber, Qq),
+    Friend(Qq),
 }
 
 impl Inbound {
@@ -375,6 +387,12 @@ impl Inbound {
                 self.cache.apply(&e);
                 if self.events.send(e).await.is_err() {
                     return;
+                }
+            }
+            for job in std::mem::take(&mut self.pending) {
+                match job {
+                    Enrich::Member(group, qq) => self.enrich_member(group, qq),
+                    Enrich::Friend(qq) => self.enrich_friend(qq),
                 }
             }
         }
@@ -449,7 +467,11 @@ impl Inbound {
     fn notice(&mut self, n: Notice) -> Vec<BackendEvent> {
         let me = self.cache.me();
         match n {
-            Notice::GroupIncrease { group_id, user_id } => {
+            Notice::GroupIncrease {
+                group_id,
+                user_id,
+                time,
+            } => {
                 let (Some(group), Some(qq)) = (group_id.group(), user_id.qq()) else {
                     return Vec::new();
                 };
@@ -458,13 +480,29 @@ impl Inbound {
                     self.refresh.notify_one();
                     return Vec::new();
                 }
-                self.enrich_member(group, qq);
+                // Already a member: a second notice for the same join (NapCat
+                // #574 sends invites twice, with different bodies), or a
+                // re-read saw them first and already reported the join.
+                if self.cache.has_member(group, qq) {
+                    tracing::debug!(backend = "onebot", %group, %qq, "a join notice for a known member; not a new join");
+                    return Vec::new();
+                }
+                // The join is reported now with what is known at once (the
+                // nick from the friend list or another group, the notice's
+                // time); the look-up's card, role and level follow as a
+                // silent update, so the event path never waits on it.
+                self.pending.push(Enrich::Member(group, qq));
+                let join_time = u64::try_from(time.0)
+                    .ok()
+                    .filter(|&t| t > 0)
+                    .unwrap_or_else(unix_now);
                 vec![BackendEvent::MemberJoined {
                     group,
                     member: GroupMember {
                         qq,
+                        nick: self.cache.nick_of(qq).unwrap_or_default(),
                         role: MemberRole::Member,
-                        join_time: unix_now().to_string(),
+                        join_time: join_time.to_string(),
                         ..GroupMember::default()
                     },
                 }]
@@ -488,9 +526,15 @@ impl Inbound {
                 let Some(qq) = user_id.qq() else {
                     return Vec::new();
                 };
-                self.enrich_friend(qq);
+                // NapCat-Docker#78: the same friend-add pushed several times.
+                if self.cache.has_friend(qq) {
+                    tracing::debug!(backend = "onebot", %qq, "a friend-add notice for a known friend; not a new friend");
+                    return Vec::new();
+                }
+                self.pending.push(Enrich::Friend(qq));
                 vec![BackendEvent::FriendAdded(Friend {
                     qq,
+                    nick: self.cache.nick_of(qq).unwrap_or_default(),
                     ..Friend::default()
                 })]
             }
@@ -509,9 +553,11 @@ impl Inbound {
             let Some(member) = codec::object(data).ok().as_ref().and_then(contacts::member) else {
                 return;
             };
-            // Only if they are still there: a leave may have come meanwhile.
-            if member.qq == qq && cache.has_member(group, qq) {
-                let e = BackendEvent::MemberJoined { group, member };
+            // Only if they are still there (a leave may have come meanwhile)
+            // and only if it says something new. The join was reported
+            // already: this is an update, never a second join.
+            if member.qq == qq && cache.member(group, qq).is_some_and(|m| m != member) {
+                let e = BackendEvent::MemberUpdated { group, member };
                 cache.apply(&e);
                 let _ = events.send(e).await;
             }
@@ -529,15 +575,20 @@ impl Inbound {
             let Ok(info) = codec::object::<codec::StrangerInfo>(data) else {
                 return;
             };
-            if cache.has_friend(qq) {
-                let e = BackendEvent::FriendAdded(Friend {
-                    qq,
-                    nick: info.nickname.0,
-                    ..Friend::default()
-                });
-                cache.apply(&e);
-                let _ = events.send(e).await;
+            // The nick only: a remark a re-read brought meanwhile is kept.
+            // An update, as for members: the add was reported already.
+            let Some(known) = cache.friend(qq) else {
+                return;
+            };
+            if info.nickname.0.is_empty() || info.nickname.0 == known.nick {
+                return;
             }
+            let e = BackendEvent::FriendUpdated(Friend {
+                nick: info.nickname.0,
+                ..known
+            });
+            cache.apply(&e);
+            let _ = events.send(e).await;
         });
     }
 
@@ -652,6 +703,7 @@ mod tests {
                 timeout: Duration::from_secs(1),
                 dedup: Dedup::new(DEDUP_TTL, 100),
                 enrich: JoinSet::new(),
+                pending: Vec::new(),
             },
             rx,
         )
@@ -711,11 +763,15 @@ mod tests {
     async fn notices_become_contact_events() {
         let (mut ib, _rx) = inbound();
         let join = event(
-            json!({"post_type": "notice", "notice_type": "group_increase", "group_id": 1, "user_id": 7}),
+            json!({"post_type": "notice", "notice_type": "group_increase", "group_id": 1, "user_id": 7, "time": 1700000123}),
         );
+        let out = ib.convert(join);
         assert!(
-            matches!(&ib.convert(join)[..], [BackendEvent::MemberJoined { member, .. }] if member.qq == Qq(7))
+            matches!(&out[..], [BackendEvent::MemberJoined { member, .. }] if member.qq == Qq(7) && member.join_time == "1700000123"),
+            "{out:?}"
         );
+        // The look-up is asked for, to start once the join was sent.
+        assert_eq!(ib.pending, [Enrich::Member(GroupNumber(1), Qq(7))]);
         let leave = event(
             json!({"post_type": "notice", "notice_type": "group_decrease", "sub_type": "leave", "group_id": 1, "user_id": 7}),
         );
@@ -732,9 +788,50 @@ mod tests {
         assert!(ib.convert(kicked_me).is_empty());
         let friend =
             event(json!({"post_type": "notice", "notice_type": "friend_add", "user_id": 8}));
-        assert!(matches!(&ib.convert(friend)[..], [BackendEvent::FriendAdded(f)] if f.qq == Qq(8)));
+        let out = ib.convert(friend.clone());
+        assert!(matches!(&out[..], [BackendEvent::FriendAdded(f)] if f.qq == Qq(8)));
+        // Once known, the same notice again is no second add (NapCat-Docker#78).
+        ib.cache.apply(&out[0]);
+        assert!(ib.convert(friend).is_empty());
         let poke =
             event(json!({"post_type": "notice", "notice_type": "notify", "sub_type": "poke"}));
         assert!(ib.convert(poke).is_empty());
+    }
+
+    /// Regression: a join was reported twice, the look-up's details as a
+    /// second join; and a second notice for a known member joined again.
+    #[tokio::test]
+    async fn a_join_is_reported_once_with_what_is_known() {
+        let (mut ib, _rx) = inbound();
+        let n = GroupNumber(552603);
+        let mut snap = LoginSnapshot::default();
+        snap.friends.upsert(Friend {
+            qq: Qq(7),
+            nick: "七".into(),
+            ..Friend::default()
+        });
+        snap.groups.upsert(crate::model::Group {
+            gnumber: n,
+            ..crate::model::Group::default()
+        });
+        ib.cache.store(snap, 1);
+        let join = event(
+            json!({"post_type": "notice", "notice_type": "group_increase", "group_id": 552603, "user_id": 7}),
+        );
+        let out = ib.convert(join);
+        let [BackendEvent::MemberJoined { member, .. }] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            member.nick, "七",
+            "the friend list's nick, before any look-up"
+        );
+        assert!(!member.join_time.is_empty());
+        ib.cache.apply(&out[0]);
+        // The same join notified again, with another body: not a new join.
+        let again = event(
+            json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "invite", "group_id": 552603, "user_id": 7, "operator_id": 1}),
+        );
+        assert!(ib.convert(again).is_empty());
     }
 }
