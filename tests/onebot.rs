@@ -13,6 +13,7 @@ use crate::support;
 use std::time::Duration;
 
 use openqq::config::{BackendKind, Config, OnebotMode};
+use openqq::render::Dialect;
 use serde_json::{Map, Value, json};
 use support::onebot_peer::{Peer, PeerMember, PeerWorld, Quirks};
 use support::receiver::Receiver;
@@ -317,6 +318,7 @@ async fn notices_update_the_contacts() {
             nick: "新人".into(),
             card: "".into(),
             role: "member",
+            last_sent: 0,
         });
     });
     peer.push(
@@ -369,6 +371,7 @@ async fn notices_update_the_contacts() {
                 nick: "小灰".into(),
                 card: String::new(),
                 role: "owner",
+                last_sent: 0,
             }],
         });
     });
@@ -410,6 +413,178 @@ async fn the_background_refresh_re_reads_contacts_changed_without_an_event() {
     .await;
     // The session says why it re-read, and does not claim the link came up.
     log_line(&["contacts changed on the QQ side; re-syncing them"]).await;
+    gw.gateway.stop().await;
+}
+
+/// A v2 gateway on `peer` whose contact events go to `rx`.
+async fn v2_gateway(peer: &Peer, rx: &Receiver, refresh_secs: u64) -> TestGateway {
+    let mut config = onebot_config(&peer.url, TOKEN);
+    config.api_version = Dialect::V2;
+    config.post_api = Some(rx.url.clone());
+    config.post_event_list = Some(vec!["new_group_member".into(), "new_friend".into()]);
+    config.backend.refresh_secs = refresh_secs;
+    gateway(config).await
+}
+
+fn is_contact_event(b: &Value) -> bool {
+    b["post_type"] == "event" && (b["event"] == "new_group_member" || b["event"] == "new_friend")
+}
+
+/// The next `new_group_member` / `new_friend` report, skipping others.
+async fn next_contact_event(rx: &mut Receiver) -> Value {
+    loop {
+        let r = rx.next().await;
+        if is_contact_event(&r.body) {
+            return r.body;
+        }
+    }
+}
+
+/// Contact events reported within `quiet` from now.
+async fn contact_events_within(rx: &mut Receiver, quiet: Duration) -> Vec<Value> {
+    tokio::time::sleep(quiet).await;
+    rx.drain()
+        .into_iter()
+        .map(|r| r.body)
+        .filter(is_contact_event)
+        .collect()
+}
+
+/// The v2 member `uid` of group `gnumber` once `pick` holds for it.
+async fn v2_member_where(
+    gw: &TestGateway,
+    gnumber: u64,
+    uid: u64,
+    pick: impl Fn(&Value) -> bool,
+) -> Value {
+    poll(
+        &format!("member {uid} of {gnumber} as expected"),
+        || async {
+            let g = gw.get("/openqq/get_group_info").await;
+            array(&g)
+                .iter()
+                .find(|g| g["uid"] == gnumber)
+                .and_then(|g| g["member"].as_array())
+                .and_then(|m| m.iter().find(|m| m["uid"] == uid && pick(m)))
+                .cloned()
+        },
+    )
+    .await
+}
+
+/// Regression: a join was reported twice (the notice, then the look-up's
+/// details as a second join, the first with an empty name), and a new
+/// friend too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_join_notice_is_one_new_group_member_event() {
+    let mut rx = Receiver::start().await;
+    let peer = Peer::serve(PeerWorld::standard(), Quirks::napcat(), TOKEN).await;
+    let gw = v2_gateway(&peer, &rx, 0).await;
+    peer.connected(1).await;
+
+    peer.edit_world(|w| {
+        w.groups[0].members.push(PeerMember {
+            qq: 4242,
+            nick: "新人".into(),
+            card: "新人卡".into(),
+            role: "member",
+            last_sent: 0,
+        });
+    });
+    let join = json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "approve",
+        "group_id": 552603, "user_id": 4242, "operator_id": 0});
+    assert!(peer.push(join));
+    let e = next_contact_event(&mut rx).await;
+    assert_eq!(e["event"], "new_group_member", "{e}");
+    assert_eq!(e["params"][0]["uid"], 4242, "{e}");
+    assert_eq!(e["params"][1]["uid"], 552603, "{e}");
+    // The look-up's details arrive, silently.
+    v2_member_where(&gw, 552603, 4242, |m| m["card"] == "新人卡").await;
+    assert_eq!(peer.calls("get_group_member_info").len(), 1);
+    // The same join notified again with another body (NapCat#574): known.
+    let again = json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "invite",
+        "group_id": 552603, "user_id": 4242, "operator_id": 1});
+    assert!(peer.push(again));
+
+    // A new friend: one new_friend, named once looked up.
+    peer.edit_world(|w| w.friends.push((5555, "新朋友".into(), String::new())));
+    peer.push(json!({"post_type": "notice", "notice_type": "friend_add", "user_id": 5555}));
+    let e = next_contact_event(&mut rx).await;
+    assert_eq!(e["event"], "new_friend", "no second new_group_member: {e}");
+    assert_eq!(e["params"][0]["uid"], 5555, "{e}");
+    poll("the new friend's nick", || async {
+        let f = gw.get("/openqq/get_friend_info").await;
+        array(&f)
+            .iter()
+            .find(|f| f["uid"] == 5555 && f["name"] == "新朋友")
+            .cloned()
+    })
+    .await;
+    let more = contact_events_within(&mut rx, Duration::from_millis(500)).await;
+    assert!(more.is_empty(), "reported again: {more:#?}");
+    gw.gateway.stop().await;
+}
+
+/// Regression: every re-read reported each member who had talked (and any
+/// changed card or remark) as a new member or friend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_read_reports_changes_to_known_contacts_as_nothing_new() {
+    let mut rx = Receiver::start().await;
+    let peer = Peer::serve(PeerWorld::standard(), Quirks::napcat(), TOKEN).await;
+    let gw = v2_gateway(&peer, &rx, 1).await;
+    peer.connected(1).await;
+
+    // 888888 talked (last-speak time), 999999 changed its card, and the
+    // friend 123456 got a new remark: no OneBot notice, only a re-read.
+    peer.edit_world(|w| {
+        for m in &mut w.groups[0].members {
+            match m.qq {
+                888888 => m.last_sent = 1_700_000_500,
+                999999 => m.card = "乙二".into(),
+                _ => {}
+            }
+        }
+        if let Some(f) = w.friends.iter_mut().find(|f| f.0 == 123456) {
+            f.2 = "新备注".into();
+        }
+    });
+    let m = v2_member_where(&gw, 552603, 999999, |m| m["card"] == "乙二").await;
+    assert_eq!(m["id"], 999999, "the same member, updated in place");
+    v2_member_where(&gw, 552603, 888888, |m| {
+        m["last_speak_time"] == 1_700_000_500
+    })
+    .await;
+    poll("the new remark", || async {
+        let f = gw.get("/openqq/get_friend_info").await;
+        array(&f)
+            .iter()
+            .find(|f| f["uid"] == 123456 && f["markname"] == "新备注")
+            .cloned()
+    })
+    .await;
+    // A real join afterwards is the first contact event anyone sees.
+    peer.edit_world(|w| {
+        w.groups[0].members.push(PeerMember {
+            qq: 4242,
+            nick: "新人".into(),
+            card: String::new(),
+            role: "member",
+            last_sent: 0,
+        });
+    });
+    peer.push(
+        json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "approve",
+        "group_id": 552603, "user_id": 4242, "operator_id": 0}),
+    );
+    let e = next_contact_event(&mut rx).await;
+    assert_eq!(
+        (e["event"].clone(), e["params"][0]["uid"].clone()),
+        (json!("new_group_member"), json!(4242)),
+        "{e}"
+    );
+    // Another re-read or two: still nothing new.
+    let more = contact_events_within(&mut rx, Duration::from_millis(2500)).await;
+    assert!(more.is_empty(), "reported as new: {more:#?}");
     gw.gateway.stop().await;
 }
 

@@ -83,6 +83,8 @@ pub struct PeerMember {
     pub nick: String,
     pub card: String,
     pub role: &'static str,
+    /// `last_sent_time`: moves whenever the member talks.
+    pub last_sent: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +110,7 @@ fn m(qq: i64, nick: &str, card: &str, role: &'static str) -> PeerMember {
         nick: nick.into(),
         card: card.into(),
         role,
+        last_sent: 1_700_000_000,
     }
 }
 
@@ -606,7 +609,7 @@ fn perform(s: &mut State, action: &str, p: &Value) -> Result<Value, (i64, String
     let w = &mut s.world;
     let member_json = |g: i64, mm: &PeerMember| {
         json!({"group_id": num(g, sid), "user_id": num(mm.qq, sid), "nickname": mm.nick, "card": mm.card,
-            "sex": "unknown", "age": 0, "area": "", "join_time": 1_600_000_000, "last_sent_time": 1_700_000_000,
+            "sex": "unknown", "age": 0, "area": "", "join_time": 1_600_000_000, "last_sent_time": mm.last_sent,
             "level": "1", "role": mm.role, "unfriendly": false, "title": ""})
     };
     match action {
