@@ -554,3 +554,50 @@ async fn a_panicking_handler_loses_neither_the_message_nor_the_lane() {
     assert_eq!(sent[0]["content"], "ok");
     gw.gateway.stop().await;
 }
+
+/// Answers every message after 2 ms, so a burst piles up in the lanes.
+struct SlowHandler;
+
+#[async_trait::async_trait]
+impl Handler for SlowHandler {
+    async fn handle(&self, msg: &InboundMessage) -> Option<Handled> {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        Some(Handled {
+            by: "slow".into(),
+            decision: Decision {
+                reply: Some(msg.content.clone()),
+                shutup: None,
+            },
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_still_handles_every_message_already_received() {
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(SlowHandler)];
+    let gw = openqq::Gateway::start_with_handlers(test_config(), handlers)
+        .await
+        .expect("gateway");
+    let sim = gw.sim.clone().expect("the sim backend");
+    let gw = TestGateway {
+        base: format!("http://{}", gw.addr),
+        gateway: gw,
+        http: reqwest::Client::new(),
+    };
+    // One chat, so one lane: ~2 ms each, far slower than they arrive.
+    const N: usize = 300;
+    for i in 0..N {
+        gw.receive(json!({"type": "message", "sender_qq": 123456, "content": format!("m{i}")}))
+            .await;
+    }
+    assert!(
+        sim.sent_after(0).len() < N,
+        "the test needs a backlog when the stop begins"
+    );
+    gw.gateway.stop().await;
+    assert_eq!(
+        sim.sent_after(0).len(),
+        N,
+        "every message received before the stop is answered before it ends"
+    );
+}

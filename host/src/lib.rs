@@ -44,6 +44,8 @@ use session::{Session, SessionHandle};
 const EVENT_QUEUE: usize = 4096;
 /// How many normalised messages may wait for the pipeline.
 const INBOUND_QUEUE: usize = 4096;
+/// How long a stopping gateway keeps handling the messages it already holds.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A running gateway: the HTTP server, the session and the pipeline.
 pub struct Gateway {
@@ -64,6 +66,8 @@ pub struct Gateway {
     /// Set to true to stop (by `stop` or by the API's `stop_client`).
     stopping: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    /// Ends once the session's queue and the pipeline's lanes are empty.
+    pipeline: JoinHandle<()>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -112,7 +116,9 @@ impl Gateway {
         )
         .await
         .context("first login failed")?;
-        let mut tasks = vec![tokio::spawn(session_task.run())];
+        // Set to true to stop (by `stop` or by the API's `stop_client`).
+        let (stopping, _) = watch::channel(false);
+        let mut tasks = vec![tokio::spawn(session_task.run(stopping.subscribe()))];
 
         let webhook = match &config.post_api {
             Some(url) => Some(webhook::Webhook::start(
@@ -174,13 +180,12 @@ impl Gateway {
         let mut handlers = native;
         handlers.push(Arc::new(registry.clone()));
         let pipeline = pipeline::Pipeline::new(session.clone(), handlers, reports.clone());
-        tasks.push(tokio::spawn(pipeline.run(inbound_rx)));
+        let pipeline = tokio::spawn(pipeline.run(inbound_rx));
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let (stopping, _) = watch::channel(false);
         let app = api::router(api::AppState {
             session: session.clone(),
             sim: sim.clone(),
@@ -219,6 +224,7 @@ impl Gateway {
             reports: reports.buffer,
             stopping,
             server,
+            pipeline,
             tasks,
         })
     }
@@ -229,12 +235,30 @@ impl Gateway {
         let _ = rx.wait_for(|s| *s).await;
     }
 
-    /// Stops serving and waits for the server to finish in-flight requests
-    /// (a synchronous send still waiting in the outbox gets its answer).
+    /// Stops: no new messages are taken from the backend, the server
+    /// finishes in-flight requests (a synchronous send still waiting in the
+    /// outbox gets its answer), and messages already received are still
+    /// handled — by the bots or the webhook — for up to `STOP_GRACE`.
     pub async fn stop(self) {
         self.stopping.send_replace(true);
         self.session.emit(model::Event::Stop);
         let _ = self.server.await;
+        let webhook = self.webhook.clone();
+        let pipeline = self.pipeline.abort_handle();
+        let drained = tokio::time::timeout(STOP_GRACE, async move {
+            let _ = self.pipeline.await;
+            if let Some(w) = webhook {
+                w.drained().await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                grace_secs = STOP_GRACE.as_secs(),
+                "stopping with messages still being handled; they are abandoned"
+            );
+        }
+        pipeline.abort();
         for t in self.tasks {
             t.abort();
         }

@@ -150,8 +150,23 @@ impl SessionTask {
     /// Turns backend events into session changes and inbound messages until
     /// the backend's channel closes or nobody consumes messages any more.
     /// Inbound messages apply back-pressure: nothing is dropped.
-    pub async fn run(mut self) {
-        while let Some(event) = self.events.recv().await {
+    ///
+    /// When `stop` turns true the backend's channel is closed to new events
+    /// and what it already holds is still handled; then the task ends, which
+    /// closes the pipeline's inbound queue so the pipeline drains too.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut closing = false;
+        loop {
+            let event = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s), if !closing => {
+                    closing = true;
+                    self.events.close();
+                    continue;
+                }
+                event = self.events.recv() => event,
+            };
+            let Some(event) = event else { break };
             match event {
                 BackendEvent::Message(raw) => {
                     let msg = self.session.normalise(raw);
@@ -744,7 +759,8 @@ mod tests {
             .await
             .expect("login");
         let mut events = session.subscribe_events();
-        let run = tokio::spawn(task.run());
+        let (_keep_running, stop) = tokio::sync::watch::channel(false);
+        let run = tokio::spawn(task.run(stop));
         let n = GroupNumber(552603);
         let id = |s: &SessionHandle| {
             s.contacts()

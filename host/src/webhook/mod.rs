@@ -48,6 +48,22 @@ enum Job {
 pub struct Webhook {
     queue: mpsc::Sender<Job>,
     stats: Arc<WebhookStats>,
+    pending: Arc<Pending>,
+}
+
+/// Reports queued or being posted, so a stopping gateway can wait for them.
+#[derive(Default)]
+struct Pending {
+    count: std::sync::atomic::AtomicUsize,
+    none_left: tokio::sync::Notify,
+}
+
+impl Pending {
+    fn done(&self) {
+        if self.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.none_left.notify_waiters();
+        }
+    }
 }
 
 /// Counters of what became of reports (for `/admin` and tests).
@@ -108,8 +124,34 @@ impl Webhook {
             stats: stats.clone(),
             dialect,
         };
-        tokio::spawn(dispatch(rx, Arc::new(poster), cfg.concurrency.max(1)));
-        Ok(Webhook { queue: tx, stats })
+        let pending = Arc::new(Pending::default());
+        tokio::spawn(dispatch(
+            rx,
+            Arc::new(poster),
+            cfg.concurrency.max(1),
+            pending.clone(),
+        ));
+        Ok(Webhook {
+            queue: tx,
+            stats,
+            pending,
+        })
+    }
+
+    /// Resolves once every report queued so far has been posted and its
+    /// answer acted on (a stopping gateway waits here, with a time limit).
+    pub async fn drained(&self) {
+        loop {
+            let none_left = self.pending.none_left.notified();
+            tokio::pin!(none_left);
+            // Registered before the check, so a last `done` in between
+            // still wakes us.
+            none_left.as_mut().enable();
+            if self.pending.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            none_left.await;
+        }
     }
 
     /// Queues a received message without waiting; a full queue drops it
@@ -124,7 +166,9 @@ impl Webhook {
     }
 
     fn enqueue(&self, job: Job) {
+        self.pending.count.fetch_add(1, Ordering::AcqRel);
         if let Err(e) = self.queue.try_send(job) {
+            self.pending.done();
             let total = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             let id = match e.into_inner() {
                 Job::Message(m) => m.id,
@@ -148,7 +192,12 @@ struct Poster {
     dialect: Dialect,
 }
 
-async fn dispatch(mut rx: mpsc::Receiver<Job>, poster: Arc<Poster>, concurrency: usize) {
+async fn dispatch(
+    mut rx: mpsc::Receiver<Job>,
+    poster: Arc<Poster>,
+    concurrency: usize,
+    pending: Arc<Pending>,
+) {
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut in_flight = JoinSet::new();
     while let Some(job) = rx.recv().await {
@@ -158,8 +207,10 @@ async fn dispatch(mut rx: mpsc::Receiver<Job>, poster: Arc<Poster>, concurrency:
             break;
         };
         let poster = poster.clone();
+        let pending = pending.clone();
         in_flight.spawn(async move {
             poster.post(job).await;
+            pending.done();
             drop(slot);
         });
     }
