@@ -306,6 +306,50 @@ async fn private_and_temp_messages_are_reported_and_answered() {
     gw.gateway.stop().await;
 }
 
+/// Regression: messages that could not be used were dropped at `debug`
+/// (or silently), and a message without an id made every later one from
+/// its chat a "duplicate" for 120 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_messages_are_warned_about_and_ones_without_ids_all_arrive() {
+    logs::capture();
+    let mut rx = Receiver::start().await;
+    let (peer, gw) = start(Quirks::napcat(), Some(&rx.url)).await;
+    peer.connected(1).await;
+
+    // A group message without its group.
+    let mut m = peer.group_message(552603, 888888, 91, text("x"));
+    if let Some(o) = m.as_object_mut() {
+        o.remove("group_id");
+    }
+    m["raw_message"] = json!("no-group-7f3a");
+    assert!(peer.push(m));
+    let line = log_line(&["dropped a message", "no-group-7f3a"]).await;
+    assert!(line.contains("WARN") && line.contains("group_id"), "{line}");
+
+    // A field of the wrong type: the message does not decode.
+    let mut m = peer.group_message(552603, 888888, 92, text("x"));
+    m["sender"] = json!("not an object");
+    m["raw_message"] = json!("bad-sender-7f3a");
+    assert!(peer.push(m));
+    let line = log_line(&["could not be read", "bad-sender-7f3a"]).await;
+    assert!(
+        line.contains("WARN") && line.contains("invalid type"),
+        "{line}"
+    );
+
+    // Two messages without a message_id from one chat: both are reported.
+    for t in ["no-id-1", "no-id-2"] {
+        let mut m = peer.group_message(552603, 888888, 0, text(t));
+        if let Some(o) = m.as_object_mut() {
+            o.remove("message_id");
+        }
+        assert!(peer.push(m));
+    }
+    assert_eq!(rx.next().await.body["content"], "no-id-1");
+    assert_eq!(rx.next().await.body["content"], "no-id-2");
+    gw.gateway.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notices_update_the_contacts() {
     let (peer, gw) = start(Quirks::napcat(), None).await;

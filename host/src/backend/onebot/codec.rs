@@ -214,6 +214,27 @@ pub enum Event {
         post_type: String,
         raw: Value,
     },
+    /// A message (or a contact notice) whose fields do not read as such: it
+    /// is dropped, and the receiver says so at `warn` with why and what.
+    Undecodable {
+        post_type: String,
+        /// serde's complaint.
+        reason: String,
+        /// The start of the frame (`excerpt`).
+        excerpt: String,
+    },
+}
+
+/// How much of a frame a log line quotes.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// The start of `text`, at most `EXCERPT_CHARS` characters, cut on a
+/// character boundary, with `…` when cut.
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 /// `post_type: "message"` (`spec` §3.1, §3.2).
@@ -362,18 +383,29 @@ fn decode_event(post_type: String, obj: Map<String, Value>) -> Incoming {
             Ok(m) => {
                 // A message id is unique per chat, not globally (go-cqhttp's
                 // are CRC32 of group and sequence), so the chat is in the key.
-                let chat = m.group_id.map_or(m.user_id.0, |g| g.0);
-                let key = format!("m:{}:{}:{}", m.message_type.0, chat, m.message_id.0);
+                // A missing id reads as 0 (so do `null` and `""`): such a
+                // message is never de-duplicated, or every later one from
+                // that chat would look like a repeat of the first.
+                let dedup_key = (m.message_id.0 != 0).then(|| {
+                    let chat = m.group_id.map_or(m.user_id.0, |g| g.0);
+                    format!("m:{}:{}:{}", m.message_type.0, chat, m.message_id.0)
+                });
                 Incoming {
                     event: Event::Message(m),
-                    dedup_key: Some(key),
+                    dedup_key,
                 }
             }
-            Err(_) => other(post_type, raw),
+            Err(e) => undecodable(post_type, &e, &raw),
         },
         "notice" => {
             let key = Some(format!("n:{:016x}", hash_value(&raw)));
-            let n = RawNotice::deserialize(&raw).unwrap_or_default();
+            let n = match RawNotice::deserialize(&raw) {
+                Ok(n) => n,
+                // Only the kinds that change contacts matter; any other
+                // notice is ignored whatever its fields.
+                Err(e) if is_contact_notice(&raw) => return undecodable(post_type, &e, &raw),
+                Err(_) => RawNotice::default(),
+            };
             let notice = match n.notice_type.0.as_str() {
                 "group_increase" => Notice::GroupIncrease {
                     group_id: n.group_id,
@@ -420,6 +452,27 @@ fn decode_event(post_type: String, obj: Map<String, Value>) -> Incoming {
             }
         }
         _ => other(post_type, raw),
+    }
+}
+
+/// Whether `raw` is a notice the backend turns into a contact change.
+fn is_contact_notice(raw: &Value) -> bool {
+    matches!(
+        raw.get("notice_type").and_then(Value::as_str),
+        Some("group_increase" | "group_decrease" | "friend_add")
+    )
+}
+
+/// An event of a kind we read whose fields do not decode. Not
+/// de-duplicated: it is dropped anyway, and each one is worth a log line.
+fn undecodable(post_type: String, e: &serde_json::Error, raw: &Value) -> Incoming {
+    Incoming {
+        event: Event::Undecodable {
+            post_type,
+            reason: e.to_string(),
+            excerpt: excerpt(&raw.to_string()),
+        },
+        dedup_key: None,
     }
 }
 
@@ -739,7 +792,64 @@ mod tests {
         let req = event(r#"{"post_type":"request","request_type":"friend","flag":"x"}"#);
         assert!(matches!(req.event, Event::Other { ref post_type, .. } if post_type == "request"));
         let weird = event(r#"{"post_type":"message","message_id":{"nested":1}}"#);
-        assert!(matches!(weird.event, Event::Other { .. }), "{weird:?}");
+        let Event::Undecodable {
+            post_type,
+            reason,
+            excerpt,
+        } = &weird.event
+        else {
+            panic!("{weird:?}")
+        };
+        assert_eq!(post_type, "message");
+        assert!(!reason.is_empty());
+        assert!(
+            excerpt.contains(r#""message_id":{"nested":1}"#),
+            "{excerpt}"
+        );
+        let bad_join =
+            event(r#"{"post_type":"notice","notice_type":"group_increase","user_id":"u_x"}"#);
+        assert!(
+            matches!(bad_join.event, Event::Undecodable { .. }),
+            "{bad_join:?}"
+        );
+        let odd_other = event(r#"{"post_type":"notice","notice_type":"notify","user_id":"u_x"}"#);
+        assert!(matches!(
+            odd_other.event,
+            Event::Notice(Notice::Other { .. })
+        ));
+    }
+
+    /// Regression: a message without an id read as id 0, so every later
+    /// one from the same chat was dropped as its duplicate for 120 s.
+    #[test]
+    fn a_message_without_an_id_is_never_a_duplicate() {
+        let base = json!({"post_type": "message", "message_type": "group", "group_id": 1,
+            "user_id": 2, "message": "x"});
+        for id in [None, Some(Value::Null), Some(json!("")), Some(json!(0))] {
+            let mut frame = base.clone();
+            if let Some(id) = id.clone() {
+                frame["message_id"] = id;
+            }
+            let m = event(&frame.to_string());
+            assert!(matches!(m.event, Event::Message(_)), "{m:?}");
+            assert_eq!(m.dedup_key, None, "{id:?}");
+        }
+        let mut frame = base;
+        frame["message_id"] = json!(-5);
+        assert_eq!(
+            event(&frame.to_string()).dedup_key.as_deref(),
+            Some("m:group:1:-5"),
+            "go-cqhttp's negative ids are ids"
+        );
+    }
+
+    #[test]
+    fn excerpts_are_short_and_cut_between_characters() {
+        assert_eq!(excerpt("abc"), "abc");
+        let long = "群".repeat(EXCERPT_CHARS + 5);
+        let e = excerpt(&long);
+        assert_eq!(e.chars().count(), EXCERPT_CHARS + 1);
+        assert!(e.ends_with('…'));
     }
 
     #[test]

@@ -394,7 +394,12 @@ impl Link {
         let frame = match codec::decode(text) {
             Ok(f) => f,
             Err(e) => {
-                tracing::warn!(backend = "onebot", error = %e, "ignoring a frame");
+                tracing::warn!(
+                    backend = "onebot",
+                    error = %e,
+                    frame = %codec::excerpt(text),
+                    "ignoring a frame that is not a JSON object"
+                );
                 return Heard::Ok;
             }
         };

@@ -407,6 +407,22 @@ impl Inbound {
                 .collect(),
             Event::Notice(n) => self.notice(n),
             Event::Meta(_) => Vec::new(),
+            // A lost message is worth seeing by default: the implementation
+            // sent something we cannot read (a field of an unexpected type).
+            Event::Undecodable {
+                post_type,
+                reason,
+                excerpt,
+            } => {
+                tracing::warn!(
+                    backend = "onebot",
+                    post_type,
+                    %reason,
+                    frame = %excerpt,
+                    "dropped an event whose fields could not be read"
+                );
+                Vec::new()
+            }
             Event::Other { post_type, .. } => {
                 // `message_sent` (our own sends) and requests have no Openqq
                 // counterpart.
@@ -417,24 +433,30 @@ impl Inbound {
     }
 
     fn message(&self, m: MessageEvent) -> Option<RawInbound> {
-        let sender = m.user_id.qq()?;
+        let Some(sender) = m.user_id.qq() else {
+            warn_dropped(&m, "no usable user_id (the sender)");
+            return None;
+        };
         // Some implementations report the account's own messages as
         // messages: never feed them to bots (reply loops).
         if Some(sender) == self.cache.me() || m.self_id.qq() == Some(sender) {
             return None;
         }
         let from = match m.message_type.0.as_str() {
-            "group" => RawChat::Group(m.group_id.and_then(Id::group)?),
+            "group" => match m.group_id.and_then(Id::group) {
+                Some(n) => RawChat::Group(n),
+                None => {
+                    warn_dropped(&m, "a group message without a usable group_id");
+                    return None;
+                }
+            },
             "private" if m.sub_type.0 == "group" => {
                 m.temp_group().map_or(RawChat::Friend, RawChat::GroupSess)
             }
             "private" => RawChat::Friend,
-            other => {
-                tracing::debug!(
-                    backend = "onebot",
-                    message_type = other,
-                    "ignored a message"
-                );
+            _ => {
+                // `discuss` (CQHTTP v4) or an extension: nowhere to put it.
+                warn_dropped(&m, "an unknown message_type");
                 return None;
             }
         };
@@ -600,6 +622,27 @@ impl Inbound {
             self.timeout,
         )
     }
+}
+
+/// Says at `warn` that a message was dropped, why, and what it was (its
+/// identifying fields and the start of its text).
+fn warn_dropped(m: &MessageEvent, reason: &str) {
+    let what = format!(
+        "message_type={:?} sub_type={:?} message_id={} user_id={} group_id={} raw_message={:?}",
+        m.message_type.0,
+        m.sub_type.0,
+        m.message_id.0,
+        m.user_id.0,
+        m.group_id
+            .map_or_else(|| "none".to_string(), |g| g.0.to_string()),
+        m.raw_message.0,
+    );
+    tracing::warn!(
+        backend = "onebot",
+        reason,
+        frame = %codec::excerpt(&what),
+        "dropped a message"
+    );
 }
 
 /// Re-reads contacts every `every` (and when poked), and tells the session
