@@ -45,7 +45,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             HeaderName::from_static("content-type"),
             HeaderName::from_static("authorization"),
         ]);
-    Router::new()
+    let mut routes = Router::new()
         .route("/openqq/get_user_info", route(contacts::get_user_info))
         .route("/openqq/get_friend_info", route(contacts::get_friend_info))
         .route("/openqq/get_group_info", route(contacts::get_group_info))
@@ -83,11 +83,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/openqq/check_event", route(client::check_event))
         .route("/openqq/get_client_info", route(client::get_client_info))
         .route("/openqq/relogin", route(client::relogin))
-        .route("/openqq/stop_client", route(client::stop_client))
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .route("/openqq/stop_client", route(client::stop_client));
+    // Each layer only where it has work: a request pays for every one.
+    if state.access_token.is_some() {
+        routes = routes.layer(middleware::from_fn_with_state(state.clone(), require_token));
+    }
+    if state.dialect == Dialect::V2 {
         // Outside the token check, so a v2 auth failure is wrapped too.
-        .layer(middleware::from_fn_with_state(state, jsonp::wrap))
-        .layer(cors)
+        routes = routes.layer(middleware::from_fn_with_state(state, jsonp::wrap));
+    }
+    routes.layer(cors)
 }
 
 /// With `access_token` configured, every request must present it
