@@ -661,8 +661,12 @@ async fn sends_become_explicit_onebot_actions() {
             .await,
     );
     let m5 = sent_ok(
-        &gw.post_form("/openqq/send_group_message", "gid=661234&content=by+gid")
-            .await,
+        // A face by name, as Mojo-Webqq's clients wrote them.
+        &gw.post_form(
+            "/openqq/send_group_message",
+            "gid=661234&content=by+gid%5B%E5%BE%AE%E7%AC%91%5D",
+        )
+        .await,
     );
     let m6 = sent_ok(
         &gw.post_form(
@@ -702,7 +706,10 @@ async fn sends_become_explicit_onebot_actions() {
         peer.calls("send_group_msg"),
         vec![
             json!({"group_id": 552603, "message": text("大家好")}),
-            json!({"group_id": 661234, "message": text("by gid")}),
+            json!({"group_id": 661234, "message": [
+                {"type": "text", "data": {"text": "by gid"}},
+                {"type": "face", "data": {"id": "14"}},
+            ]}),
         ]
     );
 

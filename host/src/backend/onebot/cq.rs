@@ -3,8 +3,8 @@
 //! A OneBot message is either a CQ string (`hi [CQ:at,qq=1] &#91;x&#93;`) or
 //! an array of segments (`spec/onebot.md` §3.3); both decode to `Segment`s
 //! here. Outbound we never build CQ strings from user text: `text_message`
-//! wraps content in one text segment, so `[CQ:...]` typed by a user stays
-//! text (§2, plain-text safety). Pure functions only.
+//! wraps content in text segments (face names aside), so `[CQ:...]` typed by
+//! a user stays text (§2, plain-text safety). Pure functions only.
 
 use serde_json::{Map, Value, json};
 
@@ -58,9 +58,24 @@ pub fn segments(message: &Value) -> Vec<Segment> {
     }
 }
 
-/// The `message` param for plain text: one text segment, never a CQ string.
+/// The `message` param for what a client or bot sent: text segments, never
+/// a CQ string, with `[微笑]`-style face names as face segments (as
+/// Mojo-Webqq sent them; `faces.rs`).
 pub fn text_message(content: &str) -> Value {
-    json!([{"type": "text", "data": {"text": content}}])
+    let segments: Vec<Value> = super::faces::split(content)
+        .into_iter()
+        .map(|piece| match piece {
+            super::faces::Piece::Text(t) => json!({"type": "text", "data": {"text": t}}),
+            super::faces::Piece::Face(id) => {
+                json!({"type": "face", "data": {"id": id.to_string()}})
+            }
+        })
+        .collect();
+    if segments.is_empty() {
+        // Empty content never reaches a backend; keep the shape anyway.
+        return json!([{"type": "text", "data": {"text": content}}]);
+    }
+    Value::Array(segments)
 }
 
 /// Escapes text for a CQ string: `&`, `[`, `]`, and inside a CQ code's

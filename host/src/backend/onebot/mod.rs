@@ -23,6 +23,7 @@ mod codec;
 mod contacts;
 mod cq;
 mod dedup;
+mod faces;
 mod link;
 
 use std::sync::Arc;
