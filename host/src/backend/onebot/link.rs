@@ -37,6 +37,9 @@ use crate::backend::BackendError;
 /// How many frames may wait for the socket; a full queue makes callers wait
 /// (bounded by their own timeout).
 const OUT_QUEUE: usize = 256;
+/// Events read but not yet taken, past which new ones are dropped (logged
+/// and counted): a bound on memory under a flood no gateway could handle.
+const BACKLOG_CAP: usize = 100_000;
 /// A handshake that takes longer is abandoned.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A write (or close) that takes longer means the peer stopped reading.
@@ -277,9 +280,19 @@ impl Link {
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         let mut stale_after = timing.stale_after;
+        let mut backlog = Backlog::default();
 
         let end = loop {
             tokio::select! {
+                // Held events go on as the converter takes them, in order.
+                permit = events.reserve(), if !backlog.held.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some(e) = backlog.held.pop_front() {
+                            permit.send(e);
+                        }
+                    }
+                    Err(_) => break ConnEnd::Stopped,
+                },
                 frame = stream.next() => {
                     let msg = match frame {
                         None => break ConnEnd::Closed("the connection ended".into()),
@@ -298,12 +311,12 @@ impl Link {
                         }
                         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
                     };
-                    match self.on_frame(&text, &mut stale_after, events).await {
+                    match self.on_frame(&text, &mut stale_after, events, &mut backlog) {
                         Heard::Auth(reason) => break ConnEnd::AuthRefused(reason),
                         Heard::Stopped => break ConnEnd::Stopped,
                         Heard::Ok => {
                             if let Some(tx) = out_tx.take()
-                                && !self.confirm(tx, events).await
+                                && !self.confirm(tx, events, &mut backlog)
                             {
                                 break ConnEnd::Stopped;
                             }
@@ -312,7 +325,7 @@ impl Link {
                 }
                 () = &mut grace, if out_tx.is_some() => {
                     if let Some(tx) = out_tx.take()
-                        && !self.confirm(tx, events).await
+                        && !self.confirm(tx, events, &mut backlog)
                     {
                         break ConnEnd::Stopped;
                     }
@@ -338,8 +351,16 @@ impl Link {
             }
         };
         let was_up = self.teardown(matches!(end, ConnEnd::AuthRefused(_)));
-        if was_up && end != ConnEnd::Stopped {
-            let _ = events.send(LinkEvent::Down).await;
+        if end != ConnEnd::Stopped {
+            // What was read before the end still goes on, before Down.
+            for e in backlog.held.drain(..) {
+                if events.send(e).await.is_err() {
+                    break;
+                }
+            }
+            if was_up {
+                let _ = events.send(LinkEvent::Down).await;
+            }
         }
         // A peer that stopped reading must not hold us here.
         let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.close()).await;
@@ -347,7 +368,12 @@ impl Link {
     }
 
     /// Makes the connection usable for calls and announces it.
-    async fn confirm(&self, out: mpsc::Sender<Outgoing>, events: &mpsc::Sender<LinkEvent>) -> bool {
+    fn confirm(
+        &self,
+        out: mpsc::Sender<Outgoing>,
+        events: &mpsc::Sender<LinkEvent>,
+        backlog: &mut Backlog,
+    ) -> bool {
         let generation = self.shared.generation.fetch_add(1, Ordering::Relaxed) + 1;
         *lock(&self.shared.conn) = Some(out);
         self.shared.state.send_replace(LinkState::Up { generation });
@@ -356,7 +382,7 @@ impl Link {
             generation,
             "connected to the OneBot implementation"
         );
-        events.send(LinkEvent::Up { generation }).await.is_ok()
+        backlog.deliver(events, LinkEvent::Up { generation })
     }
 
     /// Marks the link down and fails every call still waiting. Returns
@@ -385,11 +411,12 @@ impl Link {
             .send_replace(LinkState::Down { auth_refused: true });
     }
 
-    async fn on_frame(
+    fn on_frame(
         &self,
         text: &str,
         stale_after: &mut Duration,
         events: &mpsc::Sender<LinkEvent>,
+        backlog: &mut Backlog,
     ) -> Heard {
         let frame = match codec::decode(text) {
             Ok(f) => f,
@@ -450,11 +477,60 @@ impl Link {
                     }
                     _ => {}
                 }
-                if events.send(LinkEvent::Event(Box::new(inc))).await.is_err() {
+                if !backlog.deliver(events, LinkEvent::Event(Box::new(inc))) {
                     return Heard::Stopped;
                 }
                 Heard::Ok
             }
+        }
+    }
+}
+
+/// Events read from the connection and not yet taken by the backend's
+/// converter. The reader never waits for that queue: answers to calls (a
+/// bot's reply, a contact re-read) must be read even while the session is
+/// busy — otherwise a full queue and a send awaiting its answer hold each
+/// other until the send times out, and the pipeline stalls.
+#[derive(Default)]
+struct Backlog {
+    held: std::collections::VecDeque<LinkEvent>,
+    dropped: u64,
+}
+
+impl Backlog {
+    /// Hands `e` on at once when nothing is held and there is room, else
+    /// holds it (in order). `false` when the converter is gone.
+    fn deliver(&mut self, events: &mpsc::Sender<LinkEvent>, e: LinkEvent) -> bool {
+        if self.held.is_empty() {
+            match events.try_send(e) {
+                Ok(()) => return true,
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                Err(mpsc::error::TrySendError::Full(e)) => self.hold(e),
+            }
+        } else {
+            self.hold(e);
+        }
+        true
+    }
+
+    fn hold(&mut self, e: LinkEvent) {
+        if self.held.len() >= BACKLOG_CAP {
+            self.dropped += 1;
+            tracing::error!(
+                backend = "onebot",
+                dropped_total = self.dropped,
+                held = self.held.len(),
+                "events arrive far faster than they are handled: one dropped"
+            );
+            return;
+        }
+        self.held.push_back(e);
+        if self.held.len().is_multiple_of(10_000) {
+            tracing::warn!(
+                backend = "onebot",
+                held = self.held.len(),
+                "events arrive faster than they are handled; holding them"
+            );
         }
     }
 }
@@ -839,6 +915,16 @@ mod tests {
     type Serving = tokio::task::JoinHandle<ConnEnd>;
 
     fn connect(link: &Link, timing: Timing) -> (Peer, mpsc::Receiver<LinkEvent>, Serving) {
+        connect_with(link, timing, 64)
+    }
+
+    /// As `connect`, with room for `room` events between the link and
+    /// whoever reads them.
+    fn connect_with(
+        link: &Link,
+        timing: Timing,
+        room: usize,
+    ) -> (Peer, mpsc::Receiver<LinkEvent>, Serving) {
         let (out_tx, from_link) = mpsc::channel(64);
         let (to_link, in_rx) = mpsc::channel(64);
         let sink = Box::pin(futures_util::sink::unfold(
@@ -848,7 +934,7 @@ mod tests {
         let stream = Box::pin(futures_util::stream::unfold(in_rx, |mut rx| async move {
             rx.recv().await.map(|m| (m, rx))
         }));
-        let (ev_tx, ev_rx) = mpsc::channel(64);
+        let (ev_tx, ev_rx) = mpsc::channel(room);
         let l = link.clone();
         let task = tokio::spawn(async move { l.serve(sink, stream, &ev_tx, &timing).await });
         (Peer { from_link, to_link }, ev_rx, task)
@@ -905,6 +991,49 @@ mod tests {
             })
         );
         assert_eq!(link.unmatched(), 1);
+    }
+
+    /// Regression: with the event queue full the reader waited for room,
+    /// so the answer to a call was never read and the call timed out —
+    /// while the session, busy with that call, could not make room.
+    #[tokio::test(start_paused = true)]
+    async fn answers_are_read_while_events_wait_for_room() {
+        let link = Link::new();
+        let (mut peer, mut events, _task) = connect_with(&link, Timing::default(), 1);
+        peer.say(lifecycle()).await; // Up fills the one place
+        for user in 1..=5 {
+            peer.say(json!({"post_type": "notice", "notice_type": "friend_add", "user_id": user}))
+                .await;
+        }
+        up(&link).await;
+        let call = tokio::spawn({
+            let l = link.clone();
+            async move {
+                l.call("get_status", json!({}), Duration::from_secs(5))
+                    .await
+            }
+        });
+        let req = peer.request().await;
+        peer.say(json!({"status": "ok", "retcode": 0, "data": "fine", "echo": req["echo"]}))
+            .await;
+        let started = Instant::now();
+        assert_eq!(call.await.unwrap(), Ok(json!("fine")));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "answered, not timed out"
+        );
+        // Nothing was lost or reordered while the events waited.
+        assert!(matches!(events.recv().await, Some(LinkEvent::Up { .. })));
+        for user in 1..=5 {
+            match events.recv().await {
+                Some(LinkEvent::Event(inc)) => assert!(
+                    matches!(inc.event, Event::Notice(Notice::FriendAdd { user_id }) if user_id.0 == user),
+                    "{:?}",
+                    inc.event
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]
