@@ -54,6 +54,19 @@ pub struct Specs {
     pub dir_error: Option<(PathBuf, String)>,
 }
 
+impl Specs {
+    /// Adds `spec`, or refuses it with `why(the script that has its name)`.
+    fn add(&mut self, spec: ScriptSpec, why: impl FnOnce(&ScriptSpec) -> String) {
+        match self.specs.iter().find(|s| s.name == spec.name) {
+            Some(first) => {
+                let why = why(first);
+                self.refused.push((spec, why));
+            }
+            None => self.specs.push(spec),
+        }
+    }
+}
+
 /// Every script the config names, in pipeline order: the `[[scripts]]`
 /// entries, then the scripts directory's other `*.wasm` files in file-name
 /// order. A directory file that an entry already names by path is the
@@ -67,18 +80,13 @@ pub struct Specs {
 pub fn specs(cfg: &Config) -> Specs {
     let mut out = Specs::default();
     for e in &cfg.scripts {
-        let spec = ScriptSpec::from_entry(e, cfg);
-        match out.specs.iter().find(|s| s.name == spec.name) {
-            Some(first) => {
-                let why = format!(
-                    "another [[scripts]] entry ({}) is already named `{}`; give one of them another `name`",
-                    first.path.display(),
-                    spec.name
-                );
-                out.refused.push((spec, why));
-            }
-            None => out.specs.push(spec),
-        }
+        out.add(ScriptSpec::from_entry(e, cfg), |first| {
+            format!(
+                "another [[scripts]] entry ({}) is already named `{}`; give one of them another `name`",
+                first.path.display(),
+                first.name
+            )
+        });
     }
     let Some(dir) = &cfg.scripts_dir else {
         return out;
@@ -97,18 +105,13 @@ pub fn specs(cfg: &Config) -> Specs {
         if out.specs.iter().any(|s| same_file(&s.path, &f)) {
             continue;
         }
-        let spec = ScriptSpec::from_file(&f, cfg);
-        match out.specs.iter().find(|s| s.name == spec.name) {
-            Some(entry) => {
-                let why = format!(
-                    "the [[scripts]] entry {} is already named `{}`; rename the file or give the entry another `name`",
-                    entry.path.display(),
-                    spec.name
-                );
-                out.refused.push((spec, why));
-            }
-            None => out.specs.push(spec),
-        }
+        out.add(ScriptSpec::from_file(&f, cfg), |entry| {
+            format!(
+                "the [[scripts]] entry {} is already named `{}`; rename the file or give the entry another `name`",
+                entry.path.display(),
+                entry.name
+            )
+        });
     }
     out
 }
