@@ -262,7 +262,7 @@ impl Link {
         &self,
         mut sink: Si,
         mut stream: St,
-        events: &mpsc::Sender<LinkEvent>,
+        events: &EventQueue,
         timing: &Timing,
     ) -> ConnEnd
     where
@@ -280,19 +280,9 @@ impl Link {
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         let mut stale_after = timing.stale_after;
-        let mut backlog = Backlog::default();
 
         let end = loop {
             tokio::select! {
-                // Held events go on as the converter takes them, in order.
-                permit = events.reserve(), if !backlog.held.is_empty() => match permit {
-                    Ok(permit) => {
-                        if let Some(e) = backlog.held.pop_front() {
-                            permit.send(e);
-                        }
-                    }
-                    Err(_) => break ConnEnd::Stopped,
-                },
                 frame = stream.next() => {
                     let msg = match frame {
                         None => break ConnEnd::Closed("the connection ended".into()),
@@ -311,12 +301,12 @@ impl Link {
                         }
                         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
                     };
-                    match self.on_frame(&text, &mut stale_after, events, &mut backlog) {
+                    match self.on_frame(&text, &mut stale_after, events) {
                         Heard::Auth(reason) => break ConnEnd::AuthRefused(reason),
                         Heard::Stopped => break ConnEnd::Stopped,
                         Heard::Ok => {
                             if let Some(tx) = out_tx.take()
-                                && !self.confirm(tx, events, &mut backlog)
+                                && !self.confirm(tx, events)
                             {
                                 break ConnEnd::Stopped;
                             }
@@ -325,7 +315,7 @@ impl Link {
                 }
                 () = &mut grace, if out_tx.is_some() => {
                     if let Some(tx) = out_tx.take()
-                        && !self.confirm(tx, events, &mut backlog)
+                        && !self.confirm(tx, events)
                     {
                         break ConnEnd::Stopped;
                     }
@@ -351,16 +341,9 @@ impl Link {
             }
         };
         let was_up = self.teardown(matches!(end, ConnEnd::AuthRefused(_)));
-        if end != ConnEnd::Stopped {
-            // What was read before the end still goes on, before Down.
-            for e in backlog.held.drain(..) {
-                if events.send(e).await.is_err() {
-                    break;
-                }
-            }
-            if was_up {
-                let _ = events.send(LinkEvent::Down).await;
-            }
+        if was_up && end != ConnEnd::Stopped {
+            // Queued after what this connection read, so it comes last.
+            events.push(LinkEvent::Down);
         }
         // A peer that stopped reading must not hold us here.
         let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.close()).await;
@@ -368,12 +351,7 @@ impl Link {
     }
 
     /// Makes the connection usable for calls and announces it.
-    fn confirm(
-        &self,
-        out: mpsc::Sender<Outgoing>,
-        events: &mpsc::Sender<LinkEvent>,
-        backlog: &mut Backlog,
-    ) -> bool {
+    fn confirm(&self, out: mpsc::Sender<Outgoing>, events: &EventQueue) -> bool {
         let generation = self.shared.generation.fetch_add(1, Ordering::Relaxed) + 1;
         *lock(&self.shared.conn) = Some(out);
         self.shared.state.send_replace(LinkState::Up { generation });
@@ -382,7 +360,7 @@ impl Link {
             generation,
             "connected to the OneBot implementation"
         );
-        backlog.deliver(events, LinkEvent::Up { generation })
+        events.push(LinkEvent::Up { generation })
     }
 
     /// Marks the link down and fails every call still waiting. Returns
@@ -411,13 +389,7 @@ impl Link {
             .send_replace(LinkState::Down { auth_refused: true });
     }
 
-    fn on_frame(
-        &self,
-        text: &str,
-        stale_after: &mut Duration,
-        events: &mpsc::Sender<LinkEvent>,
-        backlog: &mut Backlog,
-    ) -> Heard {
+    fn on_frame(&self, text: &str, stale_after: &mut Duration, events: &EventQueue) -> Heard {
         let frame = match codec::decode(text) {
             Ok(f) => f,
             Err(e) => {
@@ -477,7 +449,7 @@ impl Link {
                     }
                     _ => {}
                 }
-                if !backlog.deliver(events, LinkEvent::Event(Box::new(inc))) {
+                if !events.push(LinkEvent::Event(Box::new(inc))) {
                     return Heard::Stopped;
                 }
                 Heard::Ok
@@ -486,51 +458,88 @@ impl Link {
     }
 }
 
-/// Events read from the connection and not yet taken by the backend's
-/// converter. The reader never waits for that queue: answers to calls (a
-/// bot's reply, a contact re-read) must be read even while the session is
-/// busy — otherwise a full queue and a send awaiting its answer hold each
-/// other until the send times out, and the pipeline stalls.
-#[derive(Default)]
-struct Backlog {
-    held: std::collections::VecDeque<LinkEvent>,
-    dropped: u64,
+/// Events read from connections, on their way to the backend's converter.
+/// The reader never waits for the converter: answers to calls (a bot's
+/// reply, a contact re-read) must be read even while the session is busy —
+/// otherwise a full queue and a send awaiting its answer hold each other
+/// until the send times out, and the pipeline stalls. One queue outlives
+/// the connections, so what one connection read still goes on, in order,
+/// while the next one is dialled.
+#[derive(Clone)]
+pub struct EventQueue {
+    inner: Arc<QueueInner>,
 }
 
-impl Backlog {
-    /// Hands `e` on at once when nothing is held and there is room, else
-    /// holds it (in order). `false` when the converter is gone.
-    fn deliver(&mut self, events: &mpsc::Sender<LinkEvent>, e: LinkEvent) -> bool {
-        if self.held.is_empty() {
-            match events.try_send(e) {
-                Ok(()) => return true,
-                Err(mpsc::error::TrySendError::Closed(_)) => return false,
-                Err(mpsc::error::TrySendError::Full(e)) => self.hold(e),
-            }
-        } else {
-            self.hold(e);
+struct QueueInner {
+    held: Mutex<std::collections::VecDeque<LinkEvent>>,
+    more: tokio::sync::Notify,
+    events: mpsc::Sender<LinkEvent>,
+    dropped: AtomicU64,
+}
+
+impl EventQueue {
+    /// The queue, and the task that hands its events to `events` as the
+    /// converter takes them; the task ends when the converter is gone.
+    pub fn start(events: mpsc::Sender<LinkEvent>) -> EventQueue {
+        let queue = EventQueue {
+            inner: Arc::new(QueueInner {
+                held: Mutex::new(std::collections::VecDeque::new()),
+                more: tokio::sync::Notify::new(),
+                events,
+                dropped: AtomicU64::new(0),
+            }),
+        };
+        tokio::spawn(queue.clone().forward());
+        queue
+    }
+
+    /// Queues `e` without waiting; `false` when the converter is gone.
+    fn push(&self, e: LinkEvent) -> bool {
+        let q = &self.inner;
+        if q.events.is_closed() {
+            return false;
         }
+        let mut held = lock(&q.held);
+        if held.len() >= BACKLOG_CAP {
+            let total = q.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if total == 1 || total.is_multiple_of(1000) {
+                tracing::error!(
+                    backend = "onebot",
+                    dropped_total = total,
+                    held = held.len(),
+                    "events arrive far faster than they are handled: dropping them"
+                );
+            }
+            return true;
+        }
+        held.push_back(e);
+        if held.len().is_multiple_of(10_000) {
+            tracing::warn!(
+                backend = "onebot",
+                held = held.len(),
+                "events arrive faster than they are handled; holding them"
+            );
+        }
+        drop(held);
+        q.more.notify_one();
         true
     }
 
-    fn hold(&mut self, e: LinkEvent) {
-        if self.held.len() >= BACKLOG_CAP {
-            self.dropped += 1;
-            tracing::error!(
-                backend = "onebot",
-                dropped_total = self.dropped,
-                held = self.held.len(),
-                "events arrive far faster than they are handled: one dropped"
-            );
-            return;
-        }
-        self.held.push_back(e);
-        if self.held.len().is_multiple_of(10_000) {
-            tracing::warn!(
-                backend = "onebot",
-                held = self.held.len(),
-                "events arrive faster than they are handled; holding them"
-            );
+    async fn forward(self) {
+        let q = &self.inner;
+        loop {
+            let next = lock(&q.held).pop_front();
+            match next {
+                Some(e) => {
+                    if q.events.send(e).await.is_err() {
+                        return;
+                    }
+                }
+                None => tokio::select! {
+                    () = q.more.notified() => {}
+                    () = q.events.closed() => return,
+                },
+            }
         }
     }
 }
@@ -640,12 +649,13 @@ pub async fn run_forward(
     timing: Timing,
 ) {
     let mut backoff = Backoff::new(timing.backoff_min, timing.backoff_max);
+    let queue = EventQueue::start(events.clone());
     loop {
         let started = Instant::now();
         let delay = match dial(&url, &token).await {
             Ok(ws) => {
                 let (sink, stream) = ws.split();
-                let end = link.serve(sink, stream, &events, &timing).await;
+                let end = link.serve(sink, stream, &queue, &timing).await;
                 if started.elapsed() >= timing.stable_after {
                     backoff.reset();
                 }
@@ -851,6 +861,7 @@ pub async fn run_reverse(
     timing: Timing,
 ) {
     let (conns_tx, mut conns_rx) = mpsc::channel(1);
+    let queue = EventQueue::start(events.clone());
     let accepting = accept_loop(listener, Arc::new(rules), conns_tx);
     tokio::pin!(accepting);
     let mut next: Option<ServerWs> = None;
@@ -865,7 +876,7 @@ pub async fn run_reverse(
         };
         let (sink, stream) = ws.split();
         tokio::select! {
-            end = link.serve(sink, stream, &events, &timing) => {
+            end = link.serve(sink, stream, &queue, &timing) => {
                 if end == ConnEnd::Stopped {
                     return;
                 }
@@ -875,7 +886,7 @@ pub async fn run_reverse(
                 tracing::info!(backend = "onebot", "a new connection replaces the current one");
                 next = Some(newer);
                 if link.teardown(false) {
-                    let _ = events.send(LinkEvent::Down).await;
+                    queue.push(LinkEvent::Down);
                 }
             }
             () = &mut accepting => return,
@@ -936,7 +947,8 @@ mod tests {
         }));
         let (ev_tx, ev_rx) = mpsc::channel(room);
         let l = link.clone();
-        let task = tokio::spawn(async move { l.serve(sink, stream, &ev_tx, &timing).await });
+        let queue = EventQueue::start(ev_tx);
+        let task = tokio::spawn(async move { l.serve(sink, stream, &queue, &timing).await });
         (Peer { from_link, to_link }, ev_rx, task)
     }
 
@@ -995,11 +1007,12 @@ mod tests {
 
     /// Regression: with the event queue full the reader waited for room,
     /// so the answer to a call was never read and the call timed out —
-    /// while the session, busy with that call, could not make room.
+    /// while the session, busy with that call, could not make room. A
+    /// connection's end must not wait for that room either.
     #[tokio::test(start_paused = true)]
     async fn answers_are_read_while_events_wait_for_room() {
         let link = Link::new();
-        let (mut peer, mut events, _task) = connect_with(&link, Timing::default(), 1);
+        let (mut peer, mut events, task) = connect_with(&link, Timing::default(), 1);
         peer.say(lifecycle()).await; // Up fills the one place
         for user in 1..=5 {
             peer.say(json!({"post_type": "notice", "notice_type": "friend_add", "user_id": user}))
@@ -1022,6 +1035,13 @@ mod tests {
             started.elapsed() < Duration::from_secs(1),
             "answered, not timed out"
         );
+        // The connection ends without waiting for the events either, so the
+        // next one can be dialled at once.
+        drop(peer);
+        assert!(matches!(
+            task.await.unwrap(),
+            ConnEnd::Closed(_) | ConnEnd::Failed(_)
+        ));
         // Nothing was lost or reordered while the events waited.
         assert!(matches!(events.recv().await, Some(LinkEvent::Up { .. })));
         for user in 1..=5 {
@@ -1034,6 +1054,10 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+        assert!(
+            matches!(events.recv().await, Some(LinkEvent::Down)),
+            "Down last"
+        );
     }
 
     #[tokio::test(start_paused = true)]
