@@ -316,9 +316,18 @@ pub enum Meta {
     Other,
 }
 
+/// For a field that is only informative: anything undecodable reads as 0
+/// rather than making the whole event undecodable (and dropped).
+fn lenient_id<'de, D: Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(Id::deserialize(v).unwrap_or_default())
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawNotice {
+    /// Only the join time of a new member: never worth losing a join over.
+    #[serde(deserialize_with = "lenient_id")]
     time: Id,
     notice_type: Text,
     sub_type: Text,
@@ -811,6 +820,14 @@ mod tests {
         assert!(
             matches!(bad_join.event, Event::Undecodable { .. }),
             "{bad_join:?}"
+        );
+        // An odd time is not worth losing a join over.
+        let odd_time = event(
+            r#"{"post_type":"notice","notice_type":"group_increase","group_id":1,"user_id":2,"time":"soon"}"#,
+        );
+        assert!(
+            matches!(odd_time.event, Event::Notice(Notice::GroupIncrease { .. })),
+            "{odd_time:?}"
         );
         let odd_other = event(r#"{"post_type":"notice","notice_type":"notify","user_id":"u_x"}"#);
         assert!(matches!(
