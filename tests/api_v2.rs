@@ -663,3 +663,31 @@ async fn stop_client_finishes_in_flight_sends_then_stops() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_posts_what_was_received_and_the_stop_event() {
+    let mut rx = Receiver::start().await;
+    let gw = TestGateway::with_config(v2(Some(&rx.url))).await;
+    // The login event may come first; skip it.
+    report_where(&mut rx, |b| b["event"] == "login").await;
+    for i in 0..20 {
+        gw.receive(json!({"type": "message", "sender_qq": 123456, "content": format!("m{i}")}))
+            .await;
+    }
+    gw.gateway.stop().await;
+    let reports: Vec<Value> = rx.drain().into_iter().map(|r| r.body).collect();
+    let received = reports
+        .iter()
+        .filter(|b| b["post_type"] == "receive_message")
+        .count();
+    assert_eq!(received, 20, "every message posted before the stop ended");
+    // Posts go out side by side, so only the presence is certain here.
+    let stops = reports
+        .iter()
+        .filter(|b| b["post_type"] == "event" && b["event"] == "stop")
+        .count();
+    assert_eq!(
+        stops, 1,
+        "the stop event is posted before the stop ends: {reports:?}"
+    );
+}

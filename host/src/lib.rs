@@ -197,6 +197,7 @@ impl Gateway {
             reports: reports.buffer.clone(),
             stopping: stopping.clone(),
             started: std::time::SystemTime::now(),
+            async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),
         });
         let mut stopped = stopping.subscribe();
         let server = tokio::spawn(async move {
@@ -241,18 +242,27 @@ impl Gateway {
     /// handled — by the bots or the webhook — for up to `STOP_GRACE`.
     pub async fn stop(self) {
         self.stopping.send_replace(true);
-        self.session.emit(model::Event::Stop);
         let _ = self.server.await;
-        let webhook = self.webhook.clone();
+        let grace_ends = tokio::time::Instant::now() + STOP_GRACE;
         let pipeline = self.pipeline.abort_handle();
-        let drained = tokio::time::timeout(STOP_GRACE, async move {
-            let _ = self.pipeline.await;
+        let handled = tokio::time::timeout_at(grace_ends, self.pipeline)
+            .await
+            .is_ok();
+        // Bots and v2 reports hear of the stop once no message is left.
+        self.session.emit(model::Event::Stop);
+        let session = self.session.clone();
+        let webhook = self.webhook.clone();
+        let posted = tokio::time::timeout_at(grace_ends, async move {
             if let Some(w) = webhook {
+                // The v2 report task turns sends and events into posts:
+                // let it take them all before counting what is queued.
+                session.reports_taken().await;
                 w.drained().await;
             }
         })
-        .await;
-        if drained.is_err() {
+        .await
+        .is_ok();
+        if !(handled && posted) {
             tracing::warn!(
                 grace_secs = STOP_GRACE.as_secs(),
                 "stopping with messages still being handled; they are abandoned"

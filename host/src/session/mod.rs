@@ -247,6 +247,18 @@ impl SessionHandle {
         self.inner.reports.subscribe()
     }
 
+    /// Resolves once every report published so far has been taken by its
+    /// subscribers (a stopping gateway waits here before the webhook's
+    /// queue is drained, so the last send and event reports are in it).
+    pub async fn reports_taken(&self) {
+        // The report task enqueues right after it receives, without
+        // awaiting; a short pause after the channel is empty covers that.
+        while !self.inner.reports.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
     /// Reports an event to subscribers (none listening is fine).
     pub fn emit(&self, e: Event) {
         let e = Arc::new(e);

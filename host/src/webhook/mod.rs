@@ -66,6 +66,15 @@ impl Pending {
     }
 }
 
+/// Marks one queued report done when dropped.
+struct Done(Arc<Pending>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.done();
+    }
+}
+
 /// Counters of what became of reports (for `/admin` and tests).
 #[derive(Debug, Default)]
 pub struct WebhookStats {
@@ -207,10 +216,11 @@ async fn dispatch(
             break;
         };
         let poster = poster.clone();
-        let pending = pending.clone();
+        // Counted done even if posting panics: a stop waits for the count.
+        let done = Done(pending.clone());
         in_flight.spawn(async move {
             poster.post(job).await;
-            pending.done();
+            drop(done);
             drop(slot);
         });
     }
