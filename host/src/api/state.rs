@@ -25,4 +25,11 @@ pub struct AppState {
     /// Set to true by `stop_client`: the server drains and stops.
     pub stopping: tokio::sync::watch::Sender<bool>,
     pub started: std::time::SystemTime,
+    /// v2 `async=1` sends under way in the background. With none free an
+    /// async send is made synchronously: the client waits, which is the
+    /// back-pressure a background task would hide.
+    pub async_sends: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many `async=1` sends may be under way in the background at once.
+pub const ASYNC_SENDS: usize = 1024;

@@ -105,7 +105,10 @@ async fn send_in(
             });
         }
     };
-    if fire_and_forget {
+    let slot = fire_and_forget
+        .then(|| s.async_sends.clone().try_acquire_owned().ok())
+        .flatten();
+    if let Some(slot) = slot {
         // Answered before QQ has: the outcome is logged and, in v2, reported
         // like any send's.
         let session = s.session.clone();
@@ -114,6 +117,7 @@ async fn send_in(
             let _ = session
                 .send_to(target, &content, crate::model::SendOrigin::Api)
                 .await;
+            drop(slot);
         });
         return Ok(OpenqqJson(
             json!({"code": 0, "status": "request already in execution"}),
