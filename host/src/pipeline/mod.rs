@@ -105,37 +105,59 @@ async fn lane(
     reports: Reports,
 ) {
     while let Some(msg) = rx.recv().await {
-        // A panicking handler (a bug) must not end the lane: the dispatcher
-        // would stop with it and every later message would be lost.
-        let handled = AssertUnwindSafe(handle_one(&msg, &session, &handlers, &reports))
-            .catch_unwind()
-            .await;
-        if let Err(panic) = handled {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            tracing::error!(msg_id = %msg.id, panic = %why, "handling the message panicked; passed to the webhook");
-            reports.received(msg);
-        }
+        handle_one(&msg, &session, &handlers, &reports).await;
     }
 }
 
 /// Runs one message through the chain and carries out the decision.
-pub async fn handle_one(
+///
+/// A panic (a bug) must not end the lane: the dispatcher would stop with it
+/// and every later message would be lost. A panic while deciding passes the
+/// message to the webhook; one while carrying out a decision is only logged,
+/// since the reply may already have gone out.
+async fn handle_one(
     msg: &InboundMessage,
     session: &SessionHandle,
     handlers: &[Arc<dyn Handler>],
     reports: &Reports,
 ) {
-    for h in handlers {
-        if let Some(handled) = h.handle(msg).await {
-            tracing::info!(msg_id = %msg.id, handler = %handled.by, decision = ?handled.decision, "message handled");
-            apply(session, msg, &handled.decision, &handled.by).await;
+    let decided = match AssertUnwindSafe(decide(msg, handlers)).catch_unwind().await {
+        Ok(d) => d,
+        Err(panic) => {
+            tracing::error!(msg_id = %msg.id, panic = %panic_text(&*panic), "deciding about the message panicked; passed to the webhook");
+            reports.received(msg.clone());
             return;
         }
+    };
+    let Some(handled) = decided else {
+        // The webhook logs its own line once it has an answer.
+        reports.received(msg.clone());
+        return;
+    };
+    tracing::info!(msg_id = %msg.id, handler = %handled.by, decision = ?handled.decision, "message handled");
+    let applied = AssertUnwindSafe(apply(session, msg, &handled.decision, &handled.by))
+        .catch_unwind()
+        .await;
+    if let Err(panic) = applied {
+        tracing::error!(msg_id = %msg.id, handler = %handled.by, panic = %panic_text(&*panic), "carrying out the decision panicked");
     }
-    // The webhook logs its own line once it has an answer.
-    reports.received(msg.clone());
+}
+
+/// The first handler's decision, if any handler takes the message.
+async fn decide(msg: &InboundMessage, handlers: &[Arc<dyn Handler>]) -> Option<Handled> {
+    for h in handlers {
+        if let Some(handled) = h.handle(msg).await {
+            return Some(handled);
+        }
+    }
+    None
+}
+
+/// A panic's message, when it has one.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
