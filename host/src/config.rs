@@ -387,6 +387,11 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// `Config::check` of a config file's text.
+    fn with(toml: &str) -> anyhow::Result<()> {
+        toml::from_str::<Config>(toml).unwrap().check()
+    }
+
     #[test]
     fn empty_file_means_defaults() {
         let c: Config = toml::from_str("").unwrap();
@@ -407,7 +412,6 @@ mod tests {
 
     #[test]
     fn instances_must_be_one_to_eight() {
-        let with = |toml: &str| toml::from_str::<Config>(toml).unwrap().check();
         assert!(with("").is_ok());
         assert!(with("[limits]\ninstances = 8\n").is_ok());
         let zero = with("[limits]\ninstances = 0\n").unwrap_err().to_string();
@@ -420,7 +424,6 @@ mod tests {
 
     #[test]
     fn durations_out_of_range_are_refused_by_name() {
-        let with = |toml: &str| toml::from_str::<Config>(toml).unwrap().check();
         let huge = with("[backend]\ntimeout_secs = 18446744073709551615\n")
             .unwrap_err()
             .to_string();
@@ -442,7 +445,6 @@ mod tests {
 
     #[test]
     fn two_scripts_of_one_name_are_refused_naming_both_paths() {
-        let with = |toml: &str| toml::from_str::<Config>(toml).unwrap().check();
         let same = with("[[scripts]]\npath = \"a/bot.wasm\"\n[[scripts]]\npath = \"b/bot.wasm\"\n")
             .unwrap_err()
             .to_string();
