@@ -14,6 +14,7 @@
 //! | [`render`] | Openqq object shapes, v1 and v2 |
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
 //! | [`config`] | the TOML file and defaults |
+//! | [`throttle`] | per-message warnings logged once per interval, with a count |
 //!
 //! Data flows one way on each path: inbound backend → session → pipeline →
 //! decision → session → backend; outbound API → session → outbox → backend.
@@ -26,6 +27,7 @@ pub mod pipeline;
 pub mod render;
 pub mod scripts;
 pub mod session;
+pub mod throttle;
 pub mod webhook;
 
 use std::future::Future;
