@@ -14,5 +14,6 @@ mod hot_swap;
 mod languages;
 mod malformed;
 mod onebot;
+mod sandbox;
 mod scripts;
 mod webhook;

@@ -216,6 +216,7 @@ async fn a_broken_version_never_replaces_a_working_one() {
         name: Some("marker".into()),
         config: toml::from_str("trap_init = true").expect("TOML"),
         timeout_ms: None,
+        wall_ms: None,
         memory_mb: None,
         instances: None,
     };
@@ -423,6 +424,7 @@ async fn a_name_clash_is_rejected_and_a_vanished_directory_unloads_nothing() {
         name: None,
         config: toml::Table::new(),
         timeout_ms: None,
+        wall_ms: None,
         memory_mb: None,
         instances: None,
     };

@@ -47,6 +47,7 @@ async fn behaves_like_keyword_reply(lang: &str) {
         config: toml::from_str(CONFIG).expect("TOML"),
         // Interpreted guests are slower to start; the deadline is per call.
         timeout_ms: Some(1000),
+        wall_ms: None,
         memory_mb: Some(256),
         instances: None,
     };

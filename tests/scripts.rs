@@ -19,6 +19,7 @@ fn entry(name: &str, config: &str) -> ScriptEntry {
         name: None,
         config: toml::from_str(config).expect("test config is TOML"),
         timeout_ms: None,
+        wall_ms: None,
         memory_mb: None,
         instances: None,
     }
@@ -235,7 +236,12 @@ async fn a_trap_a_loop_and_a_runaway_allocation_are_stopped() {
     misbehave.timeout_ms = Some(deadline_ms);
     misbehave.memory_mb = Some(32);
     let mut rx = Receiver::start().await;
-    let gw = TestGateway::with_config(config_with(vec![misbehave], Some(&rx.url))).await;
+    let mut config = config_with(vec![misbehave], Some(&rx.url));
+    // Three failures in a row would pause the bot (tests/sandbox.rs shows
+    // that); here each limit must be seen firing, so the pause is a tick.
+    config.limits.backoff_ms = 1;
+    config.limits.backoff_max_ms = 1;
+    let gw = TestGateway::with_config(config).await;
     let script = gw.gateway.scripts.get("misbehave").expect("loaded");
     let stat = |c: &std::sync::atomic::AtomicU64| openqq::scripts::ScriptStats::get(c);
 

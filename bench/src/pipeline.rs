@@ -265,6 +265,7 @@ async fn start(
                 name: Some("marker".into()),
                 config: Default::default(),
                 timeout_ms: None,
+                wall_ms: None,
                 memory_mb: None,
                 instances: (variant == Variant::WasmPerLane).then_some(8),
             }];

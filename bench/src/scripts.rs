@@ -9,7 +9,8 @@ use anyhow::{Context, bail};
 use openqq::Gateway;
 use openqq::config::Config;
 use openqq::model::{ChatKind, ChatRef, GroupNumber, InboundMessage, Person, Qq};
-use openqq::scripts::{LoadedScript, Prepared, ScriptEngine, Source, flatten};
+use openqq::scripts::limits::Sandbox;
+use openqq::scripts::{LoadedScript, LogBudget, Prepared, ScriptEngine, Source, flatten};
 use openqq::session::SessionHandle;
 
 use crate::Settings;
@@ -118,8 +119,11 @@ fn loaded(name: &str, prepared: Prepared, config: &str) -> anyhow::Result<Arc<Lo
         prepared,
         config: flatten(&table),
         deadline: Duration::from_millis(100),
+        wall: Duration::from_millis(1000),
         memory_mb: 64,
         instances: 1,
+        sandbox: Sandbox::default(),
+        log: Arc::new(LogBudget::new(&Sandbox::default())),
         loaded_at: SystemTime::now(),
     }))
 }

@@ -215,22 +215,67 @@ impl Default for WebhookSection {
     }
 }
 
-/// `[limits]`: what one script call may use.
+/// `[limits]`: what one script call may use (see `scripts::limits`).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSection {
+    /// The guest's own running time per call (CPU deadline).
     pub timeout_ms: u64,
+    /// Wall-clock time per call, waits included; at least `timeout_ms`.
+    /// Default: twice `timeout_ms`, at least a second.
+    pub wall_ms: Option<u64>,
     pub memory_mb: u64,
     /// Instances of each script, 1 to 8 (see `ScriptEntry::instances`).
     pub instances: usize,
+    /// The longest reply or `host::send` text a bot may make, in characters.
+    pub max_reply_chars: usize,
+    /// Log lines one call may write, and one script per second.
+    pub log_lines_per_call: u32,
+    pub log_lines_per_sec: u32,
+    /// WASI resource-table entries per instance.
+    pub max_resources: usize,
+    /// The first pause of a failing script, and the longest.
+    pub backoff_ms: u64,
+    pub backoff_max_ms: u64,
 }
 
 impl Default for LimitsSection {
     fn default() -> Self {
+        let s = crate::scripts::limits::Sandbox::default();
         LimitsSection {
             timeout_ms: 100,
+            wall_ms: None,
             memory_mb: 64,
             instances: 1,
+            max_reply_chars: s.max_reply_chars,
+            log_lines_per_call: s.log_lines_per_call,
+            log_lines_per_sec: s.log_lines_per_sec,
+            max_resources: s.max_resources,
+            backoff_ms: s.backoff.as_millis() as u64,
+            backoff_max_ms: s.backoff_max.as_millis() as u64,
+        }
+    }
+}
+
+impl LimitsSection {
+    /// The wall-clock limit of a script whose entry says `timeout_ms` and
+    /// `wall_ms` (or not).
+    pub fn wall_ms(&self, timeout_ms: Option<u64>, wall_ms: Option<u64>) -> u64 {
+        let timeout = timeout_ms.unwrap_or(self.timeout_ms);
+        wall_ms
+            .or(self.wall_ms)
+            .unwrap_or_else(|| crate::scripts::limits::default_wall(timeout))
+    }
+
+    /// The caps every script runs under.
+    pub fn sandbox(&self) -> crate::scripts::limits::Sandbox {
+        crate::scripts::limits::Sandbox {
+            max_reply_chars: self.max_reply_chars,
+            log_lines_per_call: self.log_lines_per_call,
+            log_lines_per_sec: self.log_lines_per_sec,
+            max_resources: self.max_resources,
+            backoff: Duration::from_millis(self.backoff_ms),
+            backoff_max: Duration::from_millis(self.backoff_max_ms),
         }
     }
 }
@@ -246,6 +291,7 @@ pub struct ScriptEntry {
     #[serde(default)]
     pub config: toml::Table,
     pub timeout_ms: Option<u64>,
+    pub wall_ms: Option<u64>,
     pub memory_mb: Option<u64>,
     /// How many instances of the bot run side by side (1 to 8). One keeps
     /// all its state in one place; more let chats run in parallel, each
@@ -271,7 +317,7 @@ pub fn stem(p: &Path) -> String {
 /// The range each duration setting must be in, so a huge value cannot
 /// overflow the arithmetic on it (`timeout * 2`, `now + deadline`) and a
 /// typo is refused rather than waited out: (key, unit, min, max).
-const DURATIONS: [(&str, &str, u64, u64); 8] = [
+const DURATIONS: [(&str, &str, u64, u64); 12] = [
     ("[backend] timeout_secs", "s", 1, 3600),
     ("[backend] send_timeout_secs", "s", 1, 3600),
     ("[backend] refresh_secs", "s", 0, 7 * 24 * 3600),
@@ -280,6 +326,18 @@ const DURATIONS: [(&str, &str, u64, u64); 8] = [
     ("[webhook] timeout_secs", "s", 1, 3600),
     ("[limits] timeout_ms", "ms", 1, 60_000),
     ("[[scripts]] timeout_ms", "ms", 1, 60_000),
+    ("[limits] wall_ms", "ms", 1, 600_000),
+    ("[limits] backoff_ms", "ms", 1, 3_600_000),
+    ("[limits] backoff_max_ms", "ms", 1, 86_400_000),
+    ("[[scripts]] wall_ms", "ms", 1, 600_000),
+];
+
+/// The range of each count in `[limits]`: (key, min, max).
+const COUNTS: [(&str, u64, u64); 4] = [
+    ("[limits] max_reply_chars", 1, 1 << 20),
+    ("[limits] log_lines_per_call", 1, 1_000_000),
+    ("[limits] log_lines_per_sec", 1, 1_000_000),
+    ("[limits] max_resources", 16, 1_000_000),
 ];
 
 impl Config {
@@ -349,18 +407,64 @@ impl Config {
             w.connect_timeout_secs,
             w.timeout_secs,
             self.limits.timeout_ms,
+            0, // per script, below
+            self.limits.wall_ms(None, None),
+            self.limits.backoff_ms,
+            self.limits.backoff_max_ms,
         ];
-        let scripts = self.scripts.iter().filter_map(|e| {
-            let key = format!("[[scripts]] {}: timeout_ms", e.path.display());
-            e.timeout_ms.map(|v| (key, v, DURATIONS[7]))
+        let scripts = self.scripts.iter().flat_map(|e| {
+            let key = |k: &str| format!("[[scripts]] {}: {k}", e.path.display());
+            [
+                e.timeout_ms.map(|v| (key("timeout_ms"), v, DURATIONS[7])),
+                e.wall_ms.map(|v| (key("wall_ms"), v, DURATIONS[11])),
+            ]
+            .into_iter()
+            .flatten()
         });
         let fixed = DURATIONS
             .iter()
             .zip(values)
+            .filter(|(d, _)| !d.0.starts_with("[[scripts]]"))
             .map(|(d, v)| (d.0.to_string(), v, *d));
         for (key, v, (_, unit, min, max)) in fixed.chain(scripts) {
             if !(min..=max).contains(&v) {
                 anyhow::bail!("{key} = {v}, but it must be {min} to {max} ({unit})");
+            }
+        }
+        let l = &self.limits;
+        if l.backoff_max_ms < l.backoff_ms {
+            anyhow::bail!(
+                "[limits] backoff_max_ms = {}, but it must be at least backoff_ms ({})",
+                l.backoff_max_ms,
+                l.backoff_ms
+            );
+        }
+        let counts = [
+            l.max_reply_chars as u64,
+            u64::from(l.log_lines_per_call),
+            u64::from(l.log_lines_per_sec),
+            l.max_resources as u64,
+        ];
+        for ((key, min, max), v) in COUNTS.iter().zip(counts) {
+            if !(*min..=*max).contains(&v) {
+                anyhow::bail!("{key} = {v}, but it must be {min} to {max}");
+            }
+        }
+        // The wall-clock limit includes the guest's running time: one
+        // shorter than the deadline would make the deadline meaningless.
+        let pairs = std::iter::once(("[limits]".to_string(), l.timeout_ms, l.wall_ms(None, None)))
+            .chain(self.scripts.iter().map(|e| {
+                (
+                    format!("[[scripts]] {}:", e.path.display()),
+                    e.timeout_ms.unwrap_or(l.timeout_ms),
+                    l.wall_ms(e.timeout_ms, e.wall_ms),
+                )
+            }));
+        for (what, timeout, wall) in pairs {
+            if wall < timeout {
+                anyhow::bail!(
+                    "{what} wall_ms = {wall}, but it must be at least timeout_ms ({timeout})"
+                );
             }
         }
         Ok(())
@@ -441,6 +545,38 @@ mod tests {
         assert!(script.contains("a.wasm: timeout_ms"), "{script}");
         assert!(with("[limits]\ntimeout_ms = 60000\n[outbox]\nspacing_ms = 3000\n[backend]\nrefresh_secs = 0\n").is_ok());
         assert!(with("[limits]\ntimeout_ms = 60001\n").is_err());
+    }
+
+    #[test]
+    fn sandbox_limits_are_checked_by_name() {
+        assert!(with("[limits]\nwall_ms = 5000\nbackoff_ms = 10\nbackoff_max_ms = 10\n").is_ok());
+        let short = with("[limits]\ntimeout_ms = 500\nwall_ms = 200\n")
+            .unwrap_err()
+            .to_string();
+        assert!(short.contains("[limits] wall_ms = 200"), "{short}");
+        let script =
+            with("[limits]\nwall_ms = 1000\n[[scripts]]\npath = \"a.wasm\"\ntimeout_ms = 2000\n")
+                .unwrap_err()
+                .to_string();
+        assert!(script.contains("a.wasm: wall_ms = 1000"), "{script}");
+        // Unset, the wall-clock limit follows the deadline.
+        assert!(with("[[scripts]]\npath = \"a.wasm\"\ntimeout_ms = 2000\n").is_ok());
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(c.limits.wall_ms(None, None), 1000);
+        assert_eq!(c.limits.wall_ms(Some(2000), None), 4000);
+        let backoff = with("[limits]\nbackoff_ms = 100\nbackoff_max_ms = 10\n")
+            .unwrap_err()
+            .to_string();
+        assert!(backoff.contains("backoff_max_ms = 10"), "{backoff}");
+        let none = with("[limits]\nmax_resources = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(none.contains("[limits] max_resources = 0"), "{none}");
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(
+            c.limits.sandbox(),
+            crate::scripts::limits::Sandbox::default()
+        );
     }
 
     #[test]

@@ -77,6 +77,12 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
             let (p50, p99) = st
                 .percentiles_us()
                 .map_or((None, None), |(a, b)| (Some(a), Some(b)));
+            let f = st.failures();
+            let recent: Vec<Value> = f
+                .recent
+                .iter()
+                .map(|(at, reason)| json!({"at": secs(*at), "reason": reason}))
+                .collect();
             json!({
                 "name": &*script.name,
                 "path": v.path.display().to_string(),
@@ -85,6 +91,7 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "generation": script.generation(),
                 "loaded_at": secs(v.loaded_at),
                 "timeout_ms": v.deadline.as_millis() as u64,
+                "wall_ms": v.wall.as_millis() as u64,
                 "memory_mb": v.memory_mb,
                 "instances": script.instances(),
                 "calls": ScriptStats::get(&st.calls),
@@ -92,6 +99,12 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "decisions": ScriptStats::get(&st.decisions),
                 "traps": ScriptStats::get(&st.traps),
                 "timeouts": ScriptStats::get(&st.timeouts),
+                "wall_clock": ScriptStats::get(&st.wall_clock),
+                "refused": ScriptStats::get(&st.refused),
+                "skipped": ScriptStats::get(&st.skipped),
+                "failures_in_a_row": f.streak,
+                "paused_until": f.paused_until.map(secs),
+                "last_failures": recent,
                 "p50_us": p50,
                 "p99_us": p99,
             })

@@ -18,3 +18,8 @@ pub use event::{DEFAULT_EVENTS, Event, SendOrigin, SentMessage};
 pub use ids::{GroupNumber, MsgId, Qq};
 pub use message::{ChatKind, ChatRef, InboundMessage, MemberRef, Person, SendTarget};
 pub use roster::{Keyed, Roster};
+
+/// QQ's shortest mute, in seconds.
+pub const MIN_MUTE_SECS: u64 = 60;
+/// QQ's longest mute: 30 days, in seconds.
+pub const MAX_MUTE_SECS: u64 = 30 * 24 * 3600;

@@ -6,7 +6,7 @@
 use super::bindings::openqq::bot::{host, types};
 use super::limits::{MAX_LOG_LINE, MAX_SENDS_PER_CALL};
 use super::state::BotState;
-use crate::model::{GroupNumber, GroupRole, MemberRole, Qq, SendOrigin};
+use crate::model::{GroupNumber, GroupRole, MemberRole, Qq};
 use crate::session::{Lookup, SendRequest};
 
 impl types::Host for BotState {}
@@ -39,6 +39,17 @@ pub fn send_request(to: &types::Destination) -> SendRequest {
     }
 }
 
+/// The length of `text` in characters when it is over `max` of them.
+pub fn over_chars(text: &str, max: usize) -> Option<usize> {
+    // More bytes than `max` is needed for more characters: most texts are
+    // decided without counting.
+    if text.len() <= max {
+        return None;
+    }
+    let chars = text.chars().count();
+    (chars > max).then_some(chars)
+}
+
 fn cut(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
@@ -53,39 +64,47 @@ fn cut(text: &str, max: usize) -> &str {
 impl host::Host for BotState {
     fn log(&mut self, level: host::Level, text: String) {
         let text = cut(&text, MAX_LOG_LINE);
-        let script = &*self.host.script;
-        let msg_id = super::state::msg_id_of(&self.host.msg);
         if level == host::Level::Error {
+            // Kept even when the line is not logged: a trap says why.
             super::state::note_error(&self.host.msg, text);
         }
+        if !self.admit_log_line() {
+            return;
+        }
+        let script = &*self.host.script;
+        let msg_id = super::state::msg_id_of(&self.host.msg);
         match level {
-            host::Level::Trace => tracing::trace!(script, msg_id, "{text}"),
-            host::Level::Debug => tracing::debug!(script, msg_id, "{text}"),
-            host::Level::Info => tracing::info!(script, msg_id, "{text}"),
-            host::Level::Warn => tracing::warn!(script, msg_id, "{text}"),
-            host::Level::Error => tracing::error!(script, msg_id, "{text}"),
+            host::Level::Trace => tracing::trace!(script = %script, %msg_id, "{text}"),
+            host::Level::Debug => tracing::debug!(script = %script, %msg_id, "{text}"),
+            host::Level::Info => tracing::info!(script = %script, %msg_id, "{text}"),
+            host::Level::Warn => tracing::warn!(script = %script, %msg_id, "{text}"),
+            host::Level::Error => tracing::error!(script = %script, %msg_id, "{text}"),
         }
     }
 
+    /// Checks and queues the send; it is carried out once the call has
+    /// returned (see `BotState::queued`), so the bot never waits here.
     async fn send(&mut self, to: types::Destination, content: String) -> Result<u64, String> {
-        // Sends are off the deadline's clock, so the deadline no longer
-        // bounds a bot that sends in a loop: this does.
-        if self.sends >= MAX_SENDS_PER_CALL {
+        if self.queued.len() >= MAX_SENDS_PER_CALL as usize {
             return Err(format!(
                 "too many sends in one call (at most {MAX_SENDS_PER_CALL})"
             ));
         }
-        self.sends += 1;
-        let req = send_request(&to);
-        let session = self.host.session.clone();
-        let origin = SendOrigin::Script(self.host.script.to_string());
-        let sent = self
-            .off_the_clock(session.send(&req, &content, origin))
-            .await;
-        match sent {
-            Ok(id) => Ok(id.0),
-            Err(e) => Err(e.to_string()),
+        let max = self.host.sandbox.max_reply_chars;
+        if let Some(chars) = over_chars(&content, max) {
+            tracing::warn!(script = %self.host.script, msg_id = %super::state::msg_id_of(&self.host.msg), chars, "send refused: over [limits] max_reply_chars = {max}");
+            return Err(format!(
+                "content too long: {chars} characters, at most {max}"
+            ));
         }
+        let prepared = self
+            .host
+            .session
+            .prepare(&send_request(&to), &content)
+            .map_err(|e| e.to_string())?;
+        let id = prepared.msg_id.0;
+        self.queued.push(prepared);
+        Ok(id)
     }
 
     fn whoami(&mut self) -> types::Person {

@@ -13,19 +13,97 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(100);
 /// The default linear-memory cap per script (`memory_mb`).
 pub const DEFAULT_MEMORY_MB: u64 = 64;
 
+/// The default wall-clock limit per call (`wall_ms`): twice the deadline,
+/// and at least a second. The deadline counts only the guest's own running
+/// time (the epoch ticks while it runs); a guest that waits — a WASI sleep,
+/// a poll on a clock — is not running, so without a wall-clock limit it
+/// could hold its instance, and every chat waiting for it, for ever.
+pub fn default_wall(deadline_ms: u64) -> u64 {
+    deadline_ms.saturating_mul(2).max(1000)
+}
+
+/// How much longer than its wall-clock limit a message waits for an
+/// instance another call holds before it passes the bot by. The holder's
+/// call ends at its limit; the grace lets it release the instance first, so
+/// the waiter is served rather than skipped.
+pub const LOCK_GRACE: Duration = Duration::from_millis(250);
+
 /// `init` may parse config and warm caches: give it ten message deadlines,
 /// and never less than a second (interpreted guests start slower).
 pub fn init_deadline(deadline: Duration) -> Duration {
     (deadline * 10).max(Duration::from_secs(1))
 }
 
-/// `host::send`s one call may make; later ones get an error. The deadline
-/// does not count the time a send waits (the outbox may space sends), so
-/// without this a bot could send in a loop for ever.
+/// The wall-clock limit of `init`: as long as its CPU deadline, and never
+/// less than a message's wall-clock limit.
+pub fn init_wall(deadline: Duration, wall: Duration) -> Duration {
+    init_deadline(deadline).max(wall)
+}
+
+/// `host::send`s one call may make; later ones get an error. Sends are
+/// carried out after the call, so without this one call could queue an
+/// unbounded number of them.
 pub const MAX_SENDS_PER_CALL: u32 = 32;
 
-/// A log line from a guest is cut here, so a bot cannot flood the log with
-/// one call.
+/// The mutes QQ applies: 60 s to 30 days. A bot's mute outside is refused
+/// (the reply still goes), as QQ would refuse it.
+pub use crate::model::{MAX_MUTE_SECS, MIN_MUTE_SECS};
+
+/// The caps every script runs under besides its deadline, wall-clock limit
+/// and memory: `[limits]` in the config. Each has a default that is safe for
+/// a gateway nobody tuned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sandbox {
+    /// The longest reply or `host::send` text, in characters. QQ's own
+    /// limit for one message is 4,500 characters (mirai documents it for
+    /// `sendMessage`; go-cqhttp's author puts it at about 5,000): a longer
+    /// text would only be refused by QQ, after a round trip.
+    pub max_reply_chars: usize,
+    /// Log lines (`host::log`, stdout, stderr) one call may write; the rest
+    /// are counted and reported in one line after the call.
+    pub log_lines_per_call: u32,
+    /// Log lines a script (all its instances) may write per second.
+    pub log_lines_per_sec: u32,
+    /// Entries one instance may hold in its WASI resource table (streams,
+    /// pollables, …): host memory the linear-memory cap does not see. Each
+    /// costs a few hundred bytes of the gateway's memory.
+    pub max_resources: usize,
+    /// The pause after the second failure in a row (trap, deadline, wall
+    /// clock, memory, failed rebuild); it doubles with each further failure.
+    pub backoff: Duration,
+    /// The longest pause.
+    pub backoff_max: Duration,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox {
+            max_reply_chars: 4500,
+            log_lines_per_call: 100,
+            log_lines_per_sec: 200,
+            max_resources: 1000,
+            backoff: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Sandbox {
+    /// How long a script is skipped after `streak` failures in a row: not at
+    /// all after one (a one-off trap is rebuilt at the next message), then
+    /// `backoff`, doubling, at most `backoff_max`.
+    pub fn pause_after(&self, streak: u32) -> Duration {
+        if streak < 2 {
+            return Duration::ZERO;
+        }
+        let doublings = (streak - 2).min(30);
+        self.backoff
+            .saturating_mul(1u32 << doublings)
+            .min(self.backoff_max)
+    }
+}
+
+/// A log line from a guest is cut here, so one line cannot flood the log.
 pub const MAX_LOG_LINE: usize = 4096;
 
 /// Guest stdout/stderr is buffered per line up to this size before it is
@@ -38,3 +116,29 @@ pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// How many messages' call times the p50/p99 figures are computed over.
 pub const LATENCY_WINDOW: usize = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pause_starts_at_the_second_failure_and_doubles_to_its_cap() {
+        let s = Sandbox::default();
+        let secs = |n| s.pause_after(n).as_secs();
+        assert_eq!(
+            (secs(0), secs(1), secs(2), secs(3), secs(4)),
+            (0, 0, 1, 2, 4)
+        );
+        assert_eq!(secs(10), 256);
+        assert_eq!(secs(11), 300);
+        assert_eq!(secs(u32::MAX), 300);
+    }
+
+    #[test]
+    fn init_gets_at_least_a_second_and_the_wall_limit() {
+        let ms = Duration::from_millis;
+        assert_eq!(init_wall(ms(100), ms(1000)), ms(1000));
+        assert_eq!(init_wall(ms(500), ms(1000)), ms(5000));
+        assert_eq!(init_wall(ms(100), ms(3000)), ms(3000));
+    }
+}

@@ -1,10 +1,10 @@
 //! One version of one script (`LoadedScript`) and a live instance of it
-//! (`Instance`), with the per-call deadline and memory cap.
+//! (`Instance`), with the per-call deadline, wall-clock limit and memory cap.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::TypedFunc;
+use wasmtime::component::{ResourceTableError, TypedFunc};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use super::bindings::Bot;
@@ -14,11 +14,11 @@ use super::bindings::openqq::bot::types as wit;
 pub type WitEvent = wit::Event;
 use super::engine::Prepared;
 use super::error::{LoadStage, ScriptError};
-use super::limits::init_deadline;
-use super::state::BotState;
-use crate::model::{ChatKind, ChatRef, InboundMessage, Person};
+use super::limits::{Sandbox, init_deadline, init_wall};
+use super::state::{BotState, LogBudget};
+use crate::model::{ChatKind, ChatRef, InboundMessage, Person, SendOrigin};
 use crate::pipeline::Decision;
-use crate::session::SessionHandle;
+use crate::session::{PreparedSend, SessionHandle};
 
 /// A compiled version of a script, with its settings.
 pub struct LoadedScript {
@@ -27,10 +27,17 @@ pub struct LoadedScript {
     pub prepared: Prepared,
     /// The flattened config table handed to `init`.
     pub config: Vec<(String, String)>,
+    /// The guest's own running time per call.
     pub deadline: Duration,
+    /// The whole call's time, waits included.
+    pub wall: Duration,
     pub memory_mb: u64,
     /// Instances side by side (`instances`); chats are spread over them.
     pub instances: usize,
+    /// The caps of `[limits]`.
+    pub sandbox: Sandbox,
+    /// The log budget all instances of this version share.
+    pub log: Arc<LogBudget>,
     pub loaded_at: std::time::SystemTime,
 }
 
@@ -45,7 +52,9 @@ pub struct Instance {
 }
 
 impl LoadedScript {
-    /// Instantiates this version and runs its `init`.
+    /// Instantiates this version and runs its `init`, within the init
+    /// deadline and wall-clock limit. Sends `init` asked for go out in the
+    /// background once it has returned.
     ///
     /// # Errors
     /// `ScriptError::Load` at the instantiate or init stage.
@@ -60,7 +69,14 @@ impl LoadedScript {
         };
         let memory = usize::try_from(self.memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         let engine = self.prepared.pre.engine();
-        let mut store = Store::new(engine, BotState::new(self.name.clone(), session, memory));
+        let state = BotState::new(
+            self.name.clone(),
+            session.clone(),
+            memory,
+            self.sandbox,
+            self.log.clone(),
+        );
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         // Each tick past the deadline check: stop the call if it is over
         // time, else yield to the runtime so other tasks run.
@@ -69,39 +85,93 @@ impl LoadedScript {
             _ => Ok(UpdateDeadline::Yield(1)),
         });
         store.set_epoch_deadline(1);
-        store
-            .data_mut()
-            .begin("init", Instant::now() + init_deadline(self.deadline));
+        let deadline = init_deadline(self.deadline);
+        let wall = init_wall(self.deadline, self.wall);
+        store.data_mut().begin("init", Instant::now() + deadline);
+        let started = tokio::time::timeout(wall, self.start(&mut store)).await;
+        store.data_mut().end();
+        let queued = store.data_mut().take_queued();
+        let (bot, on_event) = match started {
+            Ok(Ok(Ok(started))) => started,
+            Ok(Ok(Err(reason))) => {
+                return Err(fail(LoadStage::Init, format!("init refused: {reason}")));
+            }
+            Ok(Err((stage, e))) => {
+                let why = match classify(self, deadline, &store, e) {
+                    ScriptError::Trap { reason, .. } => format!("init trapped: {reason}"),
+                    limit => format!("init {}", limit_text(&limit)),
+                };
+                return Err(fail(stage, why));
+            }
+            Err(_) => {
+                let limit = ScriptError::WallClock {
+                    script: self.name.to_string(),
+                    wall_ms: wall.as_millis() as u64,
+                };
+                return Err(fail(
+                    LoadStage::Init,
+                    format!("init {}", limit_text(&limit)),
+                ));
+            }
+        };
+        if !queued.is_empty() {
+            tokio::spawn(send_queued(session, self.name.clone(), queued));
+        }
+        Ok(Instance {
+            version: self.clone(),
+            store,
+            bot,
+            on_event,
+        })
+    }
+
+    /// Instantiates and calls `init`: `Err` says at which stage it failed.
+    async fn start(
+        &self,
+        store: &mut Store<BotState>,
+    ) -> Result<
+        Result<(Bot, Option<TypedFunc<(wit::Event,), ()>>), String>,
+        (LoadStage, wasmtime::Error),
+    > {
         // Instantiate untyped first, so the optional `on-event` export can be
         // looked up beside the world's typed exports.
         let instance = self
             .prepared
             .pre
             .instance_pre()
-            .instantiate_async(&mut store)
+            .instantiate_async(&mut *store)
             .await
-            .map_err(|e| fail(LoadStage::Instantiate, format!("{e:#}")))?;
-        let bot = Bot::new(&mut store, &instance)
-            .map_err(|e| fail(LoadStage::Instantiate, format!("{e:#}")))?;
+            .map_err(|e| (LoadStage::Instantiate, e))?;
+        let bot = Bot::new(&mut *store, &instance).map_err(|e| (LoadStage::Instantiate, e))?;
         let on_event = instance
-            .get_typed_func::<(wit::Event,), ()>(&mut store, "on-event")
+            .get_typed_func::<(wit::Event,), ()>(&mut *store, "on-event")
             .ok();
         store.set_epoch_deadline(1);
-        let result = bot.call_init(&mut store, &self.config).await;
-        store.data_mut().end();
-        match result {
-            Ok(Ok(())) => Ok(Instance {
-                version: self.clone(),
-                store,
-                bot,
-                on_event,
-            }),
-            Ok(Err(reason)) => Err(fail(LoadStage::Init, format!("init refused: {reason}"))),
-            Err(e) => {
-                let why = trap_reason(store.data().last_error(), &e);
-                tracing::debug!(script = %self.name, "init trap: {e:?}");
-                Err(fail(LoadStage::Init, format!("init trapped: {why}")))
-            }
+        let init = bot
+            .call_init(&mut *store, &self.config)
+            .await
+            .map_err(|e| (LoadStage::Init, e))?;
+        Ok(init.map(|()| (bot, on_event)))
+    }
+}
+
+/// "ran past its … limit …": what the error says after the script's name.
+fn limit_text(e: &ScriptError) -> String {
+    let text = e.to_string();
+    match text.split_once(": ") {
+        Some((_, rest)) => rest.to_string(),
+        None => text,
+    }
+}
+
+/// Carries out the sends a call queued, in order, once it has returned;
+/// failures are logged (the bot already has its `msg_id`s).
+pub async fn send_queued(session: SessionHandle, script: Arc<str>, queued: Vec<PreparedSend>) {
+    for send in queued {
+        let msg_id = send.msg_id;
+        let origin = SendOrigin::Script(script.to_string());
+        if let Err(e) = session.send_prepared(send, origin).await {
+            tracing::warn!(script = %script, %msg_id, error = %e, "a bot's send failed");
         }
     }
 }
@@ -110,6 +180,11 @@ impl Instance {
     /// Whether this bot wants events (exports `on-event`).
     pub fn wants_events(&self) -> bool {
         self.on_event.is_some()
+    }
+
+    /// The sends the last call queued, to be carried out now, in order.
+    pub fn take_queued(&mut self) -> Vec<PreparedSend> {
+        self.store.data_mut().take_queued()
     }
 
     /// Calls `on-event` (a no-op for bots without it). After an `Err` the
@@ -123,71 +198,87 @@ impl Instance {
             .data_mut()
             .begin("event", Instant::now() + v.deadline);
         self.store.set_epoch_deadline(1);
-        let result = f.call_async(&mut self.store, (event.clone(),)).await;
+        let call = f.call_async(&mut self.store, (event.clone(),));
+        let result = tokio::time::timeout(v.wall, call).await;
         self.store.data_mut().end();
-        let denied = self.store.data().limiter.denied;
-        let guest_said = self.store.data().last_error();
-        result.map_err(|e| classify(&v.name, v.deadline, v.memory_mb, denied, guest_said, e))
+        match result {
+            Ok(r) => r.map_err(|e| classify(&v, v.deadline, &self.store, e)),
+            Err(_) => Err(wall_clock(&v)),
+        }
     }
 
-    /// Calls `on-message`. After an `Err` the instance is poisoned and must
-    /// be dropped (a trapped component cannot be entered again).
+    /// Calls `on-message`, within the deadline (the guest's running time)
+    /// and the wall-clock limit (the whole call). After an `Err` the
+    /// instance is poisoned and must be dropped (a trapped component — or
+    /// one whose call was abandoned at the wall-clock limit — cannot be
+    /// entered again).
     pub async fn on_message(
         &mut self,
         msg: &InboundMessage,
     ) -> Result<Option<Decision>, ScriptError> {
-        let v = &self.version;
+        let v = self.version.clone();
         self.store
             .data_mut()
             .begin(&msg.id, Instant::now() + v.deadline);
         self.store.set_epoch_deadline(1);
-        let result = self
-            .bot
-            .call_on_message(&mut self.store, &to_wit(msg))
-            .await;
+        let message = to_wit(msg);
+        let call = self.bot.call_on_message(&mut self.store, &message);
+        // Dropping the call's future at the limit abandons the guest where
+        // it waits; the caller drops this instance.
+        let result = tokio::time::timeout(v.wall, call).await;
         self.store.data_mut().end();
-        let denied = self.store.data().limiter.denied;
-        let guest_said = self.store.data().last_error();
         match result {
-            Ok(d) => Ok(d.map(|d| Decision {
+            Ok(Ok(d)) => Ok(d.map(|d| Decision {
                 reply: d.reply,
                 shutup: d.shutup.map(u64::from),
             })),
-            Err(e) => Err(classify(
-                &v.name,
-                v.deadline,
-                v.memory_mb,
-                denied,
-                guest_said,
-                e,
-            )),
+            Ok(Err(e)) => Err(classify(&v, v.deadline, &self.store, e)),
+            Err(_) => Err(wall_clock(&v)),
         }
     }
 }
 
+fn wall_clock(v: &LoadedScript) -> ScriptError {
+    ScriptError::WallClock {
+        script: v.name.to_string(),
+        wall_ms: v.wall.as_millis() as u64,
+    }
+}
+
+/// Which limit, if any, ended a call that failed with `e`.
 fn classify(
-    name: &str,
+    v: &LoadedScript,
     deadline: Duration,
-    memory_mb: u64,
-    denied: Option<usize>,
-    guest_said: Option<String>,
+    store: &Store<BotState>,
     e: wasmtime::Error,
 ) -> ScriptError {
-    let script = name.to_string();
+    let script = v.name.to_string();
     if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
         return ScriptError::Deadline {
             script,
             deadline_ms: deadline.as_millis() as u64,
         };
     }
+    let table_full = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<ResourceTableError>(),
+            Some(ResourceTableError::Full)
+        )
+    });
+    if table_full {
+        return ScriptError::Resources {
+            script,
+            limit: v.sandbox.max_resources,
+        };
+    }
     // The full wasm backtrace goes to the debug log; the reason says what
     // the guest said and which trap ended it.
-    tracing::debug!(script, "trap: {e:?}");
-    let reason = trap_reason(guest_said, &e);
-    if denied.is_some() {
+    tracing::debug!(script = %script, "trap: {e:?}");
+    let reason = trap_reason(store.data().last_error(), &e);
+    if store.data().limiter.denied.is_some() {
         return ScriptError::Memory {
             script,
-            limit_mb: memory_mb,
+            limit_mb: v.memory_mb,
             reason,
         };
     }
@@ -197,8 +288,9 @@ fn classify(
 /// "<what the guest said>; wasm trap: <trap>", or the error chain when the
 /// guest said nothing.
 fn trap_reason(guest_said: Option<String>, e: &wasmtime::Error) -> String {
+    // A `Trap` says "wasm trap: …" itself.
     let trap = match e.downcast_ref::<Trap>() {
-        Some(t) => format!("wasm trap: {t}"),
+        Some(t) => t.to_string(),
         None => format!("{e:#}"),
     };
     match guest_said {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::limits::Sandbox;
 use crate::config::{Config, ScriptEntry, stem};
 
 /// What to load: one script's file and settings.
@@ -13,9 +14,13 @@ pub struct ScriptSpec {
     pub path: PathBuf,
     pub config: Vec<(String, String)>,
     pub deadline: Duration,
+    /// The wall-clock limit per call (`wall_ms`).
+    pub wall: Duration,
     pub memory_mb: u64,
     /// Instances side by side (`instances`, 1 to 8).
     pub instances: usize,
+    /// The caps of `[limits]`.
+    pub sandbox: Sandbox,
 }
 
 impl ScriptSpec {
@@ -25,8 +30,10 @@ impl ScriptSpec {
             path: e.path.clone(),
             config: flatten(&e.config),
             deadline: Duration::from_millis(e.timeout_ms.unwrap_or(cfg.limits.timeout_ms)),
+            wall: Duration::from_millis(cfg.limits.wall_ms(e.timeout_ms, e.wall_ms)),
             memory_mb: e.memory_mb.unwrap_or(cfg.limits.memory_mb),
             instances: e.instances.unwrap_or(cfg.limits.instances),
+            sandbox: cfg.limits.sandbox(),
         }
     }
 
@@ -37,8 +44,10 @@ impl ScriptSpec {
             path: path.to_path_buf(),
             config: Vec::new(),
             deadline: Duration::from_millis(cfg.limits.timeout_ms),
+            wall: Duration::from_millis(cfg.limits.wall_ms(None, None)),
             memory_mb: cfg.limits.memory_mb,
             instances: cfg.limits.instances,
+            sandbox: cfg.limits.sandbox(),
         }
     }
 }
@@ -174,6 +183,7 @@ mod tests {
             name: name.map(str::to_string),
             config: toml::Table::new(),
             timeout_ms: None,
+            wall_ms: None,
             memory_mb: None,
             instances: None,
         }

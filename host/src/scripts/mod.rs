@@ -32,5 +32,6 @@ pub use loaded::{Instance, LoadedScript, to_wit};
 pub use loader::{ScriptSpec, flatten, specs};
 pub use registry::{Registry, Script};
 pub use reload::{Rejection, ReloadHandle, ReloadReport, Reloader};
+pub use state::LogBudget;
 pub use stats::ScriptStats;
 pub use watch::{Watcher, watch};

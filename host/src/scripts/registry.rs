@@ -7,37 +7,70 @@
 //! serialised, different instances and scripts run in parallel. A chat
 //! always goes to the same instance, so the state a bot keeps about a chat
 //! stays in one place. A call pins the version it started with; a swap only
-//! changes what the *next* call gets. A trap, a deadline or a memory-cap hit
-//! drops that instance; the next call rebuilds it.
+//! changes what the *next* call gets.
+//!
+//! What a misbehaving bot can cost the others is bounded:
+//! - a call ends at its deadline (running) or its wall-clock limit (waiting),
+//!   and the instance is dropped;
+//! - a message waits for a busy instance at most the wall-clock limit (plus
+//!   `LOCK_GRACE`), then passes on (counted as skipped);
+//! - the sends a call queued go out after it has released the instance;
+//! - after the second failure in a row (trap, limit, failed rebuild) the
+//!   instance is not rebuilt for a pause that doubles with each failure
+//!   (`Sandbox::pause_after`); messages meanwhile pass on at once, counted as
+//!   skipped. A success, a swap or a reload ends the pause.
 
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 
 use super::error::ScriptError;
-use super::loaded::{Instance, LoadedScript, WitEvent};
+use super::host::over_chars;
+use super::limits::{LOCK_GRACE, MAX_MUTE_SECS, MIN_MUTE_SECS};
+use super::loaded::{Instance, LoadedScript, WitEvent, send_queued};
 use super::stats::{Outcome, ScriptStats};
 use crate::model::InboundMessage;
 use crate::pipeline::{Decision, Handled, Handler, spread};
 use crate::session::SessionHandle;
+use crate::throttle::Throttle;
+
+/// How often a script's skipped messages are logged (with their count).
+const SKIP_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// One instance of a script and the one a swap prepared to replace it.
 struct Slot {
-    /// The live instance. Async mutex: it is held across the guest call.
-    live: tokio::sync::Mutex<Option<Instance>>,
+    /// The live instance and its failures. Async mutex: it is held across
+    /// the guest call.
+    live: tokio::sync::Mutex<Live>,
     /// An instance of the newest version, built and initialised by a swap,
     /// waiting for this slot's next call to adopt it.
     ready: std::sync::Mutex<Option<Instance>>,
 }
 
+/// What a slot's mutex guards.
+struct Live {
+    instance: Option<Instance>,
+    /// Failures in a row, and until when the instance is not rebuilt.
+    streak: u32,
+    paused_until: Option<Instant>,
+    /// The script's `clears` when `streak` was last counted: a swap or a
+    /// reload since then starts it over.
+    cleared: u64,
+}
+
 impl Slot {
     fn new(live: Instance) -> Slot {
         Slot {
-            live: tokio::sync::Mutex::new(Some(live)),
+            live: tokio::sync::Mutex::new(Live {
+                instance: Some(live),
+                streak: 0,
+                paused_until: None,
+                cleared: 0,
+            }),
             ready: std::sync::Mutex::new(None),
         }
     }
@@ -57,6 +90,9 @@ pub struct Script {
     pub stats: ScriptStats,
     /// How many times this script was swapped.
     generation: AtomicU64,
+    /// Bumped by a swap or a reload: every slot's failure streak ends.
+    clears: AtomicU64,
+    skip_log: Throttle,
 }
 
 impl Script {
@@ -75,6 +111,8 @@ impl Script {
             slots: instances.into_iter().map(Slot::new).collect(),
             stats: ScriptStats::default(),
             generation: AtomicU64::new(0),
+            clears: AtomicU64::new(0),
+            skip_log: Throttle::new(SKIP_LOG_INTERVAL),
         }
     }
 
@@ -103,7 +141,7 @@ impl Script {
     /// Makes `next` (already instantiated and initialised, one per slot)
     /// the version the next calls use. Calls in flight finish on the old
     /// one. A slot left without a prepared instance builds one on its next
-    /// call.
+    /// call. Failure pauses end.
     pub fn swap(&self, next: Vec<Instance>) {
         let Some(version) = next.first().map(|i| i.version.clone()) else {
             return;
@@ -113,6 +151,14 @@ impl Script {
         }
         self.current.store(version);
         self.generation.fetch_add(1, Ordering::Relaxed);
+        self.clear_failures();
+    }
+
+    /// Ends every slot's failure pause (a reload, even one that changed
+    /// nothing: the operator asked for the bot to be tried again).
+    pub fn clear_failures(&self) {
+        self.clears.fetch_add(1, Ordering::Relaxed);
+        self.stats.clear_pause();
     }
 
     /// The slot that serves `chat` (a message's or an event's chat key);
@@ -150,40 +196,147 @@ impl Script {
         Ok(())
     }
 
-    /// Runs the script on `msg`. Failures are logged here and count as a pass.
+    /// Whether the slot is in a failure pause now (a swap or reload since
+    /// the last failure ends it).
+    fn paused(&self, live: &mut Live) -> bool {
+        let clears = self.clears.load(Ordering::Relaxed);
+        if live.cleared != clears {
+            live.cleared = clears;
+            live.streak = 0;
+            live.paused_until = None;
+        }
+        live.paused_until.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Counts a failure of the slot's instance (already dropped) and starts
+    /// the pause it earns; says so after `what` in one log line.
+    fn failed(&self, live: &mut Live, e: &ScriptError, what: &str, msg_id: &str, took: Duration) {
+        live.streak = live.streak.saturating_add(1);
+        let pause = self.current().sandbox.pause_after(live.streak);
+        live.paused_until = (!pause.is_zero()).then(|| Instant::now() + pause);
+        self.stats.note_failure(e.to_string(), live.streak, pause);
+        let limit = e.limit().unwrap_or("trap");
+        let took_ms = took.as_millis() as u64;
+        if pause.is_zero() {
+            tracing::error!(script = %self.name, %msg_id, took_ms, limit, "{e}; instance dropped, {what}");
+        } else {
+            tracing::error!(script = %self.name, %msg_id, took_ms, limit, failures = live.streak, pause_ms = pause.as_millis() as u64,
+                "{e}; instance dropped, {what}; {} failures in a row: not rebuilt for {} ms, messages pass on meanwhile",
+                live.streak, pause.as_millis());
+        }
+    }
+
+    /// Counts a message passed on without a call, and says so at most once
+    /// per interval.
+    fn skipped(&self, msg_id: &str, why: &str) {
+        self.stats.record_skip();
+        if let Some(more) = self.skip_log.allow() {
+            tracing::warn!(script = %self.name, %msg_id, held_back = more, "message passed on without calling the bot: {why}");
+        }
+    }
+
+    /// Runs the script on `msg`. Failures are logged here and count as a
+    /// pass; sends the call queued go out after the instance is released.
     pub async fn call(&self, msg: &InboundMessage, session: &SessionHandle) -> Option<Decision> {
+        let version = self.current();
         let slot = self.slot_for(Some(&msg.chat_key()));
-        let mut live = slot.live.lock().await;
-        if let Err(e) = self.adopt_current(slot, &mut live, session).await {
-            tracing::error!(script = %self.name, msg_id = %msg.id, error = %e, "cannot rebuild the script; message passed on");
-            self.stats.record(Outcome::Trap, std::time::Duration::ZERO);
+        let wait = version.wall + LOCK_GRACE;
+        let Ok(mut live) = tokio::time::timeout(wait, slot.live.lock()).await else {
+            self.skipped(
+                &msg.id,
+                "its instance was busy for longer than the wall-clock limit",
+            );
+            return None;
+        };
+        if self.paused(&mut live) {
+            self.skipped(&msg.id, "it is paused after failing repeatedly");
             return None;
         }
-        let instance = live.as_mut()?;
         let started = Instant::now();
+        if let Err(e) = self.adopt_current(slot, &mut live.instance, session).await {
+            self.stats.record(Outcome::Trap, started.elapsed());
+            self.failed(
+                &mut live,
+                &e,
+                "message passed on",
+                &msg.id,
+                started.elapsed(),
+            );
+            return None;
+        }
+        let instance = live.instance.as_mut()?;
+        let version = instance.version.clone();
         let result = instance.on_message(msg).await;
+        let queued = instance.take_queued();
         let took = started.elapsed();
-        match result {
-            Ok(Some(d)) => {
-                self.stats.record(Outcome::Decision, took);
-                Some(d)
+        let outcome = match result {
+            Ok(d) => {
+                live.streak = 0;
+                live.paused_until = None;
+                Ok(d)
             }
+            Err(e) => {
+                live.instance = None;
+                self.stats.record(outcome_of(&e), took);
+                self.failed(&mut live, &e, "message passed on", &msg.id, took);
+                Err(())
+            }
+        };
+        drop(live);
+        if !queued.is_empty() {
+            send_queued(session.clone(), self.name.clone(), queued).await;
+        }
+        match outcome {
+            Err(()) => None,
             Ok(None) => {
                 self.stats.record(Outcome::Pass, took);
                 None
             }
-            Err(e) => {
-                *live = None;
-                let outcome = if matches!(e, ScriptError::Deadline { .. }) {
-                    Outcome::Timeout
+            Ok(Some(d)) => {
+                let d = self.within_caps(d, msg, &version);
+                let outcome = if d.is_some() {
+                    Outcome::Decision
                 } else {
-                    Outcome::Trap
+                    Outcome::Refused
                 };
                 self.stats.record(outcome, took);
-                tracing::error!(script = %self.name, msg_id = %msg.id, took_ms = took.as_millis() as u64, "{e}; instance dropped, message passed on");
-                None
+                d
             }
         }
+    }
+
+    /// The decision without what breaks a cap (a reply over
+    /// `max_reply_chars`, a mute outside QQ's 60 s–30 days), each refusal
+    /// logged naming the bot and the limit; `None` when nothing is left to
+    /// do, so the message passes on.
+    fn within_caps(
+        &self,
+        mut d: Decision,
+        msg: &InboundMessage,
+        version: &LoadedScript,
+    ) -> Option<Decision> {
+        let mut refused = false;
+        let max = version.sandbox.max_reply_chars;
+        if let Some(chars) = d.reply.as_deref().and_then(|r| over_chars(r, max)) {
+            tracing::error!(script = %self.name, msg_id = %msg.id, chars, limit = "max_reply_chars",
+                "reply refused: {chars} characters, over [limits] max_reply_chars = {max}");
+            d.reply = None;
+            refused = true;
+        }
+        if let Some(secs) = d
+            .shutup
+            .filter(|s| !(MIN_MUTE_SECS..=MAX_MUTE_SECS).contains(s))
+        {
+            tracing::error!(script = %self.name, msg_id = %msg.id, secs, limit = "mute",
+                "mute refused: {secs} s is outside QQ's {MIN_MUTE_SECS} s to {MAX_MUTE_SECS} s (30 days)");
+            d.shutup = None;
+            refused = true;
+        }
+        if refused && d.reply.is_none() && d.shutup.is_none() {
+            tracing::warn!(script = %self.name, msg_id = %msg.id, "nothing of the decision is left; message passed on");
+            return None;
+        }
+        Some(d)
     }
 
     /// Delivers an event to this script if it exports `on-event`: to the
@@ -198,20 +351,45 @@ impl Script {
         let name = about.name();
         let slot = self.slot_for(about.chat_key().as_ref());
         let mut live = slot.live.lock().await;
-        if let Err(e) = self.adopt_current(slot, &mut live, session).await {
-            tracing::error!(script = %self.name, event = name, error = %e, "cannot rebuild the script; event missed");
+        if self.paused(&mut live) {
+            self.skipped(name, "it is paused after failing repeatedly (event missed)");
             return;
         }
-        let Some(instance) = live.as_mut() else {
+        let started = Instant::now();
+        if let Err(e) = self.adopt_current(slot, &mut live.instance, session).await {
+            self.failed(&mut live, &e, "event missed", name, started.elapsed());
+            return;
+        }
+        let Some(instance) = live.instance.as_mut() else {
             return;
         };
         if !instance.wants_events() {
             return;
         }
-        if let Err(e) = instance.on_event(event).await {
-            *live = None;
-            tracing::error!(script = %self.name, event = name, "{e}; instance dropped");
+        let result = instance.on_event(event).await;
+        let queued = instance.take_queued();
+        match result {
+            Ok(()) => {
+                live.streak = 0;
+                live.paused_until = None;
+            }
+            Err(e) => {
+                live.instance = None;
+                self.failed(&mut live, &e, "event missed", name, started.elapsed());
+            }
         }
+        drop(live);
+        if !queued.is_empty() {
+            send_queued(session.clone(), self.name.clone(), queued).await;
+        }
+    }
+}
+
+fn outcome_of(e: &ScriptError) -> Outcome {
+    match e {
+        ScriptError::Deadline { .. } => Outcome::Timeout,
+        ScriptError::WallClock { .. } => Outcome::WallClock,
+        _ => Outcome::Trap,
     }
 }
 

@@ -21,6 +21,7 @@ use super::error::{LoadStage, ScriptError};
 use super::loaded::{Instance, LoadedScript};
 use super::loader::{ScriptSpec, Specs, specs};
 use super::registry::{Registry, Script};
+use super::state::LogBudget;
 use crate::config::Config;
 
 /// A file that fails to compile while it keeps changing, or that changed
@@ -199,6 +200,8 @@ impl Reloader {
             match self.load_changed(spec, existing.as_deref()).await {
                 Ok(None) => {
                     if let Some(s) = existing {
+                        // Asked to reload, the operator wants a paused bot tried again.
+                        s.clear_failures();
                         report.unchanged.push(spec.name.clone());
                         next.push(s);
                     }
@@ -347,8 +350,11 @@ impl Reloader {
             prepared,
             config: spec.config.clone(),
             deadline: spec.deadline,
+            wall: spec.wall,
             memory_mb: spec.memory_mb,
             instances: spec.instances.max(1),
+            sandbox: spec.sandbox,
+            log: Arc::new(LogBudget::new(&spec.sandbox)),
             loaded_at: SystemTime::now(),
         });
         let mut instances = Vec::with_capacity(version.instances);
@@ -362,6 +368,8 @@ impl Reloader {
 fn same_settings(cur: &LoadedScript, spec: &ScriptSpec) -> bool {
     cur.config == spec.config
         && cur.deadline == spec.deadline
+        && cur.wall == spec.wall
+        && cur.sandbox == spec.sandbox
         && cur.memory_mb == spec.memory_mb
         && cur.instances == spec.instances.max(1)
         && cur.path == spec.path

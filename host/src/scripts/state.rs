@@ -1,6 +1,6 @@
-//! What a script's `Store` holds: WASI (denying everything), the memory
-//! limiter, the deadline of the call in progress, and the handles its host
-//! imports use.
+//! What a script's `Store` holds: WASI (denying everything, its resource
+//! table capped), the memory limiter, the deadline of the call in progress,
+//! the sends it queued, its log budget, and the handles its host imports use.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -13,8 +13,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS};
-use crate::session::SessionHandle;
+use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS, Sandbox};
+use crate::session::{PreparedSend, SessionHandle};
 
 /// The call in progress, shared with the script's output streams: the id of
 /// the message (their lines carry it) and the last error the guest reported
@@ -25,6 +25,49 @@ pub type CurrentMsg = Arc<Mutex<CallNote>>;
 pub struct CallNote {
     pub msg_id: String,
     pub last_error: Option<String>,
+    /// Log lines this call wrote, and the ones its budget held back.
+    lines: u32,
+    held_back: u32,
+}
+
+/// How much a script may write to the log: per call (counted in the
+/// `CallNote`) and per second for all its instances (counted here).
+#[derive(Debug)]
+pub struct LogBudget {
+    per_call: u32,
+    per_sec: u32,
+    /// The current one-second window: when it began, lines written in it.
+    window: Mutex<(Instant, u32)>,
+}
+
+impl LogBudget {
+    pub fn new(sandbox: &Sandbox) -> LogBudget {
+        LogBudget {
+            per_call: sandbox.log_lines_per_call,
+            per_sec: sandbox.log_lines_per_sec,
+            window: Mutex::new((Instant::now(), 0)),
+        }
+    }
+
+    /// Whether one more line may be written in the call `note` describes;
+    /// a line refused is counted as held back.
+    fn admit(&self, note: &CurrentMsg) -> bool {
+        let Ok(mut n) = note.lock() else {
+            return false;
+        };
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if now.duration_since(w.0).as_secs() >= 1 {
+            *w = (now, 0);
+        }
+        if n.lines >= self.per_call || w.1 >= self.per_sec {
+            n.held_back = n.held_back.saturating_add(1);
+            return false;
+        }
+        n.lines += 1;
+        w.1 += 1;
+        true
+    }
 }
 
 /// Reads the message id of the call in progress.
@@ -45,44 +88,56 @@ pub struct BotState {
     table: ResourceTable,
     pub limiter: Limiter,
     pub host: HostCtx,
-    /// When the call in progress must end; `None` between calls. Time the
-    /// call spends awaiting the host (`host::send`) pushes it later, so it
-    /// bounds the guest's own running time only.
+    /// When the call in progress must end; `None` between calls. It bounds
+    /// the guest's own running time (the epoch callback reads it); the
+    /// wall-clock limit around the call bounds the rest.
     pub deadline: Option<Instant>,
-    /// `host::send`s made by the call in progress (see `MAX_SENDS_PER_CALL`).
-    pub sends: u32,
+    /// Sends the call in progress asked for (`host::send`), in order: they
+    /// are carried out once the call has returned and released its
+    /// instance, so a bot never waits for the outbox or QQ while it holds
+    /// the instance other chats need.
+    pub queued: Vec<PreparedSend>,
 }
 
-/// What the host imports need: who is calling, about which message, and the
-/// session to act through.
+/// What the host imports need: who is calling, about which message, the
+/// session to act through, and the caps they enforce.
 pub struct HostCtx {
     pub script: Arc<str>,
     pub msg: CurrentMsg,
     pub session: SessionHandle,
+    pub sandbox: Sandbox,
+    pub log: Arc<LogBudget>,
 }
 
 impl BotState {
     /// A state with no filesystem, no network, no environment and no
-    /// arguments; stdout and stderr go to the gateway's log.
-    pub fn new(script: Arc<str>, session: SessionHandle, memory_bytes: usize) -> BotState {
+    /// arguments; stdout and stderr go to the gateway's log, within the
+    /// script's log budget.
+    pub fn new(
+        script: Arc<str>,
+        session: SessionHandle,
+        memory_bytes: usize,
+        sandbox: Sandbox,
+        log: Arc<LogBudget>,
+    ) -> BotState {
         let msg: CurrentMsg = Arc::new(Mutex::new(CallNote::default()));
+        let output = |stream| LogOutput {
+            script: script.clone(),
+            stream,
+            msg: msg.clone(),
+            log: log.clone(),
+        };
         let mut b = WasiCtx::builder();
-        b.stdout(LogOutput {
-            script: script.clone(),
-            stream: "stdout",
-            msg: msg.clone(),
-        })
-        .stderr(LogOutput {
-            script: script.clone(),
-            stream: "stderr",
-            msg: msg.clone(),
-        })
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false);
+        b.stdout(output("stdout"))
+            .stderr(output("stderr"))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(sandbox.max_resources);
         BotState {
             wasi: b.build(),
-            table: ResourceTable::new(),
+            table,
             limiter: Limiter {
                 memory_bytes,
                 denied: None,
@@ -91,10 +146,17 @@ impl BotState {
                 script,
                 msg,
                 session,
+                sandbox,
+                log,
             },
             deadline: None,
-            sends: 0,
+            queued: Vec::new(),
         }
+    }
+
+    /// Whether the guest may write one more log line now (see `LogBudget`).
+    pub fn admit_log_line(&self) -> bool {
+        self.host.log.admit(&self.host.msg)
     }
 
     /// Marks the start of a call about message `msg_id`.
@@ -105,30 +167,36 @@ impl BotState {
             n.last_error = None;
         }
         self.deadline = Some(deadline);
-        self.sends = 0;
+        self.queued.clear();
         self.limiter.denied = None;
     }
 
+    /// Marks the end of a call, however it ended; says in one line how many
+    /// log lines the budget held back, if any.
     pub fn end(&mut self) {
         self.deadline = None;
+        let (msg_id, held_back, lines) = match self.host.msg.lock() {
+            Ok(mut n) => {
+                let out = (n.msg_id.clone(), n.held_back, n.lines);
+                n.held_back = 0;
+                n.lines = 0;
+                out
+            }
+            Err(_) => return,
+        };
+        if held_back > 0 {
+            let s = &self.host.sandbox;
+            tracing::warn!(
+                script = %self.host.script, %msg_id, written = lines, held_back,
+                "log lines over the script's budget were dropped ([limits] log_lines_per_call = {}, log_lines_per_sec = {})",
+                s.log_lines_per_call, s.log_lines_per_sec
+            );
+        }
     }
 
-    /// Runs `wait` — a host import awaiting the session — with the call's
-    /// deadline stopped: the time it takes is added to the deadline
-    /// afterwards. The guest cannot run while the host awaits, and the
-    /// epoch callback only looks at the deadline when the guest runs again,
-    /// so moving it once the wait is over is enough. Without this an outbox
-    /// that spaces sends (or a slow backend) would kill a bot whose send
-    /// succeeded.
-    pub async fn off_the_clock<T>(&mut self, wait: impl Future<Output = T>) -> T {
-        let started = Instant::now();
-        let out = wait.await;
-        let waited = started.elapsed();
-        if let Some(d) = self.deadline.as_mut() {
-            // An overflow means the deadline is already out of reach.
-            *d = d.checked_add(waited).unwrap_or(*d);
-        }
-        out
+    /// The sends the last call queued, to be carried out now.
+    pub fn take_queued(&mut self) -> Vec<PreparedSend> {
+        std::mem::take(&mut self.queued)
     }
 
     /// What the guest last reported as an error during this call.
@@ -184,6 +252,7 @@ struct LogOutput {
     script: Arc<str>,
     stream: &'static str,
     msg: CurrentMsg,
+    log: Arc<LogBudget>,
 }
 
 impl IsTerminal for LogOutput {
@@ -214,12 +283,18 @@ impl LineLogger {
             return;
         }
         let msg_id = msg_id_of(&self.out.msg);
+        if self.out.stream == "stderr" {
+            // Kept even when the line is not logged: a trap says why.
+            note_error(&self.out.msg, text);
+        }
+        if !self.out.log.admit(&self.out.msg) {
+            return;
+        }
         match self.out.stream {
             "stderr" => {
-                note_error(&self.out.msg, text);
-                tracing::warn!(script = %self.out.script, msg_id, stream = "stderr", "{text}")
+                tracing::warn!(script = %self.out.script, %msg_id, stream = "stderr", "{text}")
             }
-            _ => tracing::info!(script = %self.out.script, msg_id, stream = "stdout", "{text}"),
+            _ => tracing::info!(script = %self.out.script, %msg_id, stream = "stdout", "{text}"),
         }
     }
 

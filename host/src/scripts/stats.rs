@@ -3,9 +3,12 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::limits::LATENCY_WINDOW;
+
+/// How many failure reasons `/admin/scripts` shows.
+const RECENT_FAILURES: usize = 5;
 
 /// What happened to calls of one script (all versions).
 #[derive(Debug, Default)]
@@ -13,10 +16,31 @@ pub struct ScriptStats {
     pub calls: AtomicU64,
     pub passes: AtomicU64,
     pub decisions: AtomicU64,
+    /// Traps, memory and resource caps, failed rebuilds.
     pub traps: AtomicU64,
+    /// Calls stopped at their deadline (running).
     pub timeouts: AtomicU64,
+    /// Calls stopped at their wall-clock limit (waiting).
+    pub wall_clock: AtomicU64,
+    /// Decisions refused whole by a cap (the message passed on).
+    pub refused: AtomicU64,
+    /// Messages passed on without a call: the script was paused after
+    /// failing repeatedly, or its instance was busy past the wall-clock limit.
+    pub skipped: AtomicU64,
     /// Recent call times in nanoseconds, newest last.
     recent: Mutex<VecDeque<u64>>,
+    failures: Mutex<Failures>,
+}
+
+/// The script's recent failures, for `/admin/scripts`.
+#[derive(Debug, Default, Clone)]
+pub struct Failures {
+    /// Failures in a row at the last failure (of the instance that failed).
+    pub streak: u32,
+    /// Until when that instance is not rebuilt.
+    pub paused_until: Option<SystemTime>,
+    /// The newest last.
+    pub recent: VecDeque<(SystemTime, String)>,
 }
 
 /// How a call ended.
@@ -26,6 +50,8 @@ pub enum Outcome {
     Decision,
     Trap,
     Timeout,
+    WallClock,
+    Refused,
 }
 
 impl ScriptStats {
@@ -36,6 +62,8 @@ impl ScriptStats {
             Outcome::Decision => &self.decisions,
             Outcome::Trap => &self.traps,
             Outcome::Timeout => &self.timeouts,
+            Outcome::WallClock => &self.wall_clock,
+            Outcome::Refused => &self.refused,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -43,6 +71,37 @@ impl ScriptStats {
             r.pop_front();
         }
         r.push_back(took.as_nanos() as u64);
+    }
+
+    /// Counts a message passed on without a call.
+    pub fn record_skip(&self) {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Remembers why the script failed, and the pause it earned.
+    pub fn note_failure(&self, reason: String, streak: u32, pause: Duration) {
+        let now = SystemTime::now();
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        f.streak = streak;
+        f.paused_until = (!pause.is_zero()).then(|| now + pause);
+        if f.recent.len() == RECENT_FAILURES {
+            f.recent.pop_front();
+        }
+        f.recent.push_back((now, reason));
+    }
+
+    /// A swap or reload ended the pause (the reasons stay).
+    pub fn clear_pause(&self) {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        f.streak = 0;
+        f.paused_until = None;
+    }
+
+    pub fn failures(&self) -> Failures {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The p50 and p99 of recent call times, in microseconds.

@@ -26,8 +26,8 @@ pub use outbox::{MsgIds, Outbox, OutboxConfig};
 
 use crate::backend::{Backend, BackendError, BackendEvent, RawChat, RawInbound};
 use crate::model::{
-    ChatKind, ChatRef, Event, GroupNumber, InboundMessage, MemberRef, MemberRole, MsgId, Person,
-    Qq, SendOrigin, SendTarget, SentMessage,
+    ChatKind, ChatRef, Event, GroupNumber, InboundMessage, MAX_MUTE_SECS, MIN_MUTE_SECS, MemberRef,
+    MemberRole, MsgId, Person, Qq, SendOrigin, SendTarget, SentMessage,
 };
 
 /// How many session events may wait for a slow subscriber before it misses
@@ -75,6 +75,15 @@ pub enum MemberList {
 pub enum Recent {
     Friend(crate::model::Friend),
     Member(crate::model::GroupMember, GroupNumber),
+}
+
+/// A send resolved and numbered but not yet carried out
+/// (`SessionHandle::prepare`, then `send_prepared`).
+#[derive(Debug, Clone)]
+pub struct PreparedSend {
+    pub msg_id: MsgId,
+    pub target: SendTarget,
+    pub content: String,
 }
 
 /// The clonable front of the session.
@@ -414,10 +423,50 @@ impl SessionHandle {
         if content.is_empty() {
             return Err(SessionError::ContentMissing);
         }
+        let prepared = PreparedSend {
+            msg_id: self.inner.outbox.reserve(),
+            target,
+            content: content.to_string(),
+        };
+        self.send_prepared(prepared, origin).await
+    }
+
+    /// Everything about a send that can be known at once — where it goes,
+    /// that it has content, its `msg_id` — without sending it yet: a bot's
+    /// `host::send` answers with this and the send goes after its call.
+    ///
+    /// # Errors
+    /// Not found, or content missing.
+    pub fn prepare(&self, req: &SendRequest, content: &str) -> Result<PreparedSend, SessionError> {
+        if content.is_empty() {
+            return Err(SessionError::ContentMissing);
+        }
+        Ok(PreparedSend {
+            target: self.resolve(req)?,
+            msg_id: self.inner.outbox.reserve(),
+            content: content.to_string(),
+        })
+    }
+
+    /// Carries out a prepared send through the outbox and waits for QQ.
+    ///
+    /// # Errors
+    /// The outbox's failure.
+    pub async fn send_prepared(
+        &self,
+        prepared: PreparedSend,
+        origin: SendOrigin,
+    ) -> Result<MsgId, SessionError> {
+        let PreparedSend {
+            msg_id,
+            target,
+            content,
+        } = prepared;
+        let content = content.as_str();
         let result = self
             .inner
             .outbox
-            .send(target.clone(), content.to_string())
+            .send_as(msg_id, target.clone(), content.to_string())
             .await;
         let (msg_id, outcome) = match &result {
             Ok(id) => (*id, Ok(())),
@@ -491,7 +540,7 @@ impl SessionHandle {
             .collect()
     }
 
-    /// Mutes members for `seconds` (at least 60).
+    /// Mutes members for `seconds` (QQ's range: 60 s to 30 days).
     ///
     /// # Errors
     /// Group/member not found, empty list, or refused (by the rules or by QQ).
@@ -502,9 +551,14 @@ impl SessionHandle {
         seconds: u64,
     ) -> Result<(), SessionError> {
         let targets = self.resolve_members(group, members)?;
-        if seconds < 60 {
+        if seconds < MIN_MUTE_SECS {
             return Err(SessionError::Refused(format!(
                 "mute of {seconds} s is under the 60 s minimum"
+            )));
+        }
+        if seconds > MAX_MUTE_SECS {
+            return Err(SessionError::Refused(format!(
+                "mute of {seconds} s is over QQ's 30-day maximum ({MAX_MUTE_SECS} s)"
             )));
         }
         let seconds = u32::try_from(seconds)

@@ -127,7 +127,25 @@ impl Outbox {
     /// `SessionError::Send` with the message's id when it did not go through;
     /// `Closed` when the gateway is stopping.
     pub async fn send(&self, target: SendTarget, content: String) -> Result<MsgId, SessionError> {
-        let msg_id = self.ids.next();
+        self.send_as(self.reserve(), target, content).await
+    }
+
+    /// A `msg_id` for a send carried out later with `send_as`: a bot learns
+    /// its send's id when it asks, the send goes once its call is over.
+    pub fn reserve(&self) -> MsgId {
+        self.ids.next()
+    }
+
+    /// Sends under an id from `reserve`, and waits for QQ's answer.
+    ///
+    /// # Errors
+    /// As `send`.
+    pub async fn send_as(
+        &self,
+        msg_id: MsgId,
+        target: SendTarget,
+        content: String,
+    ) -> Result<MsgId, SessionError> {
         match &self.way {
             Way::Direct {
                 backend,
