@@ -130,6 +130,28 @@ async fn a_sleeping_init_is_refused_at_its_wall_clock_limit() {
     gw.gateway.stop().await;
 }
 
+/// A looping `init` is stopped at its CPU deadline, and the reason says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_init_is_refused_at_its_deadline() {
+    logs::capture();
+    let mut rx = Receiver::start().await;
+    let gw = TestGateway::with_config(config_with(
+        vec![hostile("init-spinner", "init_spin = \"true\"")],
+        &rx.url,
+    ))
+    .await;
+    let a = gw.get("/admin/scripts").await;
+    let reason = a["rejected"][0]["reason"].as_str().unwrap_or_default();
+    assert_eq!(
+        reason,
+        "init-spinner: cannot load (init): init ran past its 1000 ms deadline and was stopped",
+        "{a}"
+    );
+    gw.receive(friend(123456, "/ok")).await;
+    assert_eq!(rx.next().await.body["content"], "/ok");
+    gw.gateway.stop().await;
+}
+
 /// A bot whose rebuilds keep failing is paused, with a doubling pause:
 /// messages meanwhile pass on at once, counted as skipped; `/admin/scripts`
 /// shows the streak, the pause and the reasons; a reload ends the pause.

@@ -2,10 +2,10 @@
 //!
 //! The same shape comes from scripts and from the `post_api` answer. A reply
 //! goes back where the message came from; a mute applies only to the sender
-//! of a group message and only for 60 s or more — anything else is refused
-//! and logged, and the reply still goes.
+//! of a group message and only within QQ's 60 s to 30 days — anything else
+//! is refused and logged, and the reply still goes.
 
-use crate::model::{ChatKind, InboundMessage};
+use crate::model::{ChatKind, InboundMessage, MAX_MUTE_SECS, MIN_MUTE_SECS};
 use crate::session::SessionHandle;
 
 /// What to do about one message.
@@ -22,6 +22,7 @@ pub struct Decision {
 pub enum ShutupRefusal {
     NotGroup,
     TooShort(u64),
+    TooLong(u64),
 }
 
 impl Decision {
@@ -31,7 +32,10 @@ impl Decision {
         if msg.kind != ChatKind::Group {
             return Some(ShutupRefusal::NotGroup);
         }
-        (secs < 60).then_some(ShutupRefusal::TooShort(secs))
+        if secs < MIN_MUTE_SECS {
+            return Some(ShutupRefusal::TooShort(secs));
+        }
+        (secs > MAX_MUTE_SECS).then_some(ShutupRefusal::TooLong(secs))
     }
 }
 
@@ -112,6 +116,14 @@ mod tests {
         assert_eq!(
             d.shutup_refusal(&msg(ChatKind::Group)),
             Some(ShutupRefusal::TooShort(30))
+        );
+        let d = Decision {
+            reply: None,
+            shutup: Some(MAX_MUTE_SECS + 1),
+        };
+        assert_eq!(
+            d.shutup_refusal(&msg(ChatKind::Group)),
+            Some(ShutupRefusal::TooLong(MAX_MUTE_SECS + 1))
         );
     }
 }

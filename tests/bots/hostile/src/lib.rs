@@ -18,7 +18,7 @@
 //! | `/ok` | replies `ok` |
 //!
 //! Anything else passes. Config: `init_sleep_ms` makes `init` sleep that
-//! long; `fail_init_if_friend = "<qq>"` makes `init` fail while the account
+//! long; `init_spin = "true"` makes it loop for ever; `fail_init_if_friend = "<qq>"` makes `init` fail while the account
 //! has that friend (so a test can make every later rebuild fail).
 
 use std::time::Duration;
@@ -40,6 +40,12 @@ impl Guest for Hostile {
         };
         if let Some(ms) = get("init_sleep_ms").and_then(|v| v.parse().ok()) {
             std::thread::sleep(Duration::from_millis(ms));
+        }
+        if get("init_spin") == Some("true") {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
         }
         let fail_if = get("fail_init_if_friend").and_then(|v| v.parse::<u64>().ok());
         if let Some(qq) = fail_if.filter(|&qq| host::friend(qq).is_some()) {
