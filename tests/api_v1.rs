@@ -1524,7 +1524,14 @@ async fn unknown_paths_and_methods_are_request_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn head_cors_and_content_type() {
-    let gw = gateway().await;
+    // A page on another origin (`Origin: http://example.com`) reads and
+    // sends here: open CORS as the original had it, which the cross-site
+    // guard allows only when the operator lists `"*"` (tests/cross_site.rs
+    // has the default, which refuses it).
+    let mut config = support::test_config();
+    config.http.allowed_origins = vec!["*".into()];
+    let mut gw = TestGateway::with_config(config).await;
+    gw.http = client();
     let http = client();
 
     let res = http

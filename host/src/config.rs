@@ -43,6 +43,9 @@ pub struct Config {
     /// When set, `/admin/*` answers any address that presents it (as
     /// `Authorization: Bearer …` or `?token=`); when not, only loopback.
     pub admin_token: Option<String>,
+    /// `[http]`: which web origins, host names and networks may use the
+    /// API (the cross-site guard, `api::guard`).
+    pub http: HttpSection,
     /// How to read the configuration again on SIGHUP or
     /// `POST /admin/scripts/reload`; `None` keeps this one.
     #[serde(skip)]
@@ -72,6 +75,7 @@ impl Default for Config {
             scripts_dir: None,
             cache_dir: None,
             admin_token: None,
+            http: HttpSection::default(),
             reload: None,
             api_version: crate::render::Dialect::V1,
             access_token: None,
@@ -79,6 +83,22 @@ impl Default for Config {
             check_event_size: 20,
         }
     }
+}
+
+/// `[http]`: who may use the API besides programs on this machine. See
+/// README, "Threat model".
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// Web origins (`https://dash.example`) whose pages may call the API
+    /// from a browser, reads included; `"*"` for any (the original).
+    pub allowed_origins: Vec<String>,
+    /// Host names the API answers to besides `localhost` and its
+    /// addresses (refusing others stops DNS rebinding); `"*"` for any.
+    pub allowed_hosts: Vec<String>,
+    /// Networks (CIDR, `192.168.1.0/24`) whose clients may connect,
+    /// besides loopback; empty: every client that can reach the listener.
+    pub allow_from: Vec<String>,
 }
 
 /// `[backend]`: how the gateway reaches QQ.
@@ -368,6 +388,7 @@ impl Config {
     pub fn check(&self) -> anyhow::Result<()> {
         self.check_durations()?;
         self.check_script_names()?;
+        crate::api::guard::Policy::new(&self.http, self.listen.ip(), self.api_version)?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {
                 Ok(m) if m.is_dir() => {}

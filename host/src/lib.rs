@@ -188,19 +188,24 @@ impl Gateway {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let app = api::router(api::AppState {
-            session: session.clone(),
-            sim: sim.clone(),
-            scripts: registry.clone(),
-            reloader: reloader.clone(),
-            admin_token: config.admin_token.as_deref().map(Arc::from),
-            dialect: config.api_version,
-            access_token: config.access_token.as_deref().map(Arc::from),
-            reports: reports.buffer.clone(),
-            stopping: stopping.clone(),
-            started: std::time::SystemTime::now(),
-            async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),
-        });
+        let guard = api::guard::Policy::new(&config.http, addr.ip(), config.api_version)?;
+        guard.warn_at_start(addr, config.access_token.is_some());
+        let app = api::router(
+            api::AppState {
+                session: session.clone(),
+                sim: sim.clone(),
+                scripts: registry.clone(),
+                reloader: reloader.clone(),
+                admin_token: config.admin_token.as_deref().map(Arc::from),
+                dialect: config.api_version,
+                access_token: config.access_token.as_deref().map(Arc::from),
+                reports: reports.buffer.clone(),
+                stopping: stopping.clone(),
+                started: std::time::SystemTime::now(),
+                async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),
+            },
+            Arc::new(guard),
+        );
         let mut stopped = stopping.subscribe();
         let server = tokio::spawn(async move {
             axum::serve(

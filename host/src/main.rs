@@ -46,6 +46,10 @@ struct ServeArgs {
     /// A directory of .wasm bots.
     #[arg(long)]
     scripts: Option<PathBuf>,
+    /// Networks whose clients may connect besides loopback, comma-separated
+    /// CIDR (e.g. 192.168.1.0/24); replaces [http] allow_from.
+    #[arg(long, value_delimiter = ',')]
+    allow_from: Vec<String>,
 }
 
 impl ServeArgs {
@@ -75,6 +79,9 @@ impl ServeArgs {
         }
         if let Some(s) = self.scripts {
             config.scripts_dir = Some(s);
+        }
+        if !self.allow_from.is_empty() {
+            config.http.allow_from = self.allow_from;
         }
         Ok(config)
     }

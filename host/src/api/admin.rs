@@ -3,11 +3,10 @@
 //! Answers only loopback clients, unless an `admin_token` is configured: then
 //! any client that presents it (`Authorization: Bearer …` or `?token=`).
 
-use std::net::SocketAddr;
 use std::time::UNIX_EPOCH;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -28,10 +27,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let allowed = match &s.admin_token {
         Some(token) => presented_token(&req).is_some_and(|t| *t == **token),
-        None => req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|ConnectInfo(addr)| addr.ip().is_loopback()),
+        None => super::guard::peer(req.extensions()).is_some_and(super::guard::is_loopback),
     };
     if !allowed {
         return (

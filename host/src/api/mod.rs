@@ -4,20 +4,28 @@
 mod admin;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod openqq;
 mod sim;
 pub mod state;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::middleware;
 
 pub use state::AppState;
 
 /// The whole HTTP app. Unknown paths get 403 `request error` (spec §1),
-/// with CORS open as on every `/openqq/*` answer.
-pub fn router(state: AppState) -> Router {
+/// with CORS open as on every `/openqq/*` answer. In front of every route,
+/// unknown paths included, the cross-site guard (`guard`) refuses what a
+/// foreign web page, a rebinding name or a peer outside `allow_from` sends.
+pub fn router(state: AppState, guard: Arc<guard::Policy>) -> Router {
     let mut app = openqq::router(state.clone()).merge(admin::router(state.clone()));
     if state.sim.is_some() {
         app = app.merge(sim::router());
     }
-    app.fallback(error::unknown_path).with_state(state)
+    app.fallback(error::unknown_path)
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(guard, guard::check))
 }

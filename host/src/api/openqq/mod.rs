@@ -1,7 +1,9 @@
 //! The Openqq HTTP API at `/openqq/*` (spec §1–§4, v1 shapes, v2 aliases).
 //!
 //! Every route answers GET (and HEAD) and POST; other methods and unknown
-//! paths get 403 `request error`. CORS is open, as the v2 original was.
+//! paths get 403 `request error`. CORS is open, as the v2 original was, to
+//! every request that reaches it: `api::guard` has already refused pages of
+//! origins the operator did not list.
 
 mod client;
 mod contacts;
