@@ -16,3 +16,4 @@ mod malformed;
 mod onebot;
 mod scripts;
 mod webhook;
+mod webhook_backlog;
