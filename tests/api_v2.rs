@@ -207,6 +207,12 @@ async fn received_and_sent_messages_are_reported_and_a_send_report_never_loops()
         ),
         (json!("你好"), json!("bot"), json!("send"), json!(0))
     );
+    // As the original's: `source` local (sent by this client), `ttl` the
+    // attempts left of v2's 3 after the first went through.
+    assert_eq!(
+        (s["source"].clone(), s["ttl"].clone()),
+        (json!("local"), json!(2))
+    );
     assert_eq!(
         (s["group_uid"].clone(), s["type"].clone()),
         (json!(552603), json!("group_message"))

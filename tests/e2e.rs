@@ -18,3 +18,4 @@ mod onebot;
 mod sandbox;
 mod scripts;
 mod webhook;
+mod webhook_backlog;

@@ -323,7 +323,7 @@ async fn answers_that_are_not_json_objects_do_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_receiver_delays_nothing_else_and_its_reply_still_goes() {
+async fn a_slow_receiver_delays_only_its_own_chat_and_its_reply_still_goes() {
     let mut rx = Receiver::start().await;
     let gw = gateway_with(&rx.url).await;
     let seq = gw.last_seq().await;
@@ -331,10 +331,14 @@ async fn a_slow_receiver_delays_nothing_else_and_its_reply_still_goes() {
     gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "slow"}))
         .await;
     assert_eq!(rx.next().await.body["content"], "slow");
-    // 50 more, in the same chat and in a group, while the first waits 3 s.
+    // The same chat's next message waits for the slow answer (one report
+    // per chat at a time, in order)…
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "after"}))
+        .await;
+    // …while 50 in other chats go at once.
     for i in 0..50 {
         let m = if i % 2 == 0 {
-            json!({"type": "message", "sender_qq": 123456, "content": format!("m{i}")})
+            json!({"type": "message", "sender_qq": 7891234, "content": format!("m{i}")})
         } else {
             json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603, "content": format!("m{i}")})
         };
@@ -345,7 +349,9 @@ async fn a_slow_receiver_delays_nothing_else_and_its_reply_still_goes() {
         assert!(
             r.body["content"]
                 .as_str()
-                .is_some_and(|c| c.starts_with('m'))
+                .is_some_and(|c| c.starts_with('m')),
+            "{:?} came before the other chats' messages",
+            r.body["content"]
         );
     }
     assert!(
@@ -356,10 +362,13 @@ async fn a_slow_receiver_delays_nothing_else_and_its_reply_still_goes() {
         gw.sent(seq).await.is_empty(),
         "the late reply cannot have gone yet"
     );
-    let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    // The chat's next report goes once the slow answer was acted on.
+    assert_eq!(rx.next().await.body["content"], "after");
+    let sent = gw.sent(seq).await;
     assert_eq!(
         (sent[0]["content"].as_str(), sent[0]["qq"].as_str()),
-        (Some("late"), Some("123456"))
+        (Some("late"), Some("123456")),
+        "the reply to the slow report went before the next report: {sent:?}"
     );
     gw.gateway.stop().await;
 }
@@ -462,21 +471,7 @@ async fn one_chat_keeps_its_order_under_concurrent_injection() {
         json!({"type": "group_message", "sender_qq": 45678, "gnumber": 552603}),
         json!({"type": "group_message", "sender_qq": 888888, "gnumber": 661234}),
     ];
-    let mut tasks = Vec::new();
-    for (c, chat) in chats.iter().enumerate() {
-        let gw = gw.clone();
-        let chat = chat.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in 0..PER_CHAT {
-                let mut m = chat.clone();
-                m["content"] = json!(format!("{c}:{i}"));
-                gw.receive(m).await;
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("injector");
-    }
+    support::inject_side_by_side(&gw, chats.clone(), PER_CHAT).await;
     let total = chats.len() * PER_CHAT;
     let sent = gw.sent_until(0, WAIT, |s| s.len() >= total).await;
     // Group the replies by chat; the two group messages in 552603 share one chat.

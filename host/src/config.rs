@@ -218,10 +218,32 @@ impl OutboxSection {
 pub struct WebhookSection {
     pub connect_timeout_secs: u64,
     pub timeout_secs: u64,
-    /// Reports in flight at once.
+    /// Reports in flight at once (across chats; one per chat).
     pub concurrency: usize,
-    /// Reports waiting for a free slot; past this, reports are dropped (counted and logged).
+    /// Reports waiting past which the receiver counts as behind (logged at
+    /// most once per interval); they still wait, up to the backlog bounds.
     pub queue: usize,
+    /// At most this many reports wait; past it, reports are dropped
+    /// (counted in `/admin/webhook`, logged once per interval).
+    pub backlog: usize,
+    /// At most this many MiB of reports wait (their size in memory,
+    /// approximately); past it, reports are dropped likewise.
+    pub backlog_mb: u64,
+}
+
+impl WebhookSection {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.backlog == 0 {
+            anyhow::bail!("[webhook] backlog = 0, but it must be at least 1");
+        }
+        if !(1..=1 << 20).contains(&self.backlog_mb) {
+            anyhow::bail!(
+                "[webhook] backlog_mb = {}, but it must be 1 to 1048576 (MiB)",
+                self.backlog_mb
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for WebhookSection {
@@ -231,6 +253,8 @@ impl Default for WebhookSection {
             timeout_secs: 120,
             concurrency: 64,
             queue: 10_000,
+            backlog: 1_000_000,
+            backlog_mb: 256,
         }
     }
 }
@@ -389,6 +413,7 @@ impl Config {
         self.check_durations()?;
         self.check_script_names()?;
         crate::api::guard::Policy::new(&self.http, self.listen.ip(), self.api_version)?;
+        self.webhook.check()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {
                 Ok(m) if m.is_dir() => {}
@@ -545,6 +570,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(nine.contains("a.wasm") && nine.contains("1 to 8"), "{nine}");
+    }
+
+    #[test]
+    fn the_webhook_backlog_is_bounded_by_bytes_and_count() {
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!((c.webhook.backlog, c.webhook.backlog_mb), (1_000_000, 256));
+        assert!(with("[webhook]\nqueue = 100\nbacklog = 1\nbacklog_mb = 1\n").is_ok());
+        let zero = with("[webhook]\nbacklog_mb = 0\n").unwrap_err().to_string();
+        assert!(zero.contains("[webhook] backlog_mb = 0"), "{zero}");
+        let none = with("[webhook]\nbacklog = 0\n").unwrap_err().to_string();
+        assert!(none.contains("[webhook] backlog = 0"), "{none}");
     }
 
     #[test]

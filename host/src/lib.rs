@@ -200,6 +200,7 @@ impl Gateway {
                 dialect: config.api_version,
                 access_token: config.access_token.as_deref().map(Arc::from),
                 reports: reports.buffer.clone(),
+                webhook: webhook.clone(),
                 stopping: stopping.clone(),
                 started: std::time::SystemTime::now(),
                 async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),

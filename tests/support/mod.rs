@@ -128,6 +128,30 @@ impl TestGateway {
     }
 }
 
+/// Injects `per_chat` messages into each of `chats`, with content `c:i`
+/// (chat `c`'s `i`-th): each chat in order by its own task, the chats side
+/// by side.
+pub async fn inject_side_by_side(
+    gw: &std::sync::Arc<TestGateway>,
+    chats: impl IntoIterator<Item = Value>,
+    per_chat: usize,
+) {
+    let mut tasks = Vec::new();
+    for (c, chat) in chats.into_iter().enumerate() {
+        let gw = gw.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_chat {
+                let mut m = chat.clone();
+                m["content"] = json!(format!("{c}:{i}"));
+                gw.receive(m).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("injector");
+    }
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

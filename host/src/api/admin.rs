@@ -1,4 +1,5 @@
-//! `/admin/*`: what bots are loaded, and reloading them.
+//! `/admin/*`: what bots are loaded, and reloading them; what became of
+//! webhook reports (`/admin/webhook`).
 //!
 //! Answers only loopback clients, unless an `admin_token` is configured: then
 //! any client that presents it (`Authorization: Bearer …` or `?token=`).
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin/scripts", get(scripts))
         .route("/admin/scripts/reload", post(reload))
+        .route("/admin/webhook", get(webhook))
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
@@ -121,6 +123,10 @@ fn report(r: &ReloadReport) -> Value {
         "rejected": r.rejected.iter().map(rejection).collect::<Vec<_>>(),
         "config_error": r.config_error,
     })
+}
+
+async fn webhook(State(s): State<AppState>) -> OpenqqJson {
+    OpenqqJson(crate::webhook::admin_status(s.webhook.as_ref(), &s.reports))
 }
 
 async fn reload(State(s): State<AppState>) -> OpenqqJson {

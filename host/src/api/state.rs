@@ -22,6 +22,8 @@ pub struct AppState {
     pub access_token: Option<Arc<str>>,
     /// The v2 `check_event` buffer.
     pub reports: crate::webhook::ReportBuffer,
+    /// The `post_api` webhook, when configured (its counters for `/admin/webhook`).
+    pub webhook: Option<crate::webhook::Webhook>,
     /// Set to true by `stop_client`: the server drains and stops.
     pub stopping: tokio::sync::watch::Sender<bool>,
     pub started: std::time::SystemTime,

@@ -1,7 +1,10 @@
 //! The v2 `check_event` buffer: the latest reports, for clients that poll
 //! instead of receiving `post_api` (spec §7, `openqq-original.md` §2.4).
 //!
-//! Bounded: past `capacity` the oldest report is dropped, counted and logged.
+//! Bounded: past `capacity` the oldest report is dropped and counted
+//! (`dropped`, shown by `/admin/webhook`), and logged at most once per
+//! interval: with nobody polling, every report overflows it, and the
+//! original dropped silently.
 //! A poll takes everything buffered; on an empty buffer it waits (up to the
 //! long-poll limit) for the next report. Several pollers never get `[null]`:
 //! each gets real reports or `[]`.
@@ -14,6 +17,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Notify;
+
+use crate::throttle::Throttle;
+
+/// One "buffer full" warning per interval at most, for all buffers.
+static FULL: Throttle = Throttle::new(Duration::from_secs(60));
 
 /// Clonable handle to the buffer.
 #[derive(Clone)]
@@ -47,10 +55,13 @@ impl ReportBuffer {
             if items.len() == self.inner.capacity {
                 items.pop_front();
                 let n = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::warn!(
-                    dropped_total = n,
-                    "check_event buffer full: oldest report dropped"
-                );
+                if let Some(held_back) = FULL.allow() {
+                    tracing::warn!(
+                        dropped_total = n,
+                        held_back,
+                        "check_event buffer full (nobody polls?): oldest report dropped"
+                    );
+                }
             }
             items.push_back(report);
         }

@@ -90,6 +90,20 @@ pub fn v2_received(msg: &InboundMessage) -> Value {
     v
 }
 
+/// `source` of a send report: the original said `local` for a message this
+/// client sent (`outer` was a message sent from another device, which is
+/// never reported here).
+const SOURCE_LOCAL: &str = "local";
+
+/// `ttl` of a send report. The original gave each message `msg_ttl` (3 in
+/// v2) attempts and took one off at each: 2 after a send that went through
+/// at its first attempt, 0 after one that failed for good. The session does
+/// not tell how many attempts a send took, so a send that went through on a
+/// retry reports 2 as well.
+fn sent_ttl(outcome: &Result<(), (i64, String)>) -> u8 {
+    if outcome.is_ok() { 2 } else { 0 }
+}
+
 /// The v2 `send_message` report of one of the account's own sends.
 pub fn v2_sent(s: &SentMessage, c: &Contacts) -> Value {
     let me = &c.user;
@@ -110,6 +124,8 @@ pub fn v2_sent(s: &SentMessage, c: &Contacts) -> Value {
         "msg": msg,
         "info": info,
         "from": s.origin.v2_from(),
+        "ttl": sent_ttl(&s.outcome),
+        "source": SOURCE_LOCAL,
     });
     let person = |id: &str, qq: crate::model::Qq| {
         let name = c
@@ -240,5 +256,60 @@ mod tests {
         assert_eq!(v["via"], "group");
         assert_eq!(v["group_id"], "9");
         assert!(v.get("gnumber").is_none());
+    }
+
+    fn world_contacts() -> Contacts {
+        let w = crate::backend::sim::World::default_world();
+        let snap = crate::backend::LoginSnapshot {
+            user: w.user,
+            friends: w.friends,
+            groups: w.groups,
+            discusses: w.discusses,
+        };
+        Contacts::from_login(snap, crate::backend::IdScheme::Numbers, 1)
+    }
+
+    fn sent(outcome: Result<(), (i64, String)>) -> SentMessage {
+        SentMessage {
+            msg_id: crate::model::MsgId(23910001),
+            target: SendTarget::Friend {
+                id: "123456".into(),
+                qq: Qq(123456),
+            },
+            content: "你好".into(),
+            origin: crate::model::SendOrigin::Api,
+            time: 1442542632,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_send_report_has_the_originals_ttl_and_source() {
+        let c = world_contacts();
+        let ok = v2_sent(&sent(Ok(())), &c);
+        assert_eq!(
+            (&ok["post_type"], &ok["class"], &ok["from"], &ok["code"]),
+            (
+                &json!("send_message"),
+                &json!("send"),
+                &json!("api"),
+                &json!(0)
+            )
+        );
+        assert_eq!((&ok["ttl"], &ok["source"]), (&json!(2), &json!("local")));
+        assert_eq!(
+            (&ok["id"], &ok["receiver_uid"], &ok["type"]),
+            (&json!(23910001), &json!(123456), &json!("friend_message"))
+        );
+        let failed = v2_sent(&sent(Err((-3, "发送失败".into()))), &c);
+        assert_eq!(
+            (
+                &failed["code"],
+                &failed["msg"],
+                &failed["ttl"],
+                &failed["source"]
+            ),
+            (&json!(-3), &json!("发送失败"), &json!(0), &json!("local"))
+        );
     }
 }
