@@ -35,7 +35,7 @@ use async_trait::async_trait;
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::json;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
@@ -339,11 +339,13 @@ impl Backend for OneBot {
 
 /// Turns link events into session events, in order.
 ///
-/// A member who joins is looked up before the join is reported (at most
-/// `join_wait`), so the first `new_group_member` carries their name; the
-/// group's later events wait behind the join meanwhile (in `held`), and
-/// every other chat's go on. Nothing here waits on the look-up itself: the
-/// loop keeps taking link events while it runs.
+/// A member who joins is looked up before the join is reported (for at
+/// most `join_wait` from the notice), so the first `new_group_member`
+/// carries their name. Meanwhile the group's later events wait behind the
+/// join (in `held`), every other chat's go on, and so do further joins'
+/// look-ups, at once: a burst of joins in one group holds it for about one
+/// look-up, not one per join. Nothing here waits on a look-up itself: the
+/// loop keeps taking link events while they run.
 struct Inbound {
     link: Link,
     cache: Arc<Cache>,
@@ -352,34 +354,56 @@ struct Inbound {
     timeout: Duration,
     /// How long a join waits for its member's look-up.
     join_wait: Duration,
+    /// Member look-ups running at once; more wait for a place (within their
+    /// join's wait).
+    lookups: Arc<Semaphore>,
     dedup: Dedup,
     /// Look-ups (members who join, friends just added, and a member's
     /// look-up that outlived `join_wait`); each ends by its own timeout, and
     /// all end with this task.
     enrich: JoinSet<()>,
     /// Joins waiting for their member's look-up, each for `join_wait` at most.
-    joins: FuturesUnordered<BoxFuture<'static, Looked>>,
-    /// For each group with a join being looked up, the group's later events
-    /// in arrival order: they follow the join, once it is reported.
-    held: HashMap<GroupNumber, VecDeque<Event>>,
+    joins: FuturesUnordered<BoxFuture<'static, (GroupNumber, u64, Looked)>>,
+    next_join: u64,
+    /// For each group with a join being looked up, its joins and its other
+    /// events in arrival order, reported in that order as the joins are
+    /// settled.
+    held: HashMap<GroupNumber, VecDeque<Held>>,
     /// Friend look-ups the last converted event asks for, started once its
     /// events were sent: the update a look-up sends then always follows the
     /// add it completes.
     pending: Vec<Qq>,
 }
 
-/// A join whose member's look-up answered, failed, or took too long.
-struct Looked {
-    group: GroupNumber,
+/// Something waiting behind a join in its group.
+/// Both boxed: a queue of them costs a pointer per event.
+enum Held {
+    Event(Box<Event>),
+    Join(Box<Join>),
+}
+
+/// A member's join, waiting for their look-up.
+struct Join {
+    id: u64,
     /// What was known without the look-up (the fallback name, the notice's
     /// time).
     known: GroupMember,
-    /// The look-up's member, when it answered within `join_wait`.
+    /// `None` while the look-up runs (and `join_wait` has not passed).
+    outcome: Option<Looked>,
+}
+
+/// How a join's look-up ended.
+struct Looked {
+    /// The member, when the look-up answered within `join_wait`.
     found: Option<GroupMember>,
     /// A look-up still running after `join_wait`: its answer becomes an
     /// update.
     late: Option<oneshot::Receiver<Option<GroupMember>>>,
 }
+
+/// Member look-ups at once (a burst of joins, or NapCat#87's flood of
+/// notices right after login, must not flood the implementation).
+const LOOKUPS_AT_ONCE: usize = 8;
 
 /// A join reported with the fallback name (the look-up failed or was slow).
 static JOIN_FALLBACK: Throttle = Throttle::new(Duration::from_secs(60));
@@ -400,9 +424,11 @@ impl Inbound {
             refresh,
             timeout,
             join_wait: JOIN_WAIT.min(timeout),
+            lookups: Arc::new(Semaphore::new(LOOKUPS_AT_ONCE)),
             dedup,
             enrich: JoinSet::new(),
             joins: FuturesUnordered::new(),
+            next_join: 0,
             held: HashMap::new(),
             pending: Vec::new(),
         }
@@ -415,8 +441,8 @@ impl Inbound {
                     Some(ev) => self.on_link(ev).await,
                     None => return,
                 },
-                Some(looked) = self.joins.next(), if !self.joins.is_empty() => {
-                    self.joined(looked).await
+                Some((group, id, looked)) = self.joins.next(), if !self.joins.is_empty() => {
+                    self.settled(group, id, looked).await
                 }
                 Some(_) = self.enrich.join_next() => true,
             };
@@ -445,8 +471,13 @@ impl Inbound {
                     tracing::debug!(backend = "onebot", key, "dropped a duplicate event");
                     return true;
                 }
-                if let Some(queue) = group_of(&inc.event).and_then(|g| self.held.get_mut(&g)) {
-                    queue.push_back(inc.event);
+                // Behind a join: wait. A join itself is converted at once
+                // (its look-up starts now, and it takes its place in line).
+                let is_join = matches!(inc.event, Event::Notice(Notice::GroupIncrease { .. }));
+                if !is_join
+                    && let Some(queue) = group_of(&inc.event).and_then(|g| self.held.get_mut(&g))
+                {
+                    queue.push_back(Held::Event(Box::new(inc.event)));
                     return true;
                 }
                 let out = self.convert(inc.event);
@@ -470,18 +501,52 @@ impl Inbound {
         true
     }
 
-    /// Reports a join whose look-up ended (or took too long), then lets the
-    /// group's held events follow, until one of them is a join to wait for
-    /// in turn.
-    async fn joined(&mut self, l: Looked) -> bool {
-        let Looked {
-            group,
-            known,
-            found,
-            late,
-        } = l;
+    /// A join's look-up ended (or `join_wait` passed): reports what its
+    /// group holds, in order, up to the next join still being looked up.
+    async fn settled(&mut self, group: GroupNumber, id: u64, looked: Looked) -> bool {
+        let Some(queue) = self.held.get_mut(&group) else {
+            return true;
+        };
+        if let Some(join) = queue.iter_mut().find_map(|h| match h {
+            Held::Join(j) if j.id == id => Some(j),
+            _ => None,
+        }) {
+            join.outcome = Some(looked);
+        }
+        loop {
+            let Some(queue) = self.held.get_mut(&group) else {
+                return true;
+            };
+            let ready = match queue.front() {
+                None => {
+                    self.held.remove(&group);
+                    return true;
+                }
+                Some(Held::Join(j)) => j.outcome.is_some(),
+                Some(Held::Event(_)) => true,
+            };
+            if !ready {
+                return true;
+            }
+            let out = match queue.pop_front() {
+                Some(Held::Event(e)) => self.convert(*e),
+                Some(Held::Join(j)) => self.report_join(group, *j),
+                None => Vec::new(),
+            };
+            if !self.send(out).await {
+                return false;
+            }
+        }
+    }
+
+    /// The join of a member whose look-up ended: with the look-up's member,
+    /// or with what was known (and the look-up, if still running, to fill
+    /// in the rest later).
+    fn report_join(&mut self, group: GroupNumber, join: Join) -> Vec<BackendEvent> {
+        let Join { known, outcome, .. } = join;
         let qq = known.qq;
         self.cache.end_join(group, qq);
+        let (found, late) = outcome.map_or((None, None), |o| (o.found, o.late));
         let member = match found {
             Some(found) => completed(found, &known),
             None => {
@@ -501,27 +566,28 @@ impl Inbound {
                 known
             }
         };
-        if !self
-            .send(vec![BackendEvent::MemberJoined { group, member }])
-            .await
-        {
-            return false;
-        }
-        let Some(mut queue) = self.held.remove(&group) else {
-            return true;
-        };
-        while let Some(ev) = queue.pop_front() {
-            let out = self.convert(ev);
-            if !self.send(out).await {
-                return false;
+        vec![BackendEvent::MemberJoined { group, member }]
+    }
+
+    /// Whether `qq` is a member of `group` once what the group holds is
+    /// reported: a join notice for them is then no new join (NapCat#574
+    /// sends some twice).
+    fn will_be_member(&self, group: GroupNumber, qq: Qq) -> bool {
+        let mut member = self.cache.has_member(group, qq);
+        for h in self.held.get(&group).into_iter().flatten() {
+            match h {
+                Held::Join(j) if j.known.qq == qq => member = true,
+                Held::Event(e) => {
+                    if let Event::Notice(Notice::GroupDecrease { user_id, .. }) = e.as_ref()
+                        && user_id.qq() == Some(qq)
+                    {
+                        member = false;
+                    }
+                }
+                Held::Join(_) => {}
             }
-            // That event was a join in turn: the rest waits behind it.
-            if let Some(next) = self.held.get_mut(&group) {
-                *next = queue;
-                break;
-            }
         }
-        true
+        member
     }
 
     fn convert(&mut self, event: Event) -> Vec<BackendEvent> {
@@ -631,7 +697,7 @@ impl Inbound {
                 // Already a member: a second notice for the same join (NapCat
                 // #574 sends invites twice, with different bodies), or a
                 // re-read saw them first and already reported the join.
-                if self.cache.has_member(group, qq) {
+                if self.will_be_member(group, qq) {
                     tracing::debug!(backend = "onebot", %group, %qq, "a join notice for a known member; not a new join");
                     return Vec::new();
                 }
@@ -689,37 +755,48 @@ impl Inbound {
         }
     }
 
-    /// Starts looking up a member who joined `group` and holds the group's
-    /// later events until the join is reported (`joined`).
+    /// Starts looking up a member who joined `group`; the join waits in the
+    /// group's line, and holds what comes after it, until the look-up ends
+    /// or `join_wait` passes (`settled`).
     fn begin_join(&mut self, group: GroupNumber, known: GroupMember) {
-        let (link, timeout) = (self.link.clone(), self.timeout);
+        let (link, timeout, lookups) = (self.link.clone(), self.timeout, self.lookups.clone());
         let qq = known.qq;
         let (tx, mut rx) = oneshot::channel();
         self.enrich.spawn(async move {
+            // The semaphore is never closed; a look-up without a place is
+            // no look-up.
+            let Ok(_place) = lookups.acquire_owned().await else {
+                return;
+            };
             let _ = tx.send(look_up_member(&link, group, qq, timeout).await);
         });
-        let wait = self.join_wait;
+        let (wait, id) = (self.join_wait, self.next_join);
+        self.next_join += 1;
         self.joins.push(
             async move {
-                match tokio::time::timeout(wait, &mut rx).await {
+                let looked = match tokio::time::timeout(wait, &mut rx).await {
                     Ok(found) => Looked {
-                        group,
-                        known,
                         found: found.ok().flatten(),
                         late: None,
                     },
                     Err(_) => Looked {
-                        group,
-                        known,
                         found: None,
                         late: Some(rx),
                     },
-                }
+                };
+                (group, id, looked)
             }
             .boxed(),
         );
         self.cache.begin_join(group, qq);
-        self.held.entry(group).or_default();
+        self.held
+            .entry(group)
+            .or_default()
+            .push_back(Held::Join(Box::new(Join {
+                id,
+                known,
+                outcome: None,
+            })));
     }
 
     /// Fills in a member whose join was reported with the fallback name,
@@ -1076,8 +1153,8 @@ mod tests {
             json!({"post_type": "notice", "notice_type": "group_increase", "group_id": 552603, "user_id": 7}),
         );
         assert!(ib.convert(join).is_empty());
-        let looked = ib.joins.next().await.expect("a join waits");
-        assert!(ib.joined(looked).await);
+        let (group, id, looked) = ib.joins.next().await.expect("a join waits");
+        assert!(ib.settled(group, id, looked).await);
         let Some(BackendEvent::MemberJoined { member, .. }) = rx.recv().await else {
             panic!("no join")
         };
@@ -1096,8 +1173,8 @@ mod tests {
             json!({"post_type": "notice", "notice_type": "group_increase", "group_id": 552603, "user_id": 4242}),
         );
         assert!(ib.convert(stranger).is_empty());
-        let looked = ib.joins.next().await.expect("a join waits");
-        assert!(ib.joined(looked).await);
+        let (group, id, looked) = ib.joins.next().await.expect("a join waits");
+        assert!(ib.settled(group, id, looked).await);
         let Some(BackendEvent::MemberJoined { member, .. }) = rx.recv().await else {
             panic!("no join")
         };
@@ -1316,35 +1393,92 @@ mod tests {
         assert_eq!(member.join_time, "1700000123");
     }
 
-    /// A second join in the same group while the first is looked up waits
-    /// behind it; a join in another group does not.
+    /// Joins in one group are looked up at once, not one after the other,
+    /// and reported in the order they came whichever answers first; a
+    /// second notice for a join in line is no second join.
     #[tokio::test(start_paused = true)]
-    async fn joins_in_one_group_are_reported_in_order() {
+    async fn joins_in_one_group_are_looked_up_together_and_reported_in_order() {
         let (link, mut imp) = live_link().await;
         let (feed, mut out) = running(&link, Duration::from_secs(15));
         feed.send(join_notice(552603, 4242)).await.unwrap();
-        feed.send(join_notice(552603, 4343)).await.unwrap();
-        feed.send(said(552603, 4343, 1, "我是第二个"))
+        feed.send(said(552603, 4242, 1, "我是第一个"))
             .await
             .unwrap();
-        let first = imp.request().await;
-        assert_eq!(first["params"]["user_id"], 4242);
-        imp.answer(&first, Some(member_info(4242, "甲", ""))).await;
-        let second = imp.request().await;
+        feed.send(join_notice(552603, 4343)).await.unwrap();
+        feed.send(said(552603, 4343, 2, "我是第二个"))
+            .await
+            .unwrap();
+        // NapCat#574: the same join notified again, with another body.
+        feed.send(incoming(
+            json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "invite",
+            "group_id": 552603, "user_id": 4343, "operator_id": 1}),
+        ))
+        .await
+        .unwrap();
+        let (a, b) = (imp.request().await, imp.request().await);
+        let (first, second) = if a["params"]["user_id"] == 4242 {
+            (a, b)
+        } else {
+            (b, a)
+        };
         assert_eq!(
-            second["params"]["user_id"], 4343,
-            "asked only once the first was reported"
+            (&first["params"]["user_id"], &second["params"]["user_id"]),
+            (&json!(4242), &json!(4343)),
+            "both asked before either answered"
         );
         imp.answer(&second, Some(member_info(4343, "乙", ""))).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        imp.answer(&first, Some(member_info(4242, "甲", ""))).await;
         let mut seen = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..4 {
             seen.push(match out.recv().await {
                 Some(BackendEvent::MemberJoined { member, .. }) => member.nick,
                 Some(BackendEvent::Message(m)) => m.content,
                 other => panic!("{other:?}"),
             });
         }
-        assert_eq!(seen, ["甲", "乙", "我是第二个"]);
+        assert_eq!(seen, ["甲", "我是第一个", "乙", "我是第二个"]);
+        // Nothing more: the second notice was not a join.
+        feed.send(said(552603, 888888, 3, "marker")).await.unwrap();
+        let Some(BackendEvent::Message(m)) = out.recv().await else {
+            panic!("no marker")
+        };
+        assert_eq!(m.content, "marker");
+    }
+
+    /// Someone who joins, leaves and joins again while the first join is
+    /// looked up joins twice and leaves once, in that order.
+    #[tokio::test(start_paused = true)]
+    async fn a_leave_and_rejoin_behind_a_join_are_kept() {
+        let (link, mut imp) = live_link().await;
+        let (feed, mut out) = running(&link, Duration::from_secs(15));
+        feed.send(join_notice(552603, 4242)).await.unwrap();
+        feed.send(incoming(
+            json!({"post_type": "notice", "notice_type": "group_decrease", "sub_type": "leave",
+            "group_id": 552603, "user_id": 4242, "operator_id": 4242}),
+        ))
+        .await
+        .unwrap();
+        feed.send(incoming(
+            json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "approve",
+            "group_id": 552603, "user_id": 4242, "operator_id": 0, "time": 1700000200}),
+        ))
+        .await
+        .unwrap();
+        for _ in 0..2 {
+            let req = imp.request().await;
+            imp.answer(&req, Some(member_info(4242, "回头客", "")))
+                .await;
+        }
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.push(match out.recv().await {
+                Some(BackendEvent::MemberJoined { member, .. }) => format!("+{}", member.nick),
+                Some(BackendEvent::MemberLeft { member, .. }) => format!("-{member}"),
+                other => panic!("{other:?}"),
+            });
+        }
+        assert_eq!(seen, ["+回头客", "-4242", "+回头客"]);
     }
 
     /// A re-read that sees a member whose join is being looked up does not
