@@ -49,6 +49,11 @@ pub struct Quirks {
     pub out_of_order: bool,
     /// Before each real answer, a stray one with an empty echo (NapCat#950).
     pub stray_empty_echo: bool,
+    /// A member who just joined (`Peer::join`) is not in the
+    /// implementation's cache: `get_group_member_info` finds them only with
+    /// `no_cache: true` (NapCat asks QQ's servers then; go-cqhttp caches a
+    /// joining member before it reports the join).
+    pub fresh_members_uncached: bool,
 }
 
 impl Quirks {
@@ -62,6 +67,7 @@ impl Quirks {
             duplicate_events: false,
             out_of_order: false,
             stray_empty_echo: false,
+            fresh_members_uncached: true,
         }
     }
 
@@ -72,6 +78,7 @@ impl Quirks {
             gocq_messages: true,
             cq_strings: true,
             string_ids: true,
+            fresh_members_uncached: false,
             ..Quirks::napcat()
         }
     }
@@ -167,6 +174,10 @@ struct State {
     fail: HashMap<String, String>,
     /// Actions that are never answered.
     silent: HashSet<String>,
+    /// Actions answered only after this long.
+    slow: HashMap<String, Duration>,
+    /// (group, member) joined but not in the implementation's cache yet.
+    uncached: HashSet<(i64, i64)>,
     /// Upgrade attempts, accepted or not.
     attempts: usize,
     /// Connections that got past auth.
@@ -214,6 +225,8 @@ impl Peer {
                 calls: Vec::new(),
                 fail: HashMap::new(),
                 silent: HashSet::new(),
+                slow: HashMap::new(),
+                uncached: HashSet::new(),
                 attempts: 0,
                 connections: 0,
                 live: Vec::new(),
@@ -358,6 +371,36 @@ impl Peer {
     /// Makes `action` go unanswered.
     pub fn ignore(&self, action: &str) {
         self.st().silent.insert(action.into());
+    }
+
+    /// Makes `action` answer only after `delay`.
+    pub fn slow(&self, action: &str, delay: Duration) {
+        self.st().slow.insert(action.into(), delay);
+    }
+
+    /// `member` joins group `group`: in the world, and reported with a
+    /// `group_increase` notice (which, as in v11, carries no name). Returns
+    /// whether a connection was live.
+    pub fn join(&self, group: i64, member: PeerMember) -> bool {
+        let qq = member.qq;
+        {
+            let mut st = self.st();
+            let uncached = st.quirks.fresh_members_uncached;
+            let g = st
+                .world
+                .groups
+                .iter_mut()
+                .find(|g| g.id == group)
+                .expect("the group exists");
+            g.members.push(member);
+            if uncached {
+                st.uncached.insert((group, qq));
+            }
+        }
+        self.push(
+            json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "approve",
+            "group_id": group, "user_id": qq, "operator_id": 0}),
+        )
     }
 
     /// Stops (or resumes) accepting connections, as if the implementation
@@ -531,7 +574,10 @@ async fn run_connection<S>(
                     s.calls.push(json!({"action": req["action"], "params": req["params"]}));
                     let answers = answer(&mut s, &req);
                     s.answers += 1;
-                    let delay = if s.quirks.out_of_order && s.answers % 2 == 1 {
+                    let action = req["action"].as_str().unwrap_or_default();
+                    let delay = if let Some(d) = s.slow.get(action) {
+                        *d
+                    } else if s.quirks.out_of_order && s.answers % 2 == 1 {
                         Duration::from_millis(150)
                     } else {
                         Duration::ZERO
@@ -647,6 +693,14 @@ fn perform(s: &mut State, action: &str, p: &Value) -> Result<Value, (i64, String
         "get_group_member_info" => {
             let gid = id(&p["group_id"]).unwrap_or_default();
             let qq = id(&p["user_id"]).unwrap_or_default();
+            // NapCat's own default is `no_cache: true`.
+            let no_cache = p["no_cache"].as_bool().unwrap_or(true);
+            if s.uncached.contains(&(gid, qq)) {
+                if !no_cache {
+                    return fail("成员不存在");
+                }
+                s.uncached.remove(&(gid, qq));
+            }
             match w.groups.iter().find(|g| g.id == gid).and_then(|g| g.members.iter().find(|mm| mm.qq == qq)) {
                 Some(mm) => Ok(member_json(gid, mm)),
                 None => fail("成员不存在"),

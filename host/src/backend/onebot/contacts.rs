@@ -7,6 +7,7 @@
 //! `get_group_member_list` with `no_cache: false`), never one call per
 //! member: NapCat's per-member lookup takes seconds each (NapCat#272).
 
+use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -251,6 +252,9 @@ struct CacheState {
     snap: LoginSnapshot,
     /// The connection it was read on, and when; `None` before the first read.
     read: Option<(u64, Instant)>,
+    /// Members whose join is being looked up: that join will be reported, so
+    /// a re-read that sees them first must not report it too.
+    joining: HashSet<(GroupNumber, Qq)>,
 }
 
 /// What a new snapshot changed, as the session's events, or a full re-sync
@@ -289,7 +293,13 @@ impl Cache {
     /// Stores a newly read snapshot and says what changed.
     pub fn store(&self, snap: LoginSnapshot, generation: u64) -> Changes {
         let mut st = self.state();
-        let changes = diff(&st.snap, &snap);
+        let mut changes = diff(&st.snap, &snap);
+        changes.events.retain(|e| match e {
+            BackendEvent::MemberJoined { group, member } => {
+                !st.joining.contains(&(*group, member.qq))
+            }
+            _ => true,
+        });
         st.snap = snap;
         st.read = Some((generation, Instant::now()));
         changes
@@ -354,6 +364,16 @@ impl Cache {
             .groups
             .get(group)
             .is_some_and(|g| g.members.contains(qq))
+    }
+
+    /// Notes that the join of `qq` to `group` is being looked up, and will
+    /// be reported (`end_join`) whatever a re-read sees meanwhile.
+    pub fn begin_join(&self, group: GroupNumber, qq: Qq) {
+        self.state().joining.insert((group, qq));
+    }
+
+    pub fn end_join(&self, group: GroupNumber, qq: Qq) {
+        self.state().joining.remove(&(group, qq));
     }
 
     /// Whether `qq` is (still) a friend.
