@@ -609,6 +609,7 @@ async fn a_member_who_joins_is_reported_listed_and_greeted_by_name() {
             name: None,
             config: toml::from_str("welcome = \"欢迎 {name} 入群\"").expect("TOML"),
             timeout_ms: None,
+            wall_ms: None,
             memory_mb: None,
             instances: None,
         }];

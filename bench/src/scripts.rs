@@ -124,6 +124,7 @@ fn loaded(name: &str, prepared: Prepared, config: &str) -> anyhow::Result<Arc<Lo
         instances: 1,
         sandbox: Sandbox::default(),
         log: Arc::new(LogBudget::new(&Sandbox::default())),
+        refusals: openqq::throttle::Throttle::new(std::time::Duration::from_secs(10)),
         loaded_at: SystemTime::now(),
     }))
 }

@@ -100,7 +100,7 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "wall_clock": ScriptStats::get(&st.wall_clock),
                 "refused": ScriptStats::get(&st.refused),
                 "skipped": ScriptStats::get(&st.skipped),
-                "failures_in_a_row": f.streak,
+                "recent_failures": f.count,
                 "paused_until": f.paused_until.map(secs),
                 "last_failures": recent,
                 "p50_us": p50,

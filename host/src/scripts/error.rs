@@ -46,7 +46,9 @@ impl ScriptError {
             ScriptError::WallClock { .. } => Some("wall clock"),
             ScriptError::Memory { .. } => Some("memory"),
             ScriptError::Resources { .. } => Some("resources"),
-            ScriptError::Load { .. } | ScriptError::Trap { .. } => None,
+            // A rebuild that failed (its own reason says which limit, if any).
+            ScriptError::Load { .. } => Some("rebuild"),
+            ScriptError::Trap { .. } => None,
         }
     }
 }

@@ -85,14 +85,19 @@ impl host::Host for BotState {
     /// Checks and queues the send; it is carried out once the call has
     /// returned (see `BotState::queued`), so the bot never waits here.
     async fn send(&mut self, to: types::Destination, content: String) -> Result<u64, String> {
-        if self.queued.len() >= MAX_SENDS_PER_CALL as usize {
+        // Every attempt counts, refused ones too: a loop of refused sends
+        // would otherwise cost a log line each for the whole call.
+        self.send_attempts = self.send_attempts.saturating_add(1);
+        if self.send_attempts > MAX_SENDS_PER_CALL {
             return Err(format!(
                 "too many sends in one call (at most {MAX_SENDS_PER_CALL})"
             ));
         }
         let max = self.host.sandbox.max_reply_chars;
         if let Some(chars) = over_chars(&content, max) {
-            tracing::warn!(script = %self.host.script, msg_id = %super::state::msg_id_of(&self.host.msg), chars, "send refused: over [limits] max_reply_chars = {max}");
+            if self.admit_log_line() {
+                tracing::warn!(script = %self.host.script, msg_id = %super::state::msg_id_of(&self.host.msg), chars, limit = "max_reply_chars", "send refused: over [limits] max_reply_chars = {max}");
+            }
             return Err(format!(
                 "content too long: {chars} characters, at most {max}"
             ));

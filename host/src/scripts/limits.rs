@@ -68,8 +68,9 @@ pub struct Sandbox {
     /// pollables, …): host memory the linear-memory cap does not see. Each
     /// costs a few hundred bytes of the gateway's memory.
     pub max_resources: usize,
-    /// The pause after the second failure in a row (trap, deadline, wall
-    /// clock, memory, failed rebuild); it doubles with each further failure.
+    /// The pause after the second failure within a minute (trap, deadline,
+    /// wall clock, memory, resources, failed rebuild); it doubles with each
+    /// further failure.
     pub backoff: Duration,
     /// The longest pause.
     pub backoff_max: Duration,
@@ -89,14 +90,14 @@ impl Default for Sandbox {
 }
 
 impl Sandbox {
-    /// How long a script is skipped after `streak` failures in a row: not at
-    /// all after one (a one-off trap is rebuilt at the next message), then
-    /// `backoff`, doubling, at most `backoff_max`.
-    pub fn pause_after(&self, streak: u32) -> Duration {
-        if streak < 2 {
+    /// How long a script is skipped after `failures` recent failures: not
+    /// at all after one (a one-off trap is rebuilt at the next message),
+    /// then `backoff`, doubling, at most `backoff_max`.
+    pub fn pause_after(&self, failures: u32) -> Duration {
+        if failures < 2 {
             return Duration::ZERO;
         }
-        let doublings = (streak - 2).min(30);
+        let doublings = (failures - 2).min(30);
         self.backoff
             .saturating_mul(1u32 << doublings)
             .min(self.backoff_max)
@@ -113,6 +114,10 @@ pub const MAX_OUTPUT_LINE: usize = 4096;
 /// Tables a guest may grow to (elements); keeps a buggy guest's tables from
 /// eating memory that the memory cap does not count.
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// How often a warning a bot can cause once per message (a refused reply,
+/// a failed send, dropped log lines) is logged, with the count held back.
+pub const WARN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// How many messages' call times the p50/p99 figures are computed over.
 pub const LATENCY_WINDOW: usize = 1024;

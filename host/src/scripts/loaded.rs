@@ -19,6 +19,7 @@ use super::state::{BotState, LogBudget};
 use crate::model::{ChatKind, ChatRef, InboundMessage, Person, SendOrigin};
 use crate::pipeline::Decision;
 use crate::session::{PreparedSend, SessionHandle};
+use crate::throttle::Throttle;
 
 /// A compiled version of a script, with its settings.
 pub struct LoadedScript {
@@ -38,6 +39,9 @@ pub struct LoadedScript {
     pub sandbox: Sandbox,
     /// The log budget all instances of this version share.
     pub log: Arc<LogBudget>,
+    /// Failed sends and refused decisions are logged at most once per
+    /// interval (a bot may cause one per message).
+    pub refusals: Throttle,
     pub loaded_at: std::time::SystemTime,
 }
 
@@ -53,8 +57,9 @@ pub struct Instance {
 
 impl LoadedScript {
     /// Instantiates this version and runs its `init`, within the init
-    /// deadline and wall-clock limit. Sends `init` asked for go out in the
-    /// background once it has returned.
+    /// deadline and wall-clock limit. Sends `init` asked for stay queued in
+    /// the instance: the caller carries them out (`Instance::take_queued`)
+    /// once it keeps the instance.
     ///
     /// # Errors
     /// `ScriptError::Load` at the instantiate or init stage.
@@ -90,7 +95,6 @@ impl LoadedScript {
         store.data_mut().begin("init", Instant::now() + deadline);
         let started = tokio::time::timeout(wall, self.start(&mut store)).await;
         store.data_mut().end();
-        let queued = store.data_mut().take_queued();
         let (bot, on_event) = match started {
             Ok(Ok(Ok(started))) => started,
             Ok(Ok(Err(reason))) => {
@@ -114,9 +118,6 @@ impl LoadedScript {
                 ));
             }
         };
-        if !queued.is_empty() {
-            tokio::spawn(send_queued(session, self.name.clone(), queued));
-        }
         Ok(Instance {
             version: self.clone(),
             store,
@@ -165,13 +166,20 @@ fn limit_text(e: &ScriptError) -> String {
 }
 
 /// Carries out the sends a call queued, in order, once it has returned;
-/// failures are logged (the bot already has its `msg_id`s).
-pub async fn send_queued(session: SessionHandle, script: Arc<str>, queued: Vec<PreparedSend>) {
+/// failures are logged (the bot already has its `msg_id`s), at most once
+/// per interval.
+pub async fn send_queued(
+    session: &SessionHandle,
+    version: &LoadedScript,
+    queued: Vec<PreparedSend>,
+) {
     for send in queued {
         let msg_id = send.msg_id;
-        let origin = SendOrigin::Script(script.to_string());
-        if let Err(e) = session.send_prepared(send, origin).await {
-            tracing::warn!(script = %script, %msg_id, error = %e, "a bot's send failed");
+        let origin = SendOrigin::Script(version.name.to_string());
+        if let Err(e) = session.send_prepared(send, origin).await
+            && let Some(held_back) = version.refusals.allow()
+        {
+            tracing::warn!(script = %version.name, %msg_id, error = %e, held_back, "a bot's send failed");
         }
     }
 }

@@ -12,14 +12,19 @@
 //! What a misbehaving bot can cost the others is bounded:
 //! - a call ends at its deadline (running) or its wall-clock limit (waiting),
 //!   and the instance is dropped;
-//! - a message waits for a busy instance at most the wall-clock limit (plus
-//!   `LOCK_GRACE`), then passes on (counted as skipped);
+//! - a message waits for the instance as long as the calls ahead of it take
+//!   — each bounded so — but passes the bot by (counted as skipped) when one
+//!   holder keeps it longer than the wall-clock limit plus `LOCK_GRACE` (an
+//!   `init` rebuilding a dropped instance);
 //! - the sends a call queued go out after it has released the instance;
-//! - after the second failure in a row (trap, limit, failed rebuild) the
-//!   instance is not rebuilt for a pause that doubles with each failure
-//!   (`Sandbox::pause_after`); messages meanwhile pass on at once, counted as
-//!   skipped. A success, a swap or a reload ends the pause.
+//! - from the second failure (trap, limit, failed rebuild) within
+//!   `FAILURE_WINDOW`, the instance is not rebuilt for a pause that doubles
+//!   with each further failure (`Sandbox::pause_after`); messages meanwhile
+//!   pass on at once, counted as skipped. Successes in between do not reset
+//!   the count (a bot that fails on one chat's messages only is paused too);
+//!   failures age out of the window, and a swap or a reload clears them.
 
+use std::collections::VecDeque;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +35,7 @@ use async_trait::async_trait;
 
 use super::error::ScriptError;
 use super::host::over_chars;
-use super::limits::{LOCK_GRACE, MAX_MUTE_SECS, MIN_MUTE_SECS};
+use super::limits::{LOCK_GRACE, MAX_MUTE_SECS, MIN_MUTE_SECS, WARN_INTERVAL};
 use super::loaded::{Instance, LoadedScript, WitEvent, send_queued};
 use super::stats::{Outcome, ScriptStats};
 use crate::model::InboundMessage;
@@ -38,14 +43,16 @@ use crate::pipeline::{Decision, Handled, Handler, spread};
 use crate::session::SessionHandle;
 use crate::throttle::Throttle;
 
-/// How often a script's skipped messages are logged (with their count).
-const SKIP_LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// Failures this recent count towards a pause.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// One instance of a script and the one a swap prepared to replace it.
 struct Slot {
     /// The live instance and its failures. Async mutex: it is held across
     /// the guest call.
     live: tokio::sync::Mutex<Live>,
+    /// When the current holder of `live` took it; `None` when free.
+    held_since: std::sync::Mutex<Option<Instant>>,
     /// An instance of the newest version, built and initialised by a swap,
     /// waiting for this slot's next call to adopt it.
     ready: std::sync::Mutex<Option<Instance>>,
@@ -54,12 +61,38 @@ struct Slot {
 /// What a slot's mutex guards.
 struct Live {
     instance: Option<Instance>,
-    /// Failures in a row, and until when the instance is not rebuilt.
-    streak: u32,
+    /// When the recent failures happened (within `FAILURE_WINDOW`).
+    failures: VecDeque<Instant>,
+    /// Until when the instance is not rebuilt.
     paused_until: Option<Instant>,
-    /// The script's `clears` when `streak` was last counted: a swap or a
-    /// reload since then starts it over.
+    /// The script's `clears` when `failures` was last counted: a swap or a
+    /// reload since then starts over.
     cleared: u64,
+}
+
+/// The slot's instance, held; marks the slot free again when dropped.
+struct Held<'a> {
+    live: tokio::sync::MutexGuard<'a, Live>,
+    since: &'a std::sync::Mutex<Option<Instant>>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        *self.since.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Live;
+    fn deref(&self) -> &Live {
+        &self.live
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Live {
+        &mut self.live
+    }
 }
 
 impl Slot {
@@ -67,16 +100,45 @@ impl Slot {
         Slot {
             live: tokio::sync::Mutex::new(Live {
                 instance: Some(live),
-                streak: 0,
+                failures: VecDeque::new(),
                 paused_until: None,
                 cleared: 0,
             }),
+            held_since: std::sync::Mutex::new(None),
             ready: std::sync::Mutex::new(None),
         }
     }
 
     fn take_ready(&self) -> Option<Instance> {
         self.ready.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn holder_since(&self) -> Option<Instant> {
+        *self.held_since.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the instance, waiting for the calls ahead; `None` when the one
+    /// holding it has held it past `patience` (it is rebuilding, or stuck
+    /// past its limits): the caller passes the bot by.
+    async fn hold(&self, patience: Duration) -> Option<Held<'_>> {
+        loop {
+            let holder = self.holder_since();
+            let until = holder.unwrap_or_else(Instant::now) + patience;
+            match tokio::time::timeout_at(until.into(), self.live.lock()).await {
+                Ok(live) => {
+                    *self.held_since.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(Instant::now());
+                    return Some(Held {
+                        live,
+                        since: &self.held_since,
+                    });
+                }
+                // The same holder all along: it is the one that is slow.
+                Err(_) if self.holder_since() == holder => return None,
+                // Others came and went: wait for the one holding it now.
+                Err(_) => continue,
+            }
+        }
     }
 }
 
@@ -90,7 +152,7 @@ pub struct Script {
     pub stats: ScriptStats,
     /// How many times this script was swapped.
     generation: AtomicU64,
-    /// Bumped by a swap or a reload: every slot's failure streak ends.
+    /// Bumped by a swap or a reload: every slot's failures are forgotten.
     clears: AtomicU64,
     skip_log: Throttle,
 }
@@ -112,7 +174,7 @@ impl Script {
             stats: ScriptStats::default(),
             generation: AtomicU64::new(0),
             clears: AtomicU64::new(0),
-            skip_log: Throttle::new(SKIP_LOG_INTERVAL),
+            skip_log: Throttle::new(WARN_INTERVAL),
         }
     }
 
@@ -154,8 +216,8 @@ impl Script {
         self.clear_failures();
     }
 
-    /// Ends every slot's failure pause (a reload, even one that changed
-    /// nothing: the operator asked for the bot to be tried again).
+    /// Forgets every slot's failures and ends their pauses (a reload: the
+    /// operator asked for the bot to be tried again).
     pub fn clear_failures(&self) {
         self.clears.fetch_add(1, Ordering::Relaxed);
         self.stats.clear_pause();
@@ -202,7 +264,7 @@ impl Script {
         let clears = self.clears.load(Ordering::Relaxed);
         if live.cleared != clears {
             live.cleared = clears;
-            live.streak = 0;
+            live.failures.clear();
             live.paused_until = None;
         }
         live.paused_until.is_some_and(|t| Instant::now() < t)
@@ -211,18 +273,27 @@ impl Script {
     /// Counts a failure of the slot's instance (already dropped) and starts
     /// the pause it earns; says so after `what` in one log line.
     fn failed(&self, live: &mut Live, e: &ScriptError, what: &str, msg_id: &str, took: Duration) {
-        live.streak = live.streak.saturating_add(1);
-        let pause = self.current().sandbox.pause_after(live.streak);
-        live.paused_until = (!pause.is_zero()).then(|| Instant::now() + pause);
-        self.stats.note_failure(e.to_string(), live.streak, pause);
+        let now = Instant::now();
+        while live
+            .failures
+            .front()
+            .is_some_and(|&t| now.duration_since(t) > FAILURE_WINDOW)
+        {
+            live.failures.pop_front();
+        }
+        live.failures.push_back(now);
+        let count = u32::try_from(live.failures.len()).unwrap_or(u32::MAX);
+        let pause = self.current().sandbox.pause_after(count);
+        live.paused_until = (!pause.is_zero()).then(|| now + pause);
+        self.stats.note_failure(e.to_string(), count, pause);
         let limit = e.limit().unwrap_or("trap");
         let took_ms = took.as_millis() as u64;
         if pause.is_zero() {
             tracing::error!(script = %self.name, %msg_id, took_ms, limit, "{e}; instance dropped, {what}");
         } else {
-            tracing::error!(script = %self.name, %msg_id, took_ms, limit, failures = live.streak, pause_ms = pause.as_millis() as u64,
-                "{e}; instance dropped, {what}; {} failures in a row: not rebuilt for {} ms, messages pass on meanwhile",
-                live.streak, pause.as_millis());
+            tracing::error!(script = %self.name, %msg_id, took_ms, limit, failures = count, pause_ms = pause.as_millis() as u64,
+                "{e}; instance dropped, {what}; {count} failures within a minute: not rebuilt for {} ms, messages pass on meanwhile",
+                pause.as_millis());
         }
     }
 
@@ -238,13 +309,12 @@ impl Script {
     /// Runs the script on `msg`. Failures are logged here and count as a
     /// pass; sends the call queued go out after the instance is released.
     pub async fn call(&self, msg: &InboundMessage, session: &SessionHandle) -> Option<Decision> {
-        let version = self.current();
         let slot = self.slot_for(Some(&msg.chat_key()));
-        let wait = version.wall + LOCK_GRACE;
-        let Ok(mut live) = tokio::time::timeout(wait, slot.live.lock()).await else {
+        let patience = self.current().wall + LOCK_GRACE;
+        let Some(mut live) = slot.hold(patience).await else {
             self.skipped(
                 &msg.id,
-                "its instance was busy for longer than the wall-clock limit",
+                "its instance has been held longer than the wall-clock limit (rebuilding)",
             );
             return None;
         };
@@ -270,11 +340,7 @@ impl Script {
         let queued = instance.take_queued();
         let took = started.elapsed();
         let outcome = match result {
-            Ok(d) => {
-                live.streak = 0;
-                live.paused_until = None;
-                Ok(d)
-            }
+            Ok(d) => Ok(d),
             Err(e) => {
                 live.instance = None;
                 self.stats.record(outcome_of(&e), took);
@@ -284,7 +350,7 @@ impl Script {
         };
         drop(live);
         if !queued.is_empty() {
-            send_queued(session.clone(), self.name.clone(), queued).await;
+            send_queued(session, &version, queued).await;
         }
         match outcome {
             Err(()) => None,
@@ -307,36 +373,44 @@ impl Script {
 
     /// The decision without what breaks a cap (a reply over
     /// `max_reply_chars`, a mute outside QQ's 60 s–30 days), each refusal
-    /// logged naming the bot and the limit; `None` when nothing is left to
-    /// do, so the message passes on.
+    /// logged naming the bot and the limit (at most once per interval);
+    /// `None` when nothing is left to do, so the message passes on.
     fn within_caps(
         &self,
         mut d: Decision,
         msg: &InboundMessage,
         version: &LoadedScript,
     ) -> Option<Decision> {
-        let mut refused = false;
+        let mut refused = Vec::new();
         let max = version.sandbox.max_reply_chars;
         if let Some(chars) = d.reply.as_deref().and_then(|r| over_chars(r, max)) {
-            tracing::error!(script = %self.name, msg_id = %msg.id, chars, limit = "max_reply_chars",
-                "reply refused: {chars} characters, over [limits] max_reply_chars = {max}");
+            refused.push(format!(
+                "reply refused: {chars} characters, over [limits] max_reply_chars = {max}"
+            ));
             d.reply = None;
-            refused = true;
         }
         if let Some(secs) = d
             .shutup
             .filter(|s| !(MIN_MUTE_SECS..=MAX_MUTE_SECS).contains(s))
         {
-            tracing::error!(script = %self.name, msg_id = %msg.id, secs, limit = "mute",
-                "mute refused: {secs} s is outside QQ's {MIN_MUTE_SECS} s to {MAX_MUTE_SECS} s (30 days)");
+            refused.push(format!(
+                "mute refused: {secs} s is outside QQ's {MIN_MUTE_SECS} s to {MAX_MUTE_SECS} s (30 days)"
+            ));
             d.shutup = None;
-            refused = true;
         }
-        if refused && d.reply.is_none() && d.shutup.is_none() {
-            tracing::warn!(script = %self.name, msg_id = %msg.id, "nothing of the decision is left; message passed on");
-            return None;
+        if refused.is_empty() {
+            return Some(d);
         }
-        Some(d)
+        let nothing_left = d.reply.is_none() && d.shutup.is_none();
+        if let Some(held_back) = version.refusals.allow() {
+            let then = if nothing_left {
+                "; nothing is left of the decision: message passed on"
+            } else {
+                ""
+            };
+            tracing::error!(script = %self.name, msg_id = %msg.id, held_back, "{}{then}", refused.join("; "));
+        }
+        (!nothing_left).then_some(d)
     }
 
     /// Delivers an event to this script if it exports `on-event`: to the
@@ -350,7 +424,14 @@ impl Script {
     ) {
         let name = about.name();
         let slot = self.slot_for(about.chat_key().as_ref());
-        let mut live = slot.live.lock().await;
+        let patience = self.current().wall + LOCK_GRACE;
+        let Some(mut live) = slot.hold(patience).await else {
+            self.skipped(
+                name,
+                "its instance has been held longer than the wall-clock limit (event missed)",
+            );
+            return;
+        };
         if self.paused(&mut live) {
             self.skipped(name, "it is paused after failing repeatedly (event missed)");
             return;
@@ -366,21 +447,16 @@ impl Script {
         if !instance.wants_events() {
             return;
         }
+        let version = instance.version.clone();
         let result = instance.on_event(event).await;
         let queued = instance.take_queued();
-        match result {
-            Ok(()) => {
-                live.streak = 0;
-                live.paused_until = None;
-            }
-            Err(e) => {
-                live.instance = None;
-                self.failed(&mut live, &e, "event missed", name, started.elapsed());
-            }
+        if let Err(e) = result {
+            live.instance = None;
+            self.failed(&mut live, &e, "event missed", name, started.elapsed());
         }
         drop(live);
         if !queued.is_empty() {
-            send_queued(session.clone(), self.name.clone(), queued).await;
+            send_queued(session, &version, queued).await;
         }
     }
 }

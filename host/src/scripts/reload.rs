@@ -18,11 +18,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::engine::ScriptEngine;
 use super::error::{LoadStage, ScriptError};
-use super::loaded::{Instance, LoadedScript};
+use super::limits::WARN_INTERVAL;
+use super::loaded::{Instance, LoadedScript, send_queued};
 use super::loader::{ScriptSpec, Specs, specs};
 use super::registry::{Registry, Script};
 use super::state::LogBudget;
 use crate::config::Config;
+use crate::throttle::Throttle;
 
 /// A file that fails to compile while it keeps changing, or that changed
 /// moments ago, is probably still being written: try again this many times,
@@ -355,11 +357,22 @@ impl Reloader {
             instances: spec.instances.max(1),
             sandbox: spec.sandbox,
             log: Arc::new(LogBudget::new(&spec.sandbox)),
+            refusals: Throttle::new(WARN_INTERVAL),
             loaded_at: SystemTime::now(),
         });
         let mut instances = Vec::with_capacity(version.instances);
         for _ in 0..version.instances {
             instances.push(version.instantiate(self.registry.session().clone()).await?);
+        }
+        // Every instance is up: the version is kept, so what their `init`s
+        // sent goes out (a rejected version sends nothing).
+        let queued: Vec<_> = instances
+            .iter_mut()
+            .flat_map(Instance::take_queued)
+            .collect();
+        if !queued.is_empty() {
+            let session = self.registry.session().clone();
+            tokio::spawn(async move { send_queued(&session, &version, queued).await });
         }
         Ok(instances)
     }

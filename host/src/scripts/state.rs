@@ -15,6 +15,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS, Sandbox};
 use crate::session::{PreparedSend, SessionHandle};
+use crate::throttle::Throttle;
 
 /// The call in progress, shared with the script's output streams: the id of
 /// the message (their lines carry it) and the last error the guest reported
@@ -38,6 +39,8 @@ pub struct LogBudget {
     per_sec: u32,
     /// The current one-second window: when it began, lines written in it.
     window: Mutex<(Instant, u32)>,
+    /// Says at most once per interval that lines were dropped.
+    summary: Throttle,
 }
 
 impl LogBudget {
@@ -46,6 +49,7 @@ impl LogBudget {
             per_call: sandbox.log_lines_per_call,
             per_sec: sandbox.log_lines_per_sec,
             window: Mutex::new((Instant::now(), 0)),
+            summary: Throttle::new(super::limits::WARN_INTERVAL),
         }
     }
 
@@ -92,11 +96,14 @@ pub struct BotState {
     /// the guest's own running time (the epoch callback reads it); the
     /// wall-clock limit around the call bounds the rest.
     pub deadline: Option<Instant>,
-    /// Sends the call in progress asked for (`host::send`), in order: they
-    /// are carried out once the call has returned and released its
-    /// instance, so a bot never waits for the outbox or QQ while it holds
-    /// the instance other chats need.
+    /// Sends the bot asked for (`host::send`), in order: they are carried
+    /// out once the call has returned and released its instance, so a bot
+    /// never waits for the outbox or QQ while it holds the instance other
+    /// chats need. Sends `init` queued wait here for the first call's.
     pub queued: Vec<PreparedSend>,
+    /// `host::send` calls in the call in progress, refused ones included
+    /// (see `MAX_SENDS_PER_CALL`).
+    pub send_attempts: u32,
 }
 
 /// What the host imports need: who is calling, about which message, the
@@ -151,6 +158,7 @@ impl BotState {
             },
             deadline: None,
             queued: Vec::new(),
+            send_attempts: 0,
         }
     }
 
@@ -167,7 +175,7 @@ impl BotState {
             n.last_error = None;
         }
         self.deadline = Some(deadline);
-        self.queued.clear();
+        self.send_attempts = 0;
         self.limiter.denied = None;
     }
 
@@ -184,10 +192,15 @@ impl BotState {
             }
             Err(_) => return,
         };
-        if held_back > 0 {
+        if held_back == 0 {
+            return;
+        }
+        // One line per interval, not per call: a bot over its per-second
+        // budget would otherwise add a line to every call.
+        if let Some(calls) = self.host.log.summary.allow() {
             let s = &self.host.sandbox;
             tracing::warn!(
-                script = %self.host.script, %msg_id, written = lines, held_back,
+                script = %self.host.script, %msg_id, written = lines, held_back, earlier_calls_held_back = calls,
                 "log lines over the script's budget were dropped ([limits] log_lines_per_call = {}, log_lines_per_sec = {})",
                 s.log_lines_per_call, s.log_lines_per_sec
             );

@@ -35,8 +35,9 @@ pub struct ScriptStats {
 /// The script's recent failures, for `/admin/scripts`.
 #[derive(Debug, Default, Clone)]
 pub struct Failures {
-    /// Failures in a row at the last failure (of the instance that failed).
-    pub streak: u32,
+    /// Failures within the last minute at the last failure (of the instance
+    /// that failed).
+    pub count: u32,
     /// Until when that instance is not rebuilt.
     pub paused_until: Option<SystemTime>,
     /// The newest last.
@@ -79,10 +80,10 @@ impl ScriptStats {
     }
 
     /// Remembers why the script failed, and the pause it earned.
-    pub fn note_failure(&self, reason: String, streak: u32, pause: Duration) {
+    pub fn note_failure(&self, reason: String, count: u32, pause: Duration) {
         let now = SystemTime::now();
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.streak = streak;
+        f.count = count;
         f.paused_until = (!pause.is_zero()).then(|| now + pause);
         if f.recent.len() == RECENT_FAILURES {
             f.recent.pop_front();
@@ -93,7 +94,7 @@ impl ScriptStats {
     /// A swap or reload ended the pause (the reasons stay).
     pub fn clear_pause(&self) {
         let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.streak = 0;
+        f.count = 0;
         f.paused_until = None;
     }
 
