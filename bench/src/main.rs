@@ -5,6 +5,7 @@
 //! cargo build --release -p openqq-bench -p openqq
 //! cargo run --release -p openqq-bench -- all          # writes BENCHMARKS.md
 //! cargo run --release -p openqq-bench -- pipeline --quick
+//! cargo run --release -p openqq-bench -- soak         # 1,000,000 messages; its own section
 //! ```
 //!
 //! Nothing here asserts anything about time; the numbers go to the table.
@@ -13,6 +14,7 @@ mod http;
 mod memory;
 mod pipeline;
 mod scripts;
+mod soak;
 mod swap;
 mod util;
 
@@ -44,9 +46,16 @@ enum Command {
     Memory,
     /// Hot swap: file written → first reply by the new version.
     Swap,
+    /// Soak (not part of `all`): 1,000,000 messages (`--messages`) through hot
+    /// swaps every 100 ms and a hostile bot; 0 lost, 0 duplicated, RSS over
+    /// time. Rewrites only its own section of BENCHMARKS.md (unless --quick).
+    Soak,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
+    /// (internal) The post_api receiver the soak starts.
+    #[command(hide = true)]
+    SoakReceiver,
 }
 
 #[derive(clap::Args)]
@@ -57,7 +66,8 @@ struct Opts {
     /// Rounds per measurement (the tables show medians) [default: 5; 1 with --quick].
     #[arg(long, global = true)]
     rounds: Option<usize>,
-    /// Messages per pipeline throughput run [default: 100000].
+    /// Messages per pipeline throughput run [default: 100000]; messages of the
+    /// soak run [default: 1000000; 20000 with --quick].
     #[arg(long, short = 'n', global = true)]
     messages: Option<usize>,
     /// Seconds per HTTP measurement [default: 2].
@@ -88,6 +98,7 @@ struct Opts {
 pub struct Settings {
     pub rounds: usize,
     pub messages: usize,
+    pub soak_messages: usize,
     pub latency_messages: usize,
     pub http_secs: f64,
     pub conns: usize,
@@ -104,6 +115,10 @@ impl Settings {
         Settings {
             rounds: o.rounds.unwrap_or(if q { 1 } else { 5 }).max(1),
             messages: o.messages.unwrap_or(if q { 5_000 } else { 100_000 }).max(1),
+            soak_messages: o
+                .messages
+                .unwrap_or(if q { 20_000 } else { 1_000_000 })
+                .max(1),
             latency_messages: if q { 50 } else { 300 },
             http_secs: o.secs.unwrap_or(if q { 0.5 } else { 2.0 }),
             conns: o.conns.unwrap_or(16).max(1),
@@ -120,6 +135,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if cli.command == Command::Receiver {
         return pipeline::receiver_main();
+    }
+    if cli.command == Command::SoakReceiver {
+        return soak::receiver_main();
     }
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -145,7 +163,8 @@ fn main() -> anyhow::Result<()> {
                 Command::Scripts => scripts::run(&settings).await,
                 Command::Memory => memory::run(&settings).await,
                 Command::Swap => swap::run(&settings).await,
-                Command::All | Command::Receiver => unreachable!(),
+                Command::Soak => soak::run(&settings).await,
+                Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
             }
         })
         .with_context(|| format!("benchmark {}", name(c)))
@@ -168,9 +187,18 @@ fn main() -> anyhow::Result<()> {
         sections.push(s);
     }
     let out = cli.opts.out.clone().or_else(|| {
-        (cli.command == Command::All && !cli.opts.quick).then(|| util::root().join("BENCHMARKS.md"))
+        (matches!(cli.command, Command::All | Command::Soak) && !cli.opts.quick)
+            .then(|| util::root().join("BENCHMARKS.md"))
     });
-    if let Some(out) = out {
+    if let (Some(out), Command::Soak) = (&out, cli.command) {
+        // The soak has its own section; the rest of the file stays.
+        let old = std::fs::read_to_string(out).unwrap_or_default();
+        let text = with_soak(&old, &soak_block(&sections[0].markdown()));
+        std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
+        eprintln!("wrote the soak section of {}", out.display());
+    } else if let Some(out) = out {
+        // Keep the soak section of the last `soak` run: `all` does not run it.
+        let old = std::fs::read_to_string(&out).unwrap_or_default();
         let text = report(
             &sections,
             &settings,
@@ -178,6 +206,10 @@ fn main() -> anyhow::Result<()> {
             &load_before,
             started.elapsed(),
         );
+        let text = match soak_section(&old) {
+            Some(block) => with_soak(&text, block),
+            None => text,
+        };
         std::fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!("wrote {}", out.display());
     }
@@ -192,7 +224,9 @@ fn name(c: Command) -> &'static str {
         Command::Scripts => "scripts",
         Command::Memory => "memory",
         Command::Swap => "swap",
+        Command::Soak => "soak",
         Command::Receiver => "receiver",
+        Command::SoakReceiver => "soak-receiver",
     }
 }
 
@@ -200,6 +234,9 @@ fn name(c: Command) -> &'static str {
 /// the memory benchmark, the release `openqq` binary. Returns what was built.
 fn build(c: Command) -> anyhow::Result<String> {
     let root = util::root();
+    if c == Command::Soak {
+        return build_soak();
+    }
     eprintln!("== building the bots: scripts/build.sh all");
     let out = std::process::Command::new("bash")
         .arg(root.join("scripts/build.sh"))
@@ -228,6 +265,85 @@ fn build(c: Command) -> anyhow::Result<String> {
     } else {
         format!("`scripts/build.sh all`: {}", skipped.join("; "))
     })
+}
+
+/// The soak's bots: misbehave (`scripts/build.sh rust`) and both builds of
+/// the soak bot (`bench/bots/soak`) as `target/bots/soak-v1.wasm`, `soak-v2.wasm`.
+fn build_soak() -> anyhow::Result<String> {
+    let root = util::root();
+    eprintln!("== building the bots: scripts/build.sh rust");
+    let st = std::process::Command::new("bash")
+        .arg(root.join("scripts/build.sh"))
+        .arg("rust")
+        .current_dir(&root)
+        .status()
+        .context("cannot run scripts/build.sh")?;
+    anyhow::ensure!(st.success(), "scripts/build.sh rust failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    for (version, features) in [("v1", None), ("v2", Some("soak-bot/v2"))] {
+        eprintln!("== building the soak bot {version}");
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "soak-bot",
+        ])
+        .current_dir(&root);
+        if let Some(f) = features {
+            cmd.args(["--features", f]);
+        }
+        anyhow::ensure!(
+            cmd.status()?.success(),
+            "building the soak bot {version} failed"
+        );
+        let from = target.join("wasm32-wasip2/release/soak_bot.wasm");
+        let to = util::bot(&format!("soak-{version}"));
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("copy {} to {}", from.display(), to.display()))?;
+    }
+    Ok("`scripts/build.sh rust`, and the soak bot (`bench/bots/soak`) built twice".into())
+}
+
+/// The soak section between its markers, as written into BENCHMARKS.md.
+fn soak_block(markdown: &str) -> String {
+    format!(
+        "{}
+
+{}{}
+
+",
+        soak::BEGIN,
+        markdown,
+        soak::END
+    )
+}
+
+/// The soak block of a BENCHMARKS.md, markers included.
+fn soak_section(text: &str) -> Option<&str> {
+    let start = text.find(soak::BEGIN)?;
+    let end = text[start..].find(soak::END)? + start + soak::END.len();
+    Some(&text[start..end])
+}
+
+/// `text` with its soak block replaced by `block`, or with `block` put
+/// before the analysis (or at the end) when it has none.
+fn with_soak(text: &str, block: &str) -> String {
+    let block = block.trim_end();
+    if let Some(old) = soak_section(text) {
+        return text.replacen(old, block, 1);
+    }
+    let at = text.find("## Analysis").unwrap_or(text.len());
+    let (head, tail) = text.split_at(at);
+    let sep = if head.is_empty() || head.ends_with("\n\n") {
+        ""
+    } else {
+        "\n"
+    };
+    format!("{head}{sep}{block}\n\n{tail}")
 }
 
 fn report(

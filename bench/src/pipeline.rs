@@ -143,7 +143,7 @@ impl Subject {
 
 /// Injection sources: friends, group members, discussions and temp chats of
 /// the large world, interleaved so neighbours are in different chats (lanes).
-fn chats(w: &world::Shape) -> Vec<(RawChat, Qq)> {
+pub fn chats(w: &world::Shape) -> Vec<(RawChat, Qq)> {
     let mut v = Vec::new();
     for i in 0..48u64 {
         v.push((RawChat::Friend, Qq(w.friend(i * 41))));
@@ -182,9 +182,11 @@ pub struct ReceiverProcess {
     _child: tokio::process::Child,
 }
 
-pub async fn spawn_receiver() -> anyhow::Result<ReceiverProcess> {
+/// Starts `openqq-bench <command>` (a receiver) and reads the address it
+/// listens on from its first line.
+pub async fn spawn_receiver(command: &str) -> anyhow::Result<ReceiverProcess> {
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .arg("receiver")
+        .arg(command)
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -209,18 +211,28 @@ pub async fn spawn_receiver() -> anyhow::Result<ReceiverProcess> {
 
 /// `receiver`: answers every report with `{"reply": "v1:<content>"}`.
 pub fn receiver_main() -> anyhow::Result<()> {
+    serve_receiver(tokio::runtime::Runtime::new()?, |report| {
+        let content = report["content"].as_str().unwrap_or("");
+        format!("v1:{content}")
+    })
+}
+
+/// Serves `POST /post_api` on 127.0.0.1 (the address goes to stdout, for
+/// `spawn_receiver`), answering every report with `{"reply": reply(report)}`.
+pub fn serve_receiver(
+    rt: tokio::runtime::Runtime,
+    reply: fn(&serde_json::Value) -> String,
+) -> anyhow::Result<()> {
     use axum::Json;
     use axum::routing::post;
     use serde_json::{Value, json};
-    let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         println!("{}", listener.local_addr()?);
         let app = axum::Router::new().route(
             "/post_api",
-            post(|Json(report): Json<Value>| async move {
-                let content = report["content"].as_str().unwrap_or("");
-                Json(json!({ "reply": format!("v1:{content}") }))
+            post(move |Json(report): Json<Value>| async move {
+                Json(json!({ "reply": reply(&report) }))
             }),
         );
         axum::serve(listener, app).await?;
@@ -383,7 +395,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
     } else {
         world::LARGE
     };
-    let receiver = spawn_receiver().await?;
+    let receiver = spawn_receiver("receiver").await?;
     let chats = chats(&w);
     let mut subjects = Vec::new();
     for v in VARIANTS {
