@@ -21,3 +21,7 @@ pub fn router(state: AppState) -> Router {
     }
     app.fallback(error::unknown_path).with_state(state)
 }
+
+#[cfg(test)]
+#[path = "router_props.rs"]
+mod props;
