@@ -450,3 +450,64 @@ fn v1_answers_any_request_in_the_api_shape() {
 fn v2_with_a_token_answers_any_request_in_the_api_shape() {
     sweep(Dialect::V2, Some(TOKEN), 256);
 }
+
+/// The documented answer of a friend send for its content (spec §3): not
+/// UTF-8 → 400 `content not utf-8`, empty → 400 `content missing`, else
+/// sent (code 0 with a msg_id); an unknown friend → 100 whatever the
+/// content. On its own app: the sweeps may have made the simulator fail.
+#[test]
+fn a_send_answers_the_documented_code_for_any_content() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime");
+    let app = rt.block_on(app(Dialect::V1, None));
+    let mut cfg = config(128);
+    cfg.source_file = Some(file!());
+    let content = prop_oneof![
+        "(?s).{0,16}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..16),
+    ];
+    let result = TestRunner::new(cfg).run(
+        &(content, any::<bool>(), any::<bool>()),
+        |(content, known, in_body)| {
+            let qq = if known { "123456" } else { "5550001" };
+            let escaped: String = content.iter().map(|b| format!("%{b:02X}")).collect();
+            let params = format!("qq={qq}&content={escaped}");
+            let request = if in_body {
+                Request::post("/openqq/send_friend_message")
+                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(params))
+            } else {
+                Request::get(format!("/openqq/send_friend_message?{params}")).body(Body::empty())
+            }
+            .expect("a valid request");
+            let answer: Value = rt.block_on(async {
+                let res = app.clone().oneshot(request).await.expect("infallible");
+                let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+                    .await
+                    .expect("a body");
+                serde_json::from_slice(&body).expect("JSON")
+            });
+            let (code, status) = match std::str::from_utf8(&content) {
+                _ if !known => (100, None),
+                Err(_) => (400, Some("content not utf-8")),
+                Ok("") => (400, Some("content missing")),
+                Ok(_) => (0, None),
+            };
+            prop_assert_eq!(&answer["code"], &Value::from(code), "{}", answer);
+            if let Some(status) = status {
+                prop_assert_eq!(&answer["status"], status);
+                prop_assert!(answer["msg_id"].is_null());
+            }
+            if code == 0 {
+                prop_assert!(answer["msg_id"].is_u64(), "{}", answer);
+            }
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
