@@ -142,3 +142,15 @@ proptest! {
         prop_assert!(e.contains(&format!("`{key}`")), "{}", e);
     }
 }
+
+/// Regression (found by `a_value_of_the_wrong_type_is_refused_naming_its_key`):
+/// the error said "invalid type: map, expected socket address" and no key.
+#[test]
+fn a_wrong_type_names_the_key_path() {
+    let (_, r) = load("listen = { a = 1 }\n");
+    let e = format!("{:#}", r.expect_err("a map is no address"));
+    assert!(e.contains("in `listen`"), "{e}");
+    let (_, r) = load("[backend]\ntimeout_secs = \"5\"\n");
+    let e = format!("{:#}", r.expect_err("a string is no number"));
+    assert!(e.contains("in `backend.timeout_secs`"), "{e}");
+}

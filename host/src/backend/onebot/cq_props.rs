@@ -144,3 +144,20 @@ proptest! {
         prop_assert_eq!(render(&segments(&msg), |_| None), s);
     }
 }
+
+/// Regression (found by `any_segments_survive_encode_then_parse`): a kind
+/// was written raw, so `,` or `]` in it made another code.
+#[test]
+fn a_kind_with_a_comma_or_a_bracket_round_trips() {
+    for kind in [",", "a]b", "x,y=z", "&#44;"] {
+        let seg = Segment {
+            kind: kind.into(),
+            data: Map::new(),
+        };
+        assert_eq!(
+            parse(&encode(std::slice::from_ref(&seg))),
+            vec![seg],
+            "{kind}"
+        );
+    }
+}
