@@ -384,6 +384,16 @@ const COUNTS: [(&str, u64, u64); 4] = [
     ("[limits] max_resources", 16, 1_000_000),
 ];
 
+/// A TOML error's message, followed by the key it is about when it is about
+/// a value (``invalid type: string "x", expected u64 in `backend.timeout_secs` ``):
+/// `message()` alone does not say which key.
+pub fn toml_error(e: &toml::de::Error) -> String {
+    let mut keyed = e.clone();
+    // Without the input, Display is the message and the key path.
+    keyed.set_input(None);
+    keyed.to_string().trim_end().replace('\n', " ")
+}
+
 impl Config {
     /// Reads a TOML config file; errors name the file and the line.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -394,7 +404,7 @@ impl Config {
                 text.get(..s.start)
                     .map_or(0, |t| t.matches('\n').count() + 1)
             });
-            anyhow::anyhow!("{}: line {line}: {}", path.display(), e.message())
+            anyhow::anyhow!("{}: line {line}: {}", path.display(), toml_error(&e))
         })?;
         config
             .check()
@@ -687,3 +697,7 @@ mod tests {
         assert!(toml::from_str::<Config>("[backend]\nmode = \"sideways\"\n").is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "config_props.rs"]
+mod props;

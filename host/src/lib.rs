@@ -30,6 +30,9 @@ pub mod session;
 pub mod throttle;
 pub mod webhook;
 
+#[cfg(test)]
+mod props;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;

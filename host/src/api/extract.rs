@@ -237,3 +237,7 @@ mod tests {
         assert!(p.merge_json(b"[1]").is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "extract_props.rs"]
+mod props;

@@ -29,3 +29,7 @@ pub fn router(state: AppState, guard: Arc<guard::Policy>) -> Router {
         .with_state(state)
         .layer(middleware::from_fn_with_state(guard, guard::check))
 }
+
+#[cfg(test)]
+#[path = "router_props.rs"]
+mod props;

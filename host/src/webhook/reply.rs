@@ -174,3 +174,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "reply_props.rs"]
+mod props;

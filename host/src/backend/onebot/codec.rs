@@ -905,3 +905,7 @@ mod tests {
         assert_eq!(m.role.0, "admin");
     }
 }
+
+#[cfg(test)]
+#[path = "codec_props.rs"]
+mod props;

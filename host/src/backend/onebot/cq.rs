@@ -124,7 +124,8 @@ pub fn unescape(s: &str) -> String {
     out
 }
 
-/// Parses a CQ string. The code's name runs to the first `,` or `]`; each
+/// Parses a CQ string. The code's name runs to the first `,` or `]` and is
+/// unescaped like a value (it is never escaped in practice); each
 /// parameter splits on its first `=` (values may contain `=`). An unclosed
 /// `[CQ:` is text. Adjacent text is merged and empty text dropped.
 pub fn parse(s: &str) -> Vec<Segment> {
@@ -139,7 +140,7 @@ pub fn parse(s: &str) -> Vec<Segment> {
         let body = &rest[at + 4..at + len];
         rest = &rest[at + len + 1..];
         let mut parts = body.split(',');
-        let kind = parts.next().unwrap_or_default().to_string();
+        let kind = unescape(parts.next().unwrap_or_default());
         let mut data = Map::new();
         for p in parts {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
@@ -167,7 +168,8 @@ pub fn encode(segments: &[Segment]) -> String {
             continue;
         }
         out.push_str("[CQ:");
-        out.push_str(&seg.kind);
+        // Escaped like a value: a kind with `,` or `]` would end the name.
+        out.push_str(&escape(&seg.kind, true));
         for k in seg.data.keys() {
             out.push(',');
             out.push_str(&escape(k, true));
@@ -355,7 +357,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(200))]
+        #![proptest_config(crate::props::config(200))]
 
         #[test]
         fn unescape_reverses_escape(s in ".{0,40}", in_param in any::<bool>()) {
@@ -379,3 +381,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "cq_props.rs"]
+mod props;

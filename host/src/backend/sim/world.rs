@@ -33,30 +33,24 @@ impl World {
         let is_toml = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-        let file: WorldFile = if is_toml {
-            toml::from_str(&text).map_err(|e| {
-                let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
-                anyhow::anyhow!("{}: line {line}: {}", path.display(), e.message())
-            })?
+        let file = if is_toml {
+            toml_file(&text)
         } else {
-            serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: line {} column {}: {e}",
-                    path.display(),
-                    e.line(),
-                    e.column()
-                )
-            })?
-        };
+            json_file(&text)
+        }
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         file.into_world()
             .with_context(|| format!("world file {}", path.display()))
     }
 
     /// Parses a world from JSON text (used for the embedded default).
     pub fn from_json(text: &str) -> anyhow::Result<World> {
-        let file: WorldFile = serde_json::from_str(text)
-            .map_err(|e| anyhow::anyhow!("line {} column {}: {e}", e.line(), e.column()))?;
-        file.into_world()
+        json_file(text).map_err(anyhow::Error::msg)?.into_world()
+    }
+
+    /// Parses a world from TOML text.
+    pub fn from_toml(text: &str) -> anyhow::Result<World> {
+        toml_file(text).map_err(anyhow::Error::msg)?.into_world()
     }
 
     /// The embedded default world, built from the seed's examples.
@@ -64,6 +58,19 @@ impl World {
         // The text is part of the binary and covered by a unit test.
         Self::from_json(DEFAULT_WORLD).unwrap_or_else(|e| panic!("embedded default world: {e:#}"))
     }
+}
+
+/// The file's structure from JSON; the error says where it broke.
+fn json_file(text: &str) -> Result<WorldFile, String> {
+    serde_json::from_str(text).map_err(|e| format!("line {} column {}: {e}", e.line(), e.column()))
+}
+
+/// The file's structure from TOML; the error says on which line.
+fn toml_file(text: &str) -> Result<WorldFile, String> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        format!("line {line}: {}", crate::config::toml_error(&e))
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -413,3 +420,7 @@ mod tests {
         assert!(err.contains("line 5"), "{err}");
     }
 }
+
+#[cfg(test)]
+#[path = "world_props.rs"]
+mod props;
