@@ -224,6 +224,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
         name: Some(name.into()),
         config: Default::default(),
         timeout_ms: None,
+        wall_ms: None,
         memory_mb: None,
         instances: Some(8),
     };

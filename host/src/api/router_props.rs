@@ -44,19 +44,30 @@ async fn app(dialect: Dialect, access_token: Option<&str>) -> Router {
         drop(keep);
     });
     tokio::spawn(async move { while inbound_rx.recv().await.is_some() {} });
-    super::router(AppState {
-        session: session.clone(),
-        sim: Some(sim),
-        scripts: crate::scripts::Registry::new(session),
-        reloader: None,
-        admin_token: None,
-        dialect,
-        access_token: access_token.map(Arc::from),
-        reports: crate::webhook::ReportBuffer::new(20),
-        stopping: watch::channel(false).0,
-        started: std::time::SystemTime::now(),
-        async_sends: Arc::new(tokio::sync::Semaphore::new(super::state::ASYNC_SENDS)),
-    })
+    super::router(
+        AppState {
+            session: session.clone(),
+            sim: Some(sim),
+            scripts: crate::scripts::Registry::new(session),
+            reloader: None,
+            admin_token: None,
+            dialect,
+            access_token: access_token.map(Arc::from),
+            reports: crate::webhook::ReportBuffer::new(20),
+            webhook: None,
+            stopping: watch::channel(false).0,
+            started: std::time::SystemTime::now(),
+            async_sends: Arc::new(tokio::sync::Semaphore::new(super::state::ASYNC_SENDS)),
+        },
+        Arc::new(
+            super::guard::Policy::new(
+                &crate::config::HttpSection::default(),
+                std::net::IpAddr::from([127, 0, 0, 1]),
+                dialect,
+            )
+            .expect("the default policy is valid"),
+        ),
+    )
 }
 
 /// Every Openqq route, and a few that are not.
