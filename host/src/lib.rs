@@ -15,12 +15,16 @@
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
 //! | [`config`] | the TOML file and defaults |
 //! | [`throttle`] | per-message warnings logged once per interval, with a count |
+//! | [`auth`] | shared secrets in requests (API, admin, OneBot reverse), constant-time |
+//! | [`clock`] | Unix time in seconds and milliseconds |
 //!
 //! Data flows one way on each path: inbound backend → session → pipeline →
 //! decision → session → backend; outbound API → session → outbox → backend.
 
 pub mod api;
+pub mod auth;
 pub mod backend;
+pub mod clock;
 pub mod config;
 pub mod model;
 pub mod pipeline;

@@ -4,8 +4,7 @@
 //! Answers only loopback clients, unless an `admin_token` is configured: then
 //! any client that presents it (`Authorization: Bearer …` or `?token=`).
 
-use std::time::UNIX_EPOCH;
-
+use crate::auth::{Presented, TokenCheck};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -28,7 +27,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let allowed = match &s.admin_token {
-        Some(token) => presented_token(&req).is_some_and(|t| *t == **token),
+        Some(token) => TOKEN.check(req.headers(), req.uri(), token) == Presented::Right,
         None => super::guard::peer(req.extensions()).is_some_and(super::guard::is_loopback),
     };
     if !allowed {
@@ -42,26 +41,11 @@ async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response 
     next.run(req).await
 }
 
-fn presented_token(req: &Request) -> Option<String> {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    bearer.or_else(|| {
-        form_urlencoded::parse(req.uri().query()?.as_bytes())
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned())
-    })
-}
-
-fn secs(t: std::time::SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
+/// The admin token, by header or `?token=`.
+const TOKEN: TokenCheck = TokenCheck::new("token");
 
 fn rejection(r: &Rejection) -> Value {
-    json!({"name": r.name, "path": r.path.display().to_string(), "sha256": r.sha256, "reason": r.reason, "at": secs(r.at)})
+    json!({"name": r.name, "path": r.path.display().to_string(), "sha256": r.sha256, "reason": r.reason, "at": crate::clock::unix_secs(r.at)})
 }
 
 async fn scripts(State(s): State<AppState>) -> OpenqqJson {
@@ -79,7 +63,7 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
             let recent: Vec<Value> = f
                 .recent
                 .iter()
-                .map(|(at, reason)| json!({"at": secs(*at), "reason": reason}))
+                .map(|(at, reason)| json!({"at": crate::clock::unix_secs(*at), "reason": reason}))
                 .collect();
             json!({
                 "name": &*script.name,
@@ -87,7 +71,7 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "sha256": v.prepared.sha256,
                 "world": v.prepared.world,
                 "generation": script.generation(),
-                "loaded_at": secs(v.loaded_at),
+                "loaded_at": crate::clock::unix_secs(v.loaded_at),
                 "timeout_ms": v.deadline.as_millis() as u64,
                 "wall_ms": v.wall.as_millis() as u64,
                 "memory_mb": v.memory_mb,
@@ -101,7 +85,7 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "refused": ScriptStats::get(&st.refused),
                 "skipped": ScriptStats::get(&st.skipped),
                 "recent_failures": f.count,
-                "paused_until": f.paused_until.map(secs),
+                "paused_until": f.paused_until.map(crate::clock::unix_secs),
                 "last_failures": recent,
                 "p50_us": p50,
                 "p99_us": p99,

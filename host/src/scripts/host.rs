@@ -148,9 +148,7 @@ impl host::Host for BotState {
     }
 
     fn now_ms(&mut self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
+        crate::clock::unix_now_ms()
     }
 }
 

@@ -480,9 +480,7 @@ impl SessionHandle {
         if self.inner.reports.receiver_count() == 0 {
             return result;
         }
-        let time = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let time = crate::clock::unix_now();
         let sent = SentMessage {
             msg_id,
             target,

@@ -51,9 +51,7 @@ pub struct MsgIds {
 
 impl MsgIds {
     pub fn starting_now() -> MsgIds {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let secs = crate::clock::unix_now();
         MsgIds::starting_at((1000 + secs % 9000) * 10_000 + 1)
     }
 

@@ -1,7 +1,7 @@
 //! The v2 client routes: `check_event`, `get_client_info`, `relogin`,
 //! `stop_client` (spec §7, `openqq-original.md` §1.3, §2.4).
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,10 +12,6 @@ use crate::api::state::AppState;
 
 /// How long an empty `check_event` waits for the next report.
 const LONG_POLL: Duration = Duration::from_secs(30);
-
-fn secs(t: std::time::SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 /// Everything buffered, or the next report within 30 s, or `[]`.
 pub async fn check_event(State(s): State<AppState>, _body: Bytes) -> OpenqqJson {
@@ -34,7 +30,7 @@ pub async fn get_client_info(State(s): State<AppState>, _body: Bytes) -> OpenqqJ
         "os": std::env::consts::OS,
         "pid": std::process::id(),
         "runtime": s.started.elapsed().map_or(0, |d| d.as_secs()),
-        "starttime": secs(s.started),
+        "starttime": crate::clock::unix_secs(s.started),
         "status": "success",
         "version": env!("CARGO_PKG_VERSION"),
         "backend": s.session.backend_name(),
@@ -73,7 +69,7 @@ pub async fn stop_client(State(s): State<AppState>, _body: Bytes) -> OpenqqJson 
         "code": 0,
         "pid": pid,
         "runtime": s.started.elapsed().map_or(0, |d| d.as_secs()),
-        "starttime": secs(s.started),
+        "starttime": crate::clock::unix_secs(s.started),
         "status": format!("success, client({pid}) is stopping"),
     }))
 }

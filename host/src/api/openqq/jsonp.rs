@@ -47,9 +47,7 @@ fn wanted(query: Option<&str>) -> Wrap {
     }
     match callback.filter(|c| !c.is_empty()) {
         None => {
-            let epoch = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let epoch = crate::clock::unix_now();
             Wrap::In(format!("jsoncallback{epoch}"))
         }
         Some(c) if is_js_name(&c) => Wrap::In(c),

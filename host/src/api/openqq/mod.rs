@@ -21,9 +21,9 @@ use super::error::OpenqqJson;
 use super::error::{forbidden, request_error};
 use super::extract::ACCESS_TOKEN;
 use super::state::AppState;
+use crate::auth::{Presented, TokenCheck};
 use crate::render::Dialect;
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -100,24 +100,14 @@ pub fn router(state: AppState) -> Router<AppState> {
 /// With `access_token` configured, every request must present it
 /// (`Authorization: Bearer …`, or `?access_token=`); failures answer in the
 /// dialect's shape: v1 HTTP 403 `auth failure`, v2 `{"code":-6,…}`.
+/// The API's `access_token`, by header or query parameter.
+const TOKEN: TokenCheck = TokenCheck::new(ACCESS_TOKEN);
+
 async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let Some(token) = &s.access_token else {
         return next.run(req).await;
     };
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("Token "))
-        });
-    let query = req.uri().query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == ACCESS_TOKEN)
-            .map(|(_, v)| v.into_owned())
-    });
-    if bearer == Some(&**token) || query.as_deref() == Some(&**token) {
+    if TOKEN.check(req.headers(), req.uri(), token) == Presented::Right {
         return next.run(req).await;
     }
     match s.dialect {

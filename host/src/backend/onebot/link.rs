@@ -32,6 +32,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::codec::{self, ActionResponse, Event, Frame, Incoming, Meta, Notice};
+use crate::auth::{Presented, TokenCheck};
 use crate::backend::BackendError;
 
 /// How many frames may wait for the socket; a full queue makes callers wait
@@ -731,26 +732,10 @@ pub fn check_upgrade(
         return Err((StatusCode::NOT_FOUND, "unknown path"));
     }
     if !rules.token.is_empty() {
-        let from_header = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, t) = v.trim().split_once(' ')?;
-                (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
-                    .then(|| t.trim().to_string())
-            });
-        let from_query = req.uri().query().and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "access_token")
-                .map(|(_, v)| v.into_owned())
-        });
-        match from_header.or(from_query) {
-            None => return Err((StatusCode::UNAUTHORIZED, "access token missing")),
-            Some(t) if !same_secret(&t, &rules.token) => {
-                return Err((StatusCode::FORBIDDEN, "access token refused"));
-            }
-            Some(_) => {}
+        match TOKEN.check(req.headers(), req.uri(), &rules.token) {
+            Presented::Missing => return Err((StatusCode::UNAUTHORIZED, "access token missing")),
+            Presented::Wrong => return Err((StatusCode::FORBIDDEN, "access token refused")),
+            Presented::Right => {}
         }
     }
     let self_id = req
@@ -771,13 +756,8 @@ pub fn check_upgrade(
 }
 
 /// Compares secrets without stopping at the first difference.
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
+/// OneBot's `access_token`, by header or query parameter.
+const TOKEN: TokenCheck = TokenCheck::new("access_token");
 
 type ServerWs = WebSocketStream<TcpStream>;
 

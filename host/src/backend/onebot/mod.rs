@@ -668,7 +668,7 @@ impl Inbound {
         let time = u64::try_from(m.time.0)
             .ok()
             .filter(|&t| t > 0)
-            .unwrap_or_else(unix_now);
+            .unwrap_or_else(crate::clock::unix_now);
         Some(RawInbound {
             msg_id: m.message_id.0.to_string(),
             time,
@@ -709,7 +709,7 @@ impl Inbound {
                 let join_time = u64::try_from(time.0)
                     .ok()
                     .filter(|&t| t > 0)
-                    .unwrap_or_else(unix_now);
+                    .unwrap_or_else(crate::clock::unix_now);
                 let known = GroupMember {
                     qq,
                     nick: self.cache.nick_of(qq).unwrap_or_else(|| qq.0.to_string()),
@@ -997,12 +997,6 @@ async fn refresh_loop(
             }
         }
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

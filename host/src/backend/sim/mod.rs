@@ -118,7 +118,7 @@ impl Sim {
         let msg_id = self.next_msg_id.fetch_add(1, Ordering::Relaxed).to_string();
         let raw = RawInbound {
             msg_id: msg_id.clone(),
-            time: unix_now(),
+            time: crate::clock::unix_now(),
             from,
             sender,
             content,
@@ -198,12 +198,6 @@ impl Sim {
         st.failures = (left > 1).then_some((left - 1, kind));
         Some(kind)
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[async_trait]
