@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use axum::http::header;
 use openqq::model::InboundMessage;
-use openqq::pipeline::{Decision, Handled, Handler};
+use openqq::model::{Decided, DecidedBy, Decision};
+use openqq::pipeline::{Effects, Handler};
 use serde_json::{Value, json};
 use support::receiver::Receiver;
 use support::{TestGateway, test_config};
@@ -437,13 +438,13 @@ struct EchoHandler(AtomicUsize);
 
 #[async_trait::async_trait]
 impl Handler for EchoHandler {
-    async fn handle(&self, msg: &InboundMessage) -> Option<Handled> {
+    async fn handle(&self, msg: &InboundMessage, _: &mut Effects) -> Option<Decided> {
         let n = self.0.fetch_add(7, Ordering::Relaxed) % 5;
         for _ in 0..n {
             tokio::task::yield_now().await;
         }
-        Some(Handled {
-            by: "echo".into(),
+        Some(Decided {
+            by: DecidedBy::Native("echo"),
             decision: Decision {
                 reply: Some(msg.content.clone()),
                 shutup: None,
@@ -506,10 +507,10 @@ struct PanickyHandler;
 
 #[async_trait::async_trait]
 impl Handler for PanickyHandler {
-    async fn handle(&self, msg: &InboundMessage) -> Option<Handled> {
+    async fn handle(&self, msg: &InboundMessage, _: &mut Effects) -> Option<Decided> {
         assert!(msg.content != "boom", "a handler bug");
-        Some(Handled {
-            by: "panicky".into(),
+        Some(Decided {
+            by: DecidedBy::Native("panicky"),
             decision: Decision {
                 reply: Some("ok".into()),
                 shutup: None,
@@ -555,10 +556,10 @@ struct SlowHandler;
 
 #[async_trait::async_trait]
 impl Handler for SlowHandler {
-    async fn handle(&self, msg: &InboundMessage) -> Option<Handled> {
+    async fn handle(&self, msg: &InboundMessage, _: &mut Effects) -> Option<Decided> {
         tokio::time::sleep(Duration::from_millis(2)).await;
-        Some(Handled {
-            by: "slow".into(),
+        Some(Decided {
+            by: DecidedBy::Native("slow"),
             decision: Decision {
                 reply: Some(msg.content.clone()),
                 shutup: None,

@@ -13,8 +13,9 @@ use openqq::Gateway;
 use openqq::backend::RawChat;
 use openqq::backend::sim::{Action, Record, Sim};
 use openqq::config::{Config, ScriptEntry};
+use openqq::model::{Decided, DecidedBy, Decision};
 use openqq::model::{GroupNumber, InboundMessage, Qq};
-use openqq::pipeline::{Decision, Handled, Handler};
+use openqq::pipeline::{Effects, Handler};
 use tokio::io::AsyncBufReadExt;
 
 use crate::Settings;
@@ -25,9 +26,9 @@ struct Native;
 
 #[async_trait]
 impl Handler for Native {
-    async fn handle(&self, msg: &InboundMessage) -> Option<Handled> {
-        Some(Handled {
-            by: "native".into(),
+    async fn handle(&self, msg: &InboundMessage, _: &mut Effects) -> Option<Decided> {
+        Some(Decided {
+            by: DecidedBy::Native("native"),
             decision: Decision {
                 reply: Some(format!("v1:{}", msg.content)),
                 shutup: None,
@@ -45,7 +46,7 @@ struct NativeWork {
 
 #[async_trait]
 impl Handler for NativeWork {
-    async fn handle(&self, msg: &InboundMessage) -> Option<Handled> {
+    async fn handle(&self, msg: &InboundMessage, _: &mut Effects) -> Option<Decided> {
         let _g = match &self.lock {
             Some(l) => Some(l.lock().await),
             None => None,
@@ -54,8 +55,8 @@ impl Handler for NativeWork {
         while t0.elapsed() < Duration::from_micros(2) {
             std::hint::spin_loop();
         }
-        Some(Handled {
-            by: "native".into(),
+        Some(Decided {
+            by: DecidedBy::Native("native"),
             decision: Decision {
                 reply: Some(format!("v1:{}", msg.content)),
                 shutup: None,

@@ -77,6 +77,8 @@ pub struct Gateway {
     server: JoinHandle<std::io::Result<()>>,
     /// Ends once the session's queue and the pipeline's lanes are empty.
     pipeline: JoinHandle<()>,
+    /// Turns v2 sends and events into reports; ends after the `stop` one.
+    reporter: Option<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -152,13 +154,13 @@ impl Gateway {
         // v2 reports the account's own sends and events; v1 neither, and
         // with nobody subscribed a send builds no report. Subscribe before
         // anything can send, so no report is missed.
-        if config.api_version == render::Dialect::V2 {
-            tasks.push(tokio::spawn(
+        let reporter = (config.api_version == render::Dialect::V2).then(|| {
+            tokio::spawn(
                 reports
                     .clone()
                     .run(session.clone(), session.subscribe_reports()),
-            ));
-        }
+            )
+        });
         session.emit(model::Event::Login { is_scan: true });
         let registry = scripts::Registry::new(session.clone());
         tasks.push(tokio::spawn(
@@ -188,7 +190,8 @@ impl Gateway {
         };
         let mut handlers = native;
         handlers.push(Arc::new(registry.clone()));
-        let pipeline = pipeline::Pipeline::new(session.clone(), handlers, reports.clone());
+        let pipeline =
+            pipeline::Pipeline::new(session.clone(), handlers, Arc::new(reports.clone()));
         let pipeline = tokio::spawn(pipeline.run(inbound_rx));
 
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -239,6 +242,7 @@ impl Gateway {
             _watcher: watcher,
             reports: reports.buffer,
             stopping,
+            reporter,
             server,
             pipeline,
             tasks,
@@ -265,13 +269,15 @@ impl Gateway {
             .is_ok();
         // Bots and v2 reports hear of the stop once no message is left.
         self.session.emit(model::Event::Stop);
-        let session = self.session.clone();
         let webhook = self.webhook.clone();
+        let reporter = self.reporter;
         let posted = tokio::time::timeout_at(grace_ends, async move {
+            // The v2 report task turns sends and events into posts: it ends
+            // once it has queued the `stop` report, the last there is.
+            if let Some(r) = reporter {
+                let _ = r.await;
+            }
             if let Some(w) = webhook {
-                // The v2 report task turns sends and events into posts:
-                // let it take them all before counting what is queued.
-                session.reports_taken().await;
                 w.drained().await;
             }
         })

@@ -55,8 +55,6 @@ pub enum Event {
     },
     NewFriend(Friend),
     LoseFriend(Friend),
-    NewGroup(Group),
-    LoseGroup(Group),
     NewGroupMember {
         member: GroupMember,
         group: Group,
@@ -75,8 +73,6 @@ impl Event {
             Event::StateChange { .. } => "state_change",
             Event::NewFriend(_) => "new_friend",
             Event::LoseFriend(_) => "lose_friend",
-            Event::NewGroup(_) => "new_group",
-            Event::LoseGroup(_) => "lose_group",
             Event::NewGroupMember { .. } => "new_group_member",
             Event::LoseGroupMember { .. } => "lose_group_member",
         }
@@ -87,10 +83,9 @@ impl Event {
     pub fn chat_key(&self) -> Option<(ChatKind, u64, u64)> {
         match self {
             Event::NewFriend(f) | Event::LoseFriend(f) => Some((ChatKind::Friend, f.qq.0, 0)),
-            Event::NewGroup(group)
-            | Event::LoseGroup(group)
-            | Event::NewGroupMember { group, .. }
-            | Event::LoseGroupMember { group, .. } => Some((ChatKind::Group, group.gnumber.0, 0)),
+            Event::NewGroupMember { group, .. } | Event::LoseGroupMember { group, .. } => {
+                Some((ChatKind::Group, group.gnumber.0, 0))
+            }
             Event::Login { .. } | Event::Stop | Event::StateChange { .. } => None,
         }
     }

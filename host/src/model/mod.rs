@@ -6,6 +6,7 @@
 //! `webhook::report`.
 
 mod contact;
+mod decision;
 mod event;
 mod ids;
 mod message;
@@ -14,12 +15,10 @@ mod roster;
 pub use contact::{
     Discuss, DiscussMember, Friend, Group, GroupMember, GroupRole, MemberRole, User,
 };
+pub use decision::{
+    Decided, DecidedBy, Decision, MAX_MUTE_SECS, MIN_MUTE_SECS, ShutupRefusal, mute_secs,
+};
 pub use event::{DEFAULT_EVENTS, Event, SendOrigin, SentMessage};
 pub use ids::{GroupNumber, MsgId, Qq};
 pub use message::{ChatKind, ChatRef, InboundMessage, MemberRef, Person, SendTarget};
 pub use roster::{Keyed, Roster};
-
-/// QQ's shortest mute, in seconds.
-pub const MIN_MUTE_SECS: u64 = 60;
-/// QQ's longest mute: 30 days, in seconds.
-pub const MAX_MUTE_SECS: u64 = 30 * 24 * 3600;

@@ -1,65 +1,95 @@
-//! The inbound pipeline: every received message goes through the handlers in
-//! order (the scripts), and the first decision ends the chain; a message no
-//! handler took goes to the `post_api` webhook, so nothing is lost.
+//! The inbound pipeline: every received message goes through the handlers
+//! in order (native handlers, then the scripts), and the first decision ends
+//! the chain; a message no handler took goes to the `Fallback` (the
+//! `post_api` webhook), so nothing is lost.
 //!
 //! Messages from different chats are handled concurrently; messages from one
-//! chat keep their order (they share a lane). The account's own sends never
-//! come back here: the session only forwards what the backend received.
+//! chat keep their order (they share a lane). A decision does not hold the
+//! lane: its reply and mute are started in the chat's order (`Effects`) and
+//! the lane takes the next message while QQ confirms them. The account's own
+//! sends never come back here: the session only forwards what it received.
 
-mod decision;
-
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-pub use decision::{Decision, apply};
-
-use crate::model::InboundMessage;
+use crate::model::{Decided, InboundMessage};
 use crate::session::SessionHandle;
-use crate::webhook::Reports;
 
 /// Lanes handle chats in parallel; a chat always maps to the same lane.
 pub const LANES: usize = 8;
 /// Messages waiting per lane before the dispatcher waits (back-pressure).
 const LANE_QUEUE: usize = 1024;
+/// Effects under way per lane (replies QQ has not confirmed yet) before
+/// the lane waits for one to end: memory stays bounded when QQ is slow.
+const IN_FLIGHT: usize = 1024;
 
-/// A handler's answer: the decision and who made it (for the log).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Handled {
-    pub by: String,
-    pub decision: Decision,
+/// Work a message leaves once it is decided — a bot's sends, the reply,
+/// the mute — in the order it must reach QQ.
+///
+/// The lane starts each future (polls it once) in this order before it
+/// takes the chat's next message, and does not wait for them to end. So the
+/// work must be handed to QQ (the outbox, the backend's link) on its first
+/// poll: whatever it awaits after that is confirmation.
+#[derive(Default)]
+pub struct Effects(Vec<BoxFuture<'static, ()>>);
+
+impl Effects {
+    pub fn push(&mut self, work: impl Future<Output = ()> + Send + 'static) {
+        self.0.push(Box::pin(work));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Something that may decide what to do with a message (the scripts, or a
 /// native handler in benchmarks and tests).
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
-    /// `None` passes the message on.
-    async fn handle(&self, msg: &InboundMessage) -> Option<Handled>;
+    /// `None` passes the message on. Work the handler leaves either way (a
+    /// bot's sends) goes into `effects`, to be started after it returns.
+    async fn handle(&self, msg: &InboundMessage, effects: &mut Effects) -> Option<Decided>;
+}
+
+/// Where a message goes when no handler took it.
+pub trait Fallback: Send + Sync + 'static {
+    fn pass(&self, msg: InboundMessage);
 }
 
 /// The pipeline; `run` consumes the session's inbound messages.
 pub struct Pipeline {
+    chain: Arc<Chain>,
+}
+
+/// What every lane shares.
+struct Chain {
     session: SessionHandle,
-    handlers: Arc<Vec<Arc<dyn Handler>>>,
-    reports: Reports,
+    handlers: Vec<Arc<dyn Handler>>,
+    fallback: Arc<dyn Fallback>,
 }
 
 impl Pipeline {
     pub fn new(
         session: SessionHandle,
         handlers: Vec<Arc<dyn Handler>>,
-        reports: Reports,
+        fallback: Arc<dyn Fallback>,
     ) -> Pipeline {
         Pipeline {
-            session,
-            handlers: Arc::new(handlers),
-            reports,
+            chain: Arc::new(Chain {
+                session,
+                handlers,
+                fallback,
+            }),
         }
     }
 
@@ -71,12 +101,7 @@ impl Pipeline {
         for _ in 0..LANES {
             let (tx, rx) = mpsc::channel(LANE_QUEUE);
             lanes.push(tx);
-            workers.spawn(lane(
-                rx,
-                self.session.clone(),
-                self.handlers.clone(),
-                self.reports.clone(),
-            ));
+            workers.spawn(lane(rx, self.chain.clone()));
         }
         while let Some(msg) = inbound.recv().await {
             let lane = &lanes[spread(&msg.chat_key(), LANES)];
@@ -98,59 +123,68 @@ pub fn spread(chat: &impl Hash, n: usize) -> usize {
     (h.finish() % n.max(1) as u64) as usize
 }
 
-async fn lane(
-    mut rx: mpsc::Receiver<InboundMessage>,
-    session: SessionHandle,
-    handlers: Arc<Vec<Arc<dyn Handler>>>,
-    reports: Reports,
-) {
-    while let Some(msg) = rx.recv().await {
-        handle_one(&msg, &session, &handlers, &reports).await;
+/// One lane: decides its messages one at a time and keeps their effects
+/// going meanwhile. Polling `in_flight` first on every turn starts the
+/// effects of the message just decided before the next one is taken.
+async fn lane(mut rx: mpsc::Receiver<InboundMessage>, chain: Arc<Chain>) {
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+            msg = rx.recv(), if in_flight.len() < IN_FLIGHT => {
+                let Some(msg) = msg else { break };
+                for work in chain.handle_one(msg).await.0 {
+                    in_flight.push(guarded(work));
+                }
+            }
+        }
+    }
+    while in_flight.next().await.is_some() {}
+}
+
+/// An effect whose panic (a bug) is logged instead of ending the lane.
+async fn guarded(work: BoxFuture<'static, ()>) {
+    if let Err(panic) = AssertUnwindSafe(work).catch_unwind().await {
+        tracing::error!(panic = %panic_text(&*panic), "carrying out a decision panicked");
     }
 }
 
-/// Runs one message through the chain and carries out the decision.
-///
-/// A panic (a bug) must not end the lane: the dispatcher would stop with it
-/// and every later message would be lost. A panic while deciding passes the
-/// message to the webhook; one while carrying out a decision is only logged,
-/// since the reply may already have gone out.
-async fn handle_one(
-    msg: &InboundMessage,
-    session: &SessionHandle,
-    handlers: &[Arc<dyn Handler>],
-    reports: &Reports,
-) {
-    let decided = match AssertUnwindSafe(decide(msg, handlers)).catch_unwind().await {
-        Ok(d) => d,
-        Err(panic) => {
-            tracing::error!(msg_id = %msg.id, panic = %panic_text(&*panic), "deciding about the message panicked; passed to the webhook");
-            reports.received(msg.clone());
-            return;
+impl Chain {
+    /// Runs one message through the chain; returns the work it leaves.
+    ///
+    /// A panic (a bug) must not end the lane: the dispatcher would stop with
+    /// it and every later message would be lost. A panic while deciding
+    /// passes the message on to the fallback.
+    async fn handle_one(&self, msg: InboundMessage) -> Effects {
+        let mut effects = Effects::default();
+        let decided = AssertUnwindSafe(self.decide(&msg, &mut effects))
+            .catch_unwind()
+            .await;
+        match decided {
+            Ok(Some(decided)) => {
+                tracing::info!(msg_id = %msg.id, handler = %decided.by, decision = ?decided.decision, "message handled");
+                effects.push(self.session.act(&msg, decided));
+            }
+            // The fallback logs its own line.
+            Ok(None) => self.fallback.pass(msg),
+            Err(panic) => {
+                tracing::error!(msg_id = %msg.id, panic = %panic_text(&*panic), "deciding about the message panicked; passed on");
+                self.fallback.pass(msg);
+            }
         }
-    };
-    let Some(handled) = decided else {
-        // The webhook logs its own line once it has an answer.
-        reports.received(msg.clone());
-        return;
-    };
-    tracing::info!(msg_id = %msg.id, handler = %handled.by, decision = ?handled.decision, "message handled");
-    let applied = AssertUnwindSafe(apply(session, msg, &handled.decision, &handled.by))
-        .catch_unwind()
-        .await;
-    if let Err(panic) = applied {
-        tracing::error!(msg_id = %msg.id, handler = %handled.by, panic = %panic_text(&*panic), "carrying out the decision panicked");
+        effects
     }
-}
 
-/// The first handler's decision, if any handler takes the message.
-async fn decide(msg: &InboundMessage, handlers: &[Arc<dyn Handler>]) -> Option<Handled> {
-    for h in handlers {
-        if let Some(handled) = h.handle(msg).await {
-            return Some(handled);
+    /// The first handler's decision, if any handler takes the message.
+    async fn decide(&self, msg: &InboundMessage, effects: &mut Effects) -> Option<Decided> {
+        for h in &self.handlers {
+            if let Some(decided) = h.handle(msg, effects).await {
+                return Some(decided);
+            }
         }
+        None
     }
-    None
 }
 
 /// A panic's message, when it has one.

@@ -16,8 +16,8 @@ use super::engine::Prepared;
 use super::error::{LoadStage, ScriptError};
 use super::limits::{Sandbox, init_deadline, init_wall};
 use super::state::{BotState, LogBudget};
-use crate::model::{ChatKind, ChatRef, InboundMessage, Person, SendOrigin};
-use crate::pipeline::Decision;
+use crate::model::{ChatKind, ChatRef, Decision, InboundMessage, Person, SendOrigin};
+use crate::pipeline::Effects;
 use crate::session::{PreparedSend, SessionHandle};
 use crate::throttle::Throttle;
 
@@ -170,17 +170,34 @@ fn limit_text(e: &ScriptError) -> String {
 /// per interval.
 pub async fn send_queued(
     session: &SessionHandle,
-    version: &LoadedScript,
+    version: &Arc<LoadedScript>,
     queued: Vec<PreparedSend>,
 ) {
     for send in queued {
-        let msg_id = send.msg_id;
-        let origin = SendOrigin::Script(version.name.to_string());
-        if let Err(e) = session.send_prepared(send, origin).await
-            && let Some(held_back) = version.refusals.allow()
-        {
-            tracing::warn!(script = %version.name, %msg_id, error = %e, held_back, "a bot's send failed");
-        }
+        send_one(session.clone(), version.clone(), send).await;
+    }
+}
+
+/// As `send_queued`, as effects of the message being handled: each send is
+/// handed to QQ in order without holding the chat's lane.
+pub fn queue_effects(
+    session: &SessionHandle,
+    version: &Arc<LoadedScript>,
+    queued: Vec<PreparedSend>,
+    effects: &mut Effects,
+) {
+    for send in queued {
+        effects.push(send_one(session.clone(), version.clone(), send));
+    }
+}
+
+async fn send_one(session: SessionHandle, version: Arc<LoadedScript>, send: PreparedSend) {
+    let msg_id = send.msg_id;
+    let origin = SendOrigin::Script(version.name.to_string());
+    if let Err(e) = session.send_prepared(send, origin).await
+        && let Some(held_back) = version.refusals.allow()
+    {
+        tracing::warn!(script = %version.name, %msg_id, error = %e, held_back, "a bot's send failed");
     }
 }
 
@@ -344,7 +361,7 @@ pub fn event_to_wit(e: &crate::model::Event) -> Option<wit::Event> {
         E::LoseFriend(f) => wit::Event::LoseFriend(friend(f)),
         E::NewGroupMember { member, group } => wit::Event::NewGroupMember(change(member, group)),
         E::LoseGroupMember { member, group } => wit::Event::LoseGroupMember(change(member, group)),
-        E::Stop | E::StateChange { .. } | E::NewGroup(_) | E::LoseGroup(_) => return None,
+        E::Stop | E::StateChange { .. } => return None,
     })
 }
 

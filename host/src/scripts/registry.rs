@@ -36,10 +36,10 @@ use async_trait::async_trait;
 use super::error::ScriptError;
 use super::host::over_chars;
 use super::limits::{LOCK_GRACE, MAX_MUTE_SECS, MIN_MUTE_SECS, WARN_INTERVAL};
-use super::loaded::{Instance, LoadedScript, WitEvent, send_queued};
+use super::loaded::{Instance, LoadedScript, WitEvent, queue_effects, send_queued};
 use super::stats::{Outcome, ScriptStats};
-use crate::model::InboundMessage;
-use crate::pipeline::{Decision, Handled, Handler, spread};
+use crate::model::{Decided, DecidedBy, Decision, InboundMessage};
+use crate::pipeline::{Effects, Handler, spread};
 use crate::session::SessionHandle;
 use crate::throttle::Throttle;
 
@@ -308,7 +308,12 @@ impl Script {
 
     /// Runs the script on `msg`. Failures are logged here and count as a
     /// pass; sends the call queued go out after the instance is released.
-    pub async fn call(&self, msg: &InboundMessage, session: &SessionHandle) -> Option<Decision> {
+    pub async fn call(
+        &self,
+        msg: &InboundMessage,
+        session: &SessionHandle,
+        effects: &mut Effects,
+    ) -> Option<Decision> {
         let slot = self.slot_for(Some(&msg.chat_key()));
         let patience = self.current().wall + LOCK_GRACE;
         let Some(mut live) = slot.hold(patience).await else {
@@ -349,9 +354,7 @@ impl Script {
             }
         };
         drop(live);
-        if !queued.is_empty() {
-            send_queued(session, &version, queued).await;
-        }
+        queue_effects(session, &version, queued, effects);
         match outcome {
             Err(()) => None,
             Ok(None) => {
@@ -533,12 +536,12 @@ impl Registry {
 
 #[async_trait]
 impl Handler for Registry {
-    async fn handle(&self, msg: &InboundMessage) -> Option<Handled> {
+    async fn handle(&self, msg: &InboundMessage, effects: &mut Effects) -> Option<Decided> {
         let scripts = self.list();
         for s in scripts.iter() {
-            if let Some(decision) = s.call(msg, &self.session).await {
-                return Some(Handled {
-                    by: s.name.to_string(),
+            if let Some(decision) = s.call(msg, &self.session, effects).await {
+                return Some(Decided {
+                    by: DecidedBy::Script(s.name.clone()),
                     decision,
                 });
             }

@@ -37,8 +37,7 @@ pub use reply::{Ignored, parse as parse_answer};
 pub use report::{v1 as v1_report, v2_event, v2_received, v2_sent};
 
 use crate::config::WebhookSection;
-use crate::model::{ChatKind, InboundMessage, SendTarget};
-use crate::pipeline::apply;
+use crate::model::{ChatKind, Decided, DecidedBy, InboundMessage, SendTarget};
 use crate::render::Dialect;
 use crate::session::{SessionEvent, SessionHandle};
 use crate::throttle::Throttle;
@@ -493,7 +492,13 @@ impl Poster {
         match reply::parse(status, ct.as_deref(), &answer, self.dialect) {
             Ok(Some(decision)) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?decision, "message handled");
-                apply(&self.session, &msg, &decision, "webhook").await;
+                let decided = Decided {
+                    by: DecidedBy::Webhook,
+                    decision,
+                };
+                // Awaited: the chat's next report waits for this answer's
+                // reply, so a receiver's replies reach QQ in its order.
+                self.session.act(&msg, decided).await;
                 stats.acted.fetch_add(1, Ordering::Relaxed);
             }
             Ok(None) => {
@@ -519,9 +524,9 @@ pub struct Reports {
     pub post_events: Arc<Vec<String>>,
 }
 
-impl Reports {
+impl crate::pipeline::Fallback for Reports {
     /// A received message no handler took.
-    pub fn received(&self, msg: InboundMessage) {
+    fn pass(&self, msg: InboundMessage) {
         if self.dialect == Dialect::V2 {
             self.buffer.push(report::v2_received(&msg));
         }
@@ -532,7 +537,9 @@ impl Reports {
             }
         }
     }
+}
 
+impl Reports {
     /// Turns the session's own sends and events into v2 reports until the
     /// session goes away. v1 reports neither: it returns at once, dropping
     /// the subscription.
@@ -573,6 +580,12 @@ impl Reports {
                     }
                     if ev.buffered() {
                         self.buffer.push(body);
+                    }
+                    // The session reports nothing after its stop: the
+                    // gateway waits for this task to end to know every
+                    // report is queued.
+                    if matches!(*ev, crate::model::Event::Stop) {
+                        return;
                     }
                 }
             }

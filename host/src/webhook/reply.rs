@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::pipeline::Decision;
+use crate::model::Decision;
 use crate::render::Dialect;
 
 /// Why an answer was ignored (for the log line).

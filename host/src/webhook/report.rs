@@ -186,7 +186,6 @@ pub fn v2_event(e: &Event) -> Value {
         Event::Stop => json!([]),
         Event::StateChange { old, new } => json!([old, new]),
         Event::NewFriend(f) | Event::LoseFriend(f) => json!([v2::friend(f)]),
-        Event::NewGroup(g) | Event::LoseGroup(g) => json!([v2::group(g, true)]),
         Event::NewGroupMember { member, group } | Event::LoseGroupMember { member, group } => {
             json!([v2::member(member, group), v2::group(group, true)])
         }

@@ -62,7 +62,7 @@ pub async fn stop_client(State(s): State<AppState>, _body: Bytes) -> OpenqqJson 
         old: "running".into(),
         new: "stop".into(),
     });
-    s.session.emit(crate::model::Event::Stop);
+    // The gateway reports `stop` itself once it has stopped (exactly once).
     s.stopping.send_replace(true);
     OpenqqJson(json!({
         "account": s.session.contacts().user.qq.0,

@@ -1,0 +1,72 @@
+//! Carrying out a decision about a received message.
+//!
+//! `act` returns at once with a future that does the work; whoever holds
+//! the chat's order (the pipeline's lane, the webhook's line) starts these
+//! futures in order and need not wait for them: the reply's send and the
+//! mute are handed to QQ on the future's first poll, in that order, and
+//! their outcomes only reach the log. So a chat's next message is decided
+//! while QQ is still confirming the previous reply.
+
+use std::future::Future;
+
+use futures_util::future::{Either, join};
+
+use crate::model::{Decided, InboundMessage};
+
+use super::{PreparedSend, SessionHandle};
+
+impl SessionHandle {
+    /// The work of carrying out `decided` for `msg`. Failures are logged,
+    /// never raised: the message itself was already handled.
+    pub fn act(
+        &self,
+        msg: &InboundMessage,
+        decided: Decided,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let refusal = decided.decision.shutup_refusal(msg);
+        let Decided { by, decision } = decided;
+        let reply = decision.reply.filter(|r| !r.is_empty()).and_then(|text| {
+            let Some(target) = self.reply_target(msg) else {
+                tracing::warn!(msg_id = %msg.id, handler = %by, "no way to reply to this message");
+                return None;
+            };
+            let prepared = PreparedSend {
+                msg_id: self.inner.outbox.reserve(),
+                target,
+                content: text,
+            };
+            let session = self.clone();
+            let (msg_id, by) = (msg.id.clone(), by.clone());
+            Some(async move {
+                match session.send_prepared(prepared, by.origin()).await {
+                    Ok(id) => tracing::debug!(%msg_id, handler = %by, reply_id = %id, "reply sent"),
+                    Err(e) => tracing::warn!(%msg_id, handler = %by, error = %e, "reply failed"),
+                }
+            })
+        });
+        let mute = decision.shutup.and_then(|secs| {
+            if let Some(refusal) = refusal {
+                tracing::warn!(msg_id = %msg.id, handler = %by, %refusal, "mute refused");
+                return None;
+            }
+            let (Some(group), Some(qq)) = (msg.group.as_ref().and_then(|g| g.number), msg.sender.qq)
+            else {
+                tracing::warn!(msg_id = %msg.id, handler = %by, "mute refused: sender or group unknown");
+                return None;
+            };
+            let session = self.clone();
+            let (msg_id, by) = (msg.id.clone(), by.clone());
+            Some(async move {
+                if let Err(e) = session.shutup_member(group, qq, secs).await {
+                    tracing::warn!(%msg_id, handler = %by, error = %e, "mute failed");
+                }
+            })
+        });
+        // `join` polls the reply first, so it is handed to QQ before the mute.
+        let reply = reply.map_or(Either::Right(std::future::ready(())), Either::Left);
+        let mute = mute.map_or(Either::Right(std::future::ready(())), Either::Left);
+        async move {
+            join(reply, mute).await;
+        }
+    }
+}
