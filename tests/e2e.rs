@@ -11,6 +11,7 @@ mod support;
 mod api_v1;
 mod api_v2;
 mod cross_site;
+mod flow;
 mod hot_swap;
 mod languages;
 mod malformed;

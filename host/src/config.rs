@@ -122,6 +122,9 @@ pub struct BackendConfig {
     /// `onebot`: how often friends, groups and members are re-read in the
     /// background (0 = only at login and after a reconnect).
     pub refresh_secs: u64,
+    /// `sim`: how long QQ takes to confirm each send (real QQ: hundreds of
+    /// ms; with the original's spacing, seconds). For tests and benchmarks.
+    pub send_latency_ms: u64,
 }
 
 impl Default for BackendConfig {
@@ -135,6 +138,7 @@ impl Default for BackendConfig {
             timeout_secs: 15,
             send_timeout_secs: 30,
             refresh_secs: 600,
+            send_latency_ms: 0,
         }
     }
 }
@@ -361,10 +365,11 @@ pub fn stem(p: &Path) -> String {
 /// The range each duration setting must be in, so a huge value cannot
 /// overflow the arithmetic on it (`timeout * 2`, `now + deadline`) and a
 /// typo is refused rather than waited out: (key, unit, min, max).
-const DURATIONS: [(&str, &str, u64, u64); 12] = [
+const DURATIONS: [(&str, &str, u64, u64); 13] = [
     ("[backend] timeout_secs", "s", 1, 3600),
     ("[backend] send_timeout_secs", "s", 1, 3600),
     ("[backend] refresh_secs", "s", 0, 7 * 24 * 3600),
+    ("[backend] send_latency_ms", "ms", 0, 600_000),
     ("[outbox] spacing_ms", "ms", 0, 60_000),
     ("[webhook] connect_timeout_secs", "s", 1, 3600),
     ("[webhook] timeout_secs", "s", 1, 3600),
@@ -459,6 +464,7 @@ impl Config {
             b.timeout_secs,
             b.send_timeout_secs,
             b.refresh_secs,
+            b.send_latency_ms,
             self.outbox.spacing_ms,
             w.connect_timeout_secs,
             w.timeout_secs,

@@ -40,6 +40,7 @@ mod props;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::{mpsc, watch};
@@ -54,7 +55,7 @@ const EVENT_QUEUE: usize = 4096;
 /// How many normalised messages may wait for the pipeline.
 const INBOUND_QUEUE: usize = 4096;
 /// How long a stopping gateway keeps handling the messages it already holds.
-const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// A running gateway: the HTTP server, the session and the pipeline.
 pub struct Gateway {
@@ -109,7 +110,8 @@ impl Gateway {
                         Some(path) => World::load(path)?,
                         None => World::default_world(),
                     };
-                    let sim = Arc::new(Sim::new(world, events_tx));
+                    let latency = Duration::from_millis(config.backend.send_latency_ms);
+                    let sim = Arc::new(Sim::new(world, events_tx).with_send_latency(latency));
                     (Some(sim.clone()), sim)
                 }
                 BackendKind::Onebot => {

@@ -32,6 +32,9 @@ pub struct Sim {
     /// are in the order the session sees the messages.
     inbound_order: tokio::sync::Mutex<()>,
     next_msg_id: AtomicU64,
+    /// How long a send waits for its confirmation (after it is recorded:
+    /// QQ has the message at once, the sender learns so later).
+    send_latency: std::time::Duration,
 }
 
 struct SimState {
@@ -74,7 +77,59 @@ impl Sim {
             events,
             inbound_order: tokio::sync::Mutex::new(()),
             next_msg_id: AtomicU64::new(10_000),
+            send_latency: std::time::Duration::ZERO,
         }
+    }
+
+    /// The simulator with every send confirmed only after `latency`.
+    pub fn with_send_latency(mut self, latency: std::time::Duration) -> Sim {
+        self.send_latency = latency;
+        self
+    }
+
+    /// A send as QQ sees it: refused, failed as injected, or recorded.
+    fn record_send(
+        &self,
+        msg_id: MsgId,
+        to: &SendTarget,
+        content: &str,
+    ) -> Result<(), BackendError> {
+        let mut st = self.state();
+        match Self::take_failure(&mut st) {
+            Some(FailureKind::Down) => {
+                return Err(BackendError::Down("simulated link failure".into()));
+            }
+            Some(FailureKind::Refuse) => {
+                return Err(BackendError::Rejected {
+                    retcode: 1,
+                    reason: "simulated refusal".into(),
+                });
+            }
+            None => {}
+        }
+        let w = &st.world;
+        let found = match to {
+            SendTarget::Friend { qq, .. } => w.friends.contains(*qq),
+            SendTarget::Group { gnumber, .. } => w.groups.contains(*gnumber),
+            SendTarget::Discuss { key, .. } => w.discusses.contains(*key),
+            SendTarget::GroupSess { gnumber, qq, .. } => w
+                .groups
+                .get(*gnumber)
+                .is_some_and(|g| g.members.contains(*qq)),
+            SendTarget::DiscussSess { key, qq, .. } => w
+                .discusses
+                .get(*key)
+                .is_some_and(|d| d.members.contains(*qq)),
+        };
+        if !found {
+            return Err(BackendError::NotFound(format!("{to:?}")));
+        }
+        st.recorder.push(Action::Send {
+            target: to.clone(),
+            content: content.to_string(),
+            msg_id,
+        });
+        Ok(())
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, SimState> {
@@ -227,41 +282,10 @@ impl Backend for Sim {
         to: &SendTarget,
         content: &str,
     ) -> Result<(), BackendError> {
-        let mut st = self.state();
-        match Self::take_failure(&mut st) {
-            Some(FailureKind::Down) => {
-                return Err(BackendError::Down("simulated link failure".into()));
-            }
-            Some(FailureKind::Refuse) => {
-                return Err(BackendError::Rejected {
-                    retcode: 1,
-                    reason: "simulated refusal".into(),
-                });
-            }
-            None => {}
+        self.record_send(msg_id, to, content)?;
+        if !self.send_latency.is_zero() {
+            tokio::time::sleep(self.send_latency).await;
         }
-        let w = &st.world;
-        let found = match to {
-            SendTarget::Friend { qq, .. } => w.friends.contains(*qq),
-            SendTarget::Group { gnumber, .. } => w.groups.contains(*gnumber),
-            SendTarget::Discuss { key, .. } => w.discusses.contains(*key),
-            SendTarget::GroupSess { gnumber, qq, .. } => w
-                .groups
-                .get(*gnumber)
-                .is_some_and(|g| g.members.contains(*qq)),
-            SendTarget::DiscussSess { key, qq, .. } => w
-                .discusses
-                .get(*key)
-                .is_some_and(|d| d.members.contains(*qq)),
-        };
-        if !found {
-            return Err(BackendError::NotFound(format!("{to:?}")));
-        }
-        st.recorder.push(Action::Send {
-            target: to.clone(),
-            content: content.to_string(),
-            msg_id,
-        });
         Ok(())
     }
 
