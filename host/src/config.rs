@@ -288,19 +288,20 @@ pub struct LimitsSection {
 }
 
 impl Default for LimitsSection {
+    /// Safe for a gateway nobody tuned; why each value: `scripts::limits`.
     fn default() -> Self {
-        let s = crate::scripts::limits::Sandbox::default();
         LimitsSection {
             timeout_ms: 100,
             wall_ms: None,
             memory_mb: 64,
             instances: 1,
-            max_reply_chars: s.max_reply_chars,
-            log_lines_per_call: s.log_lines_per_call,
-            log_lines_per_sec: s.log_lines_per_sec,
-            max_resources: s.max_resources,
-            backoff_ms: s.backoff.as_millis() as u64,
-            backoff_max_ms: s.backoff_max.as_millis() as u64,
+            // QQ's own limit for one message.
+            max_reply_chars: 4500,
+            log_lines_per_call: 100,
+            log_lines_per_sec: 200,
+            max_resources: 1000,
+            backoff_ms: 1000,
+            backoff_max_ms: 300_000,
         }
     }
 }
@@ -312,20 +313,17 @@ impl LimitsSection {
         let timeout = timeout_ms.unwrap_or(self.timeout_ms);
         wall_ms
             .or(self.wall_ms)
-            .unwrap_or_else(|| crate::scripts::limits::default_wall(timeout))
+            .unwrap_or_else(|| default_wall(timeout))
     }
+}
 
-    /// The caps every script runs under.
-    pub fn sandbox(&self) -> crate::scripts::limits::Sandbox {
-        crate::scripts::limits::Sandbox {
-            max_reply_chars: self.max_reply_chars,
-            log_lines_per_call: self.log_lines_per_call,
-            log_lines_per_sec: self.log_lines_per_sec,
-            max_resources: self.max_resources,
-            backoff: Duration::from_millis(self.backoff_ms),
-            backoff_max: Duration::from_millis(self.backoff_max_ms),
-        }
-    }
+/// The default wall-clock limit per call (`wall_ms`): twice the deadline,
+/// and at least a second. The deadline counts only the guest's own running
+/// time; a guest that waits (a WASI sleep, a poll on a clock) is not
+/// running, so without a wall-clock limit it could hold its instance, and
+/// every chat waiting for it, for ever.
+pub fn default_wall(deadline_ms: u64) -> u64 {
+    deadline_ms.saturating_mul(2).max(1000)
 }
 
 /// One `[[scripts]]` entry.
@@ -389,27 +387,17 @@ const COUNTS: [(&str, u64, u64); 4] = [
     ("[limits] max_resources", 16, 1_000_000),
 ];
 
-/// A TOML error's message, followed by the key it is about when it is about
-/// a value (``invalid type: string "x", expected u64 in `backend.timeout_secs` ``):
-/// `message()` alone does not say which key.
-pub fn toml_error(e: &toml::de::Error) -> String {
-    let mut keyed = e.clone();
-    // Without the input, Display is the message and the key path.
-    keyed.set_input(None);
-    keyed.to_string().trim_end().replace('\n', " ")
-}
-
 impl Config {
     /// Reads a TOML config file; errors name the file and the line.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let config: Config = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map_or(0, |s| {
-                text.get(..s.start)
-                    .map_or(0, |t| t.matches('\n').count() + 1)
-            });
-            anyhow::anyhow!("{}: line {line}: {}", path.display(), toml_error(&e))
+            anyhow::anyhow!(
+                "{}: {}",
+                path.display(),
+                crate::toml_error::describe(&text, &e)
+            )
         })?;
         config
             .check()
@@ -419,7 +407,8 @@ impl Config {
 
     /// Checks what the types alone cannot say: ranges, unique script names,
     /// and that `scripts_dir` is a directory (a typo there would otherwise
-    /// run the gateway without its bots).
+    /// run the gateway without its bots). `[http]` is checked by the API's
+    /// guard, which owns its rules (`api::guard::Policy::new`).
     ///
     /// # Errors
     /// A setting out of its range, two scripts of one name, or a missing
@@ -427,7 +416,6 @@ impl Config {
     pub fn check(&self) -> anyhow::Result<()> {
         self.check_durations()?;
         self.check_script_names()?;
-        crate::api::guard::Policy::new(&self.http, self.listen.ip(), self.api_version)?;
         self.webhook.check()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {
@@ -645,11 +633,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(none.contains("[limits] max_resources = 0"), "{none}");
-        let c: Config = toml::from_str("").unwrap();
-        assert_eq!(
-            c.limits.sandbox(),
-            crate::scripts::limits::Sandbox::default()
-        );
     }
 
     #[test]

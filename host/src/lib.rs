@@ -17,6 +17,7 @@
 //! | [`throttle`] | per-message warnings logged once per interval, with a count |
 //! | [`auth`] | shared secrets in requests (API, admin, OneBot reverse), constant-time |
 //! | [`clock`] | Unix time in seconds and milliseconds |
+//! | [`toml_error`] | TOML errors with their line and key |
 //!
 //! Data flows one way on each path: inbound backend → session → pipeline →
 //! decision → session → backend; outbound API → session → outbox → backend.
@@ -32,6 +33,7 @@ pub mod render;
 pub mod scripts;
 pub mod session;
 pub mod throttle;
+pub mod toml_error;
 pub mod webhook;
 
 #[cfg(test)]
@@ -102,6 +104,8 @@ impl Gateway {
         native: Vec<Arc<dyn pipeline::Handler>>,
     ) -> anyhow::Result<Gateway> {
         config.check()?;
+        let guard = api::guard::Policy::new(&config.http, config.listen.ip(), config.api_version)
+            .context("invalid [http] settings")?;
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (sim, backend): (Option<Arc<Sim>>, Arc<dyn backend::Backend>) =
             match config.backend.kind {
@@ -200,7 +204,6 @@ impl Gateway {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let guard = api::guard::Policy::new(&config.http, addr.ip(), config.api_version)?;
         guard.warn_at_start(addr, config.access_token.is_some());
         let app = api::router(
             api::AppState {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::config::LimitsSection;
+
 /// How often the engine's epoch ticks. A runaway loop is stopped at most one
 /// tick after its deadline; a call that is still within its deadline yields
 /// to the runtime at each tick, so it never holds a tokio worker longer.
@@ -12,15 +14,6 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(100);
 
 /// The default linear-memory cap per script (`memory_mb`).
 pub const DEFAULT_MEMORY_MB: u64 = 64;
-
-/// The default wall-clock limit per call (`wall_ms`): twice the deadline,
-/// and at least a second. The deadline counts only the guest's own running
-/// time (the epoch ticks while it runs); a guest that waits — a WASI sleep,
-/// a poll on a clock — is not running, so without a wall-clock limit it
-/// could hold its instance, and every chat waiting for it, for ever.
-pub fn default_wall(deadline_ms: u64) -> u64 {
-    deadline_ms.saturating_mul(2).max(1000)
-}
 
 /// How much longer than its wall-clock limit a message waits for an
 /// instance another call holds before it passes the bot by. The holder's
@@ -76,16 +69,23 @@ pub struct Sandbox {
     pub backoff_max: Duration,
 }
 
-impl Default for Sandbox {
-    fn default() -> Self {
+impl From<&LimitsSection> for Sandbox {
+    fn from(l: &LimitsSection) -> Sandbox {
         Sandbox {
-            max_reply_chars: 4500,
-            log_lines_per_call: 100,
-            log_lines_per_sec: 200,
-            max_resources: 1000,
-            backoff: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(300),
+            max_reply_chars: l.max_reply_chars,
+            log_lines_per_call: l.log_lines_per_call,
+            log_lines_per_sec: l.log_lines_per_sec,
+            max_resources: l.max_resources,
+            backoff: Duration::from_millis(l.backoff_ms),
+            backoff_max: Duration::from_millis(l.backoff_max_ms),
         }
+    }
+}
+
+impl Default for Sandbox {
+    /// The caps of `[limits]` left at its defaults.
+    fn default() -> Self {
+        Sandbox::from(&LimitsSection::default())
     }
 }
 

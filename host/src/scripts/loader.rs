@@ -33,7 +33,7 @@ impl ScriptSpec {
             wall: Duration::from_millis(cfg.limits.wall_ms(e.timeout_ms, e.wall_ms)),
             memory_mb: e.memory_mb.unwrap_or(cfg.limits.memory_mb),
             instances: e.instances.unwrap_or(cfg.limits.instances),
-            sandbox: cfg.limits.sandbox(),
+            sandbox: Sandbox::from(&cfg.limits),
         }
     }
 
@@ -47,7 +47,7 @@ impl ScriptSpec {
             wall: Duration::from_millis(cfg.limits.wall_ms(None, None)),
             memory_mb: cfg.limits.memory_mb,
             instances: cfg.limits.instances,
-            sandbox: cfg.limits.sandbox(),
+            sandbox: Sandbox::from(&cfg.limits),
         }
     }
 }

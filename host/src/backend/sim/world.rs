@@ -67,15 +67,7 @@ fn json_file(text: &str) -> Result<WorldFile, String> {
 
 /// The file's structure from TOML; the error says on which line.
 fn toml_file(text: &str) -> Result<WorldFile, String> {
-    toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-        format!("line {line}: {}", crate::config::toml_error(&e))
-    })
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map_or(0, |t| t.matches('\n').count() + 1)
+    toml::from_str(text).map_err(|e| crate::toml_error::describe(text, &e))
 }
 
 /// The seed's account 小灰 / 1234567, its two friends, a group with an owner,
