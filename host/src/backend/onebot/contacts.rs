@@ -697,4 +697,39 @@ mod tests {
         assert!(cache.has_friend(Qq(3)));
         assert_eq!(changes.events.len(), 3, "{:?}", changes.events);
     }
+
+    /// A re-read that sees a member whose join is being looked up does not
+    /// report the join too: the join itself will.
+    #[test]
+    fn a_re_read_during_a_join_leaves_the_join_to_the_notice() {
+        let cache = Cache::default();
+        let n = GroupNumber(552603);
+        let mut snap = LoginSnapshot::default();
+        snap.groups.upsert(Group {
+            gnumber: n,
+            ..Group::default()
+        });
+        cache.store(snap.clone(), 1);
+        cache.begin_join(n, Qq(4242));
+        snap.groups.update(n, |g| {
+            g.members.upsert(GroupMember {
+                qq: Qq(4242),
+                nick: "新人".into(),
+                ..GroupMember::default()
+            })
+        });
+        assert!(cache.store(snap.clone(), 1).events.is_empty());
+        cache.end_join(n, Qq(4242));
+        snap.groups.update(n, |g| {
+            g.members.upsert(GroupMember {
+                qq: Qq(4343),
+                nick: "又一个".into(),
+                ..GroupMember::default()
+            })
+        });
+        assert!(matches!(
+            &cache.store(snap, 1).events[..],
+            [BackendEvent::MemberJoined { member, .. }] if member.qq == Qq(4343)
+        ));
+    }
 }
