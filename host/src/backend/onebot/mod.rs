@@ -16,7 +16,7 @@
 //! | `cq.rs`, `faces.rs` | segments, CQ codes, plain-text rendering; face names (pure) |
 //! | `link/` | the WebSocket: the handle and echo matching, one connection's loop, the event queue, forward dial, reverse accept |
 //! | `inbound/` | the converter: link events → session events; joins held for their member's look-up |
-//! | `contacts.rs` | reading and mapping contacts; the backend's copy and its diff |
+//! | `contacts/` | reading contacts (`mod.rs`), mapping them (`map.rs`), the backend's copy and its diff (`cache.rs`) |
 //! | `refresh.rs` | the background re-read of the contacts |
 //! | `dedup.rs` | dropping events delivered twice |
 //! | `testing.rs` | (tests only) an in-memory WebSocket and a hand-driven implementation |

@@ -8,6 +8,7 @@
 //! peer stopped reading. Dialing and accepting (`dial.rs`, `accept.rs`)
 //! call `Link::serve` once per connection.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -74,11 +75,13 @@ impl Link {
                         Some(Ok(msg)) => msg,
                     };
                     last_heard = Instant::now();
-                    let text = match msg {
-                        Message::Text(t) => t.as_str().to_string(),
-                        Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+                    // Borrowed: the frame is decoded straight from the
+                    // socket's buffer, not from a copy of it.
+                    let text = match &msg {
+                        Message::Text(t) => Cow::Borrowed(t.as_str()),
+                        Message::Binary(b) => String::from_utf8_lossy(b),
                         Message::Close(frame) => {
-                            break ConnEnd::Closed(frame.map_or_else(
+                            break ConnEnd::Closed(frame.as_ref().map_or_else(
                                 || "closed without a reason".into(),
                                 |f| format!("closed with code {} {}", u16::from(f.code), f.reason),
                             ));
