@@ -11,6 +11,10 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
+/// Which side of the OneBot WebSocket dials; defined by the backend, read
+/// here from `[backend] mode`.
+pub use crate::backend::onebot::OnebotMode;
+
 /// The gateway's whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -151,17 +155,6 @@ pub enum BackendKind {
     /// A OneBot v11 implementation (NapCat, Lagrange.OneBot, LLOneBot,
     /// go-cqhttp) over WebSocket.
     Onebot,
-}
-
-/// Which side of the OneBot WebSocket dials (`spec/onebot.md` §1.4, §1.5).
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum OnebotMode {
-    /// openqq dials the implementation's WebSocket server.
-    #[default]
-    Forward,
-    /// openqq listens at `url`; the implementation dials in (Universal role).
-    Reverse,
 }
 
 impl BackendConfig {

@@ -1,244 +1,24 @@
-//! The account and its contacts as OneBot reports them: fetching them,
-//! mapping them to Openqq objects (`spec/onebot.md` §4.2), and the backend's
-//! own copy, which renders `@name`s and tells what a background refresh
-//! changed.
+//! The backend's copy of the contacts, and what a new read changed.
 //!
-//! Only whole lists are read (`get_friend_list`, `get_group_list`,
-//! `get_group_member_list` with `no_cache: false`), never one call per
-//! member: NapCat's per-member lookup takes seconds each (NapCat#272).
+//! The copy answers `login` while the link is down, renders `@name`s in
+//! inbound messages, tells a repeated join or friend-add notice from a new
+//! one, and is the base a background refresh diffs against. The converter
+//! mirrors each contact event in it before the session hears of it
+//! (`apply`), so it always knows what the session will know.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use serde_json::json;
 use tokio::time::Instant;
 
-use super::codec::{self, FriendEntry, GroupEntry, LoginInfo, MemberEntry, Status, StrangerInfo};
-use super::link::Link;
-use crate::backend::{BackendError, BackendEvent, LoginSnapshot};
-use crate::model::{
-    Friend, Group, GroupMember, GroupNumber, GroupRole, MemberRole, Qq, Roster, User,
-};
-
-/// Member lists fetched at once: enough to hide latency, few enough not to
-/// look like a flood to the implementation.
-const MEMBER_FETCHES: usize = 4;
+use crate::backend::{BackendEvent, LoginSnapshot};
+use crate::model::{Friend, Group, GroupMember, GroupNumber, Qq};
 
 /// How long a fetched snapshot answers `login` without asking again on the
 /// same connection (the session re-syncs right after the first login, and
 /// after a refresh that asked it to).
-pub const FRESH_FOR: Duration = Duration::from_secs(30);
-
-// ------------------------------------------------------------ mapping
-
-fn gender(sex: &str) -> String {
-    match sex {
-        "male" | "female" => sex.to_string(),
-        _ => String::new(),
-    }
-}
-
-pub fn user(login: &LoginInfo, info: &StrangerInfo, online: Option<bool>) -> User {
-    let qq = login.user_id.qq().unwrap_or_default();
-    let signature = if info.long_nick.0.is_empty() {
-        info.sign.0.clone()
-    } else {
-        info.long_nick.0.clone()
-    };
-    let birthday = match (
-        info.birthday_year.0,
-        info.birthday_month.0,
-        info.birthday_day.0,
-    ) {
-        (y, m, d) if y > 0 && m > 0 && d > 0 => format!("{y:04}-{m:02}-{d:02}"),
-        _ => String::new(),
-    };
-    User {
-        qq,
-        nick: login.nickname.0.clone(),
-        account: qq.to_string(),
-        gender: gender(&info.sex.0),
-        personal: signature.clone(),
-        signature,
-        birthday,
-        state: match online {
-            Some(true) => "online".into(),
-            Some(false) => "offline".into(),
-            None => String::new(),
-        },
-        ..User::default()
-    }
-}
-
-pub fn friend(e: &FriendEntry) -> Option<Friend> {
-    Some(Friend {
-        qq: e.user_id.qq()?,
-        nick: e.nickname.0.clone(),
-        markname: e.remark.0.clone(),
-        ..Friend::default()
-    })
-}
-
-pub fn member(e: &MemberEntry) -> Option<GroupMember> {
-    Some(GroupMember {
-        qq: e.user_id.qq()?,
-        nick: e.nickname.0.clone(),
-        card: e.card.0.clone(),
-        role: match e.role.0.as_str() {
-            "owner" => MemberRole::Owner,
-            "admin" => MemberRole::Admin,
-            _ => MemberRole::Member,
-        },
-        bad_record: if e.unfriendly.0 { "1" } else { "0" }.into(),
-        gender: gender(&e.sex.0),
-        join_time: e.join_time.0.clone(),
-        last_speak_time: e.last_sent_time.0.clone(),
-        level: e.level.0.clone(),
-        city: e.area.0.clone(),
-        ..GroupMember::default()
-    })
-}
-
-/// A group with its members; the account's own role and the owner come from
-/// the member list.
-pub fn group(e: &GroupEntry, members: Roster<GroupMember>, me: Qq) -> Option<Group> {
-    let gnumber = e.group_id.group()?;
-    let gtype = match members.get(me).map(|m| m.role) {
-        Some(MemberRole::Owner) => GroupRole::Create,
-        Some(MemberRole::Admin) => GroupRole::Manage,
-        _ => GroupRole::Attend,
-    };
-    let gowner = members
-        .iter()
-        .find(|m| m.role == MemberRole::Owner)
-        .map(|m| m.qq.to_string())
-        .unwrap_or_default();
-    Some(Group {
-        gnumber,
-        gname: e.group_name.0.clone(),
-        gmarkname: e.group_remark.0.clone(),
-        gtype,
-        gowner,
-        gcreatetime: e.group_create_time.0.clone(),
-        glevel: e.group_level.0.clone(),
-        members,
-        ..Group::default()
-    })
-}
-
-// ------------------------------------------------------------ fetching
-
-/// Reads everything the session needs. A group whose member list cannot be
-/// read keeps the members in `previous` (or none), so one slow group does
-/// not fail a login.
-///
-/// # Errors
-/// When the account, the friend list or the group list cannot be read.
-pub async fn fetch(
-    link: &Link,
-    timeout: Duration,
-    previous: &LoginSnapshot,
-) -> Result<LoginSnapshot, BackendError> {
-    let login: LoginInfo = codec::object(link.call("get_login_info", json!({}), timeout).await?)?;
-    let me = login.user_id.qq().ok_or_else(|| {
-        BackendError::Protocol("get_login_info gave no user_id (is QQ logged in?)".into())
-    })?;
-    // Extras only: a failure leaves the fields empty.
-    let info: StrangerInfo = match link
-        .call(
-            "get_stranger_info",
-            json!({"user_id": me.0, "no_cache": false}),
-            timeout,
-        )
-        .await
-    {
-        Ok(data) => codec::object(data).unwrap_or_default(),
-        Err(e) => {
-            tracing::debug!(backend = "onebot", error = %e, "get_stranger_info for the account failed");
-            StrangerInfo::default()
-        }
-    };
-    let online = match link.call("get_status", json!({}), timeout).await {
-        Ok(data) => codec::object::<Status>(data)
-            .ok()
-            .and_then(|s| s.online)
-            .map(|f| f.0),
-        Err(_) => None,
-    };
-
-    let (friends, skipped) = codec::list::<FriendEntry>(
-        link.call("get_friend_list", json!({"no_cache": false}), timeout)
-            .await?,
-    )?;
-    warn_skipped("get_friend_list", skipped);
-    let (groups, skipped) = codec::list::<GroupEntry>(
-        link.call("get_group_list", json!({"no_cache": false}), timeout)
-            .await?,
-    )?;
-    warn_skipped("get_group_list", skipped);
-
-    // Member lists are the slow part (MrXiaoM/Overflow#63): twice the time.
-    let member_timeout = timeout.saturating_mul(2);
-    let lists: Vec<(GroupEntry, Result<Roster<GroupMember>, BackendError>)> =
-        futures_util::stream::iter(groups)
-            .map(|g| async move {
-                let params = json!({"group_id": g.group_id.0, "no_cache": false});
-                let members = link
-                    .call("get_group_member_list", params, member_timeout)
-                    .await
-                    .and_then(codec::list::<MemberEntry>)
-                    .map(|(entries, skipped)| {
-                        warn_skipped("get_group_member_list", skipped);
-                        entries.iter().filter_map(member).collect()
-                    });
-                (g, members)
-            })
-            .buffered(MEMBER_FETCHES)
-            .collect()
-            .await;
-    let mut out_groups = Vec::new();
-    for (entry, members) in lists {
-        let members = match members {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(
-                    backend = "onebot",
-                    group = entry.group_id.0,
-                    error = %e,
-                    "cannot read the member list; keeping the last one known"
-                );
-                entry
-                    .group_id
-                    .group()
-                    .and_then(|n| previous.groups.get(n))
-                    .map(|g| g.members.clone())
-                    .unwrap_or_default()
-            }
-        };
-        out_groups.extend(group(&entry, members, me));
-    }
-    Ok(LoginSnapshot {
-        user: user(&login, &info, online),
-        friends: friends.iter().filter_map(friend).collect(),
-        groups: out_groups.into(),
-        discusses: Roster::new(),
-    })
-}
-
-fn warn_skipped(action: &str, skipped: usize) {
-    if skipped > 0 {
-        tracing::warn!(
-            backend = "onebot",
-            action,
-            skipped,
-            "entries that could not be read were left out"
-        );
-    }
-}
-
-// ------------------------------------------------------------ the cache
+const FRESH_FOR: Duration = Duration::from_secs(30);
 
 /// The backend's copy of the contacts.
 #[derive(Default)]
@@ -478,84 +258,9 @@ pub fn diff(old: &LoginSnapshot, new: &LoginSnapshot) -> Changes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::onebot::codec::{Flag, Id, Text};
-
-    fn entry(qq: i64, role: &str) -> MemberEntry {
-        MemberEntry {
-            user_id: Id(qq),
-            nickname: Text(format!("n{qq}")),
-            role: Text(role.into()),
-            ..MemberEntry::default()
-        }
-    }
-
-    fn snap() -> LoginSnapshot {
-        let members: Roster<GroupMember> =
-            [entry(1, "owner"), entry(10001, "admin"), entry(3, "member")]
-                .iter()
-                .filter_map(member)
-                .collect();
-        let g = GroupEntry {
-            group_id: Id(552603),
-            group_name: Text("G".into()),
-            ..GroupEntry::default()
-        };
-        LoginSnapshot {
-            user: user(
-                &LoginInfo {
-                    user_id: Id(10001),
-                    nickname: Text("me".into()),
-                },
-                &StrangerInfo::default(),
-                Some(true),
-            ),
-            friends: vec![
-                friend(&FriendEntry {
-                    user_id: Id(3),
-                    nickname: Text("three".into()),
-                    remark: Text("3号".into()),
-                })
-                .unwrap(),
-            ]
-            .into(),
-            groups: vec![group(&g, members, Qq(10001)).unwrap()].into(),
-            discusses: Roster::new(),
-        }
-    }
-
-    #[test]
-    fn objects_map_per_the_spec_tables() {
-        let s = snap();
-        assert_eq!(s.user.qq, Qq(10001));
-        assert_eq!(s.user.account, "10001");
-        assert_eq!(s.user.state, "online");
-        let g = &s.groups[0];
-        assert_eq!(g.gtype, GroupRole::Manage, "the account is an admin");
-        assert_eq!(g.gowner, "1");
-        assert_eq!(s.friends[0].markname, "3号");
-        let m = member(&MemberEntry {
-            unfriendly: Flag(true),
-            sex: Text("unknown".into()),
-            ..entry(5, "member")
-        })
-        .unwrap();
-        assert_eq!(m.bad_record, "1");
-        assert_eq!(m.gender, "");
-        assert!(member(&entry(-1, "member")).is_none());
-        let info = StrangerInfo {
-            sex: Text("female".into()),
-            long_nick: Text("签名".into()),
-            birthday_year: Id(1990),
-            birthday_month: Id(1),
-            birthday_day: Id(2),
-            ..StrangerInfo::default()
-        };
-        let u = user(&LoginInfo::default(), &info, None);
-        assert_eq!(
-            (u.gender.as_str(), u.signature.as_str(), u.birthday.as_str()),
-            ("female", "签名", "1990-01-02")
-        );
-    }
+    use crate::backend::onebot::contacts::fixtures::{entry, snap};
+    use crate::backend::onebot::contacts::member;
+    use crate::model::Roster;
 
     #[test]
     fn diff_describes_member_and_friend_changes() {
@@ -696,5 +401,40 @@ mod tests {
         assert!(cache.has_member(n, Qq(1)) && !cache.has_member(n, Qq(4)));
         assert!(cache.has_friend(Qq(3)));
         assert_eq!(changes.events.len(), 3, "{:?}", changes.events);
+    }
+
+    /// A re-read that sees a member whose join is being looked up does not
+    /// report the join too: the join itself will.
+    #[test]
+    fn a_re_read_during_a_join_leaves_the_join_to_the_notice() {
+        let cache = Cache::default();
+        let n = GroupNumber(552603);
+        let mut snap = LoginSnapshot::default();
+        snap.groups.upsert(Group {
+            gnumber: n,
+            ..Group::default()
+        });
+        cache.store(snap.clone(), 1);
+        cache.begin_join(n, Qq(4242));
+        snap.groups.update(n, |g| {
+            g.members.upsert(GroupMember {
+                qq: Qq(4242),
+                nick: "新人".into(),
+                ..GroupMember::default()
+            })
+        });
+        assert!(cache.store(snap.clone(), 1).events.is_empty());
+        cache.end_join(n, Qq(4242));
+        snap.groups.update(n, |g| {
+            g.members.upsert(GroupMember {
+                qq: Qq(4343),
+                nick: "又一个".into(),
+                ..GroupMember::default()
+            })
+        });
+        assert!(matches!(
+            &cache.store(snap, 1).events[..],
+            [BackendEvent::MemberJoined { member, .. }] if member.qq == Qq(4343)
+        ));
     }
 }
