@@ -34,7 +34,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Extensions, StatusCode};
@@ -43,7 +42,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::error::OpenqqJson;
-use crate::config::HttpSection;
+use crate::config::{Cidr, HttpSection};
 use crate::render::Dialect;
 use crate::throttle::Throttle;
 
@@ -69,61 +68,6 @@ pub struct Policy {
     /// The listener's address: Hosts naming it are ours.
     listen: IpAddr,
     dialect: Dialect,
-}
-
-/// An address and a prefix length, e.g. `192.168.1.0/24`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    net: IpAddr,
-    prefix: u8,
-}
-
-impl std::str::FromStr for Cidr {
-    type Err = anyhow::Error;
-
-    /// `ADDR/LEN` or a single `ADDR`; the bits past the prefix are ignored.
-    fn from_str(s: &str) -> anyhow::Result<Cidr> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let net: IpAddr = addr
-            .trim()
-            .parse()
-            .with_context(|| format!("{s:?} is not an address or a network (CIDR)"))?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => match p.trim().parse::<u8>() {
-                Ok(n) if n <= max => n,
-                _ => bail!("{s:?}: the prefix length must be 0 to {max}"),
-            },
-        };
-        Ok(Cidr {
-            net: canonical(net),
-            prefix,
-        })
-    }
-}
-
-impl Cidr {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
-            let keep = u32::from(prefix);
-            let drop = u32::from(width) - keep;
-            if keep == 0 { 0 } else { bits >> drop }
-        }
-        match (self.net, canonical(ip)) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                masked(u32::from(n).into(), self.prefix, 32)
-                    == masked(u32::from(a).into(), self.prefix, 32)
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                masked(u128::from(n), self.prefix, 128) == masked(u128::from(a), self.prefix, 128)
-            }
-            _ => false,
-        }
-    }
 }
 
 /// An IPv4 peer on a dual-stack (`[::]`) listener arrives as
@@ -197,53 +141,16 @@ impl Policy {
     /// # Errors
     /// The first bad entry, named with its key.
     pub fn new(http: &HttpSection, listen: IpAddr, dialect: Dialect) -> anyhow::Result<Policy> {
-        let mut policy = Policy {
-            any_origin: false,
-            origins: Vec::new(),
-            any_host: false,
-            hosts: Vec::new(),
-            allow_from: Vec::new(),
+        let rules = http.rules()?;
+        Ok(Policy {
+            any_origin: rules.any_origin,
+            origins: rules.origins,
+            any_host: rules.any_host,
+            hosts: rules.hosts,
+            allow_from: rules.allow_from,
             listen: canonical(listen),
             dialect,
-        };
-        for o in &http.allowed_origins {
-            let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
-            if o == "*" {
-                policy.any_origin = true;
-                continue;
-            }
-            let ok = o == "null"
-                || o.split_once("://").is_some_and(|(scheme, rest)| {
-                    !scheme.is_empty()
-                        && !rest.is_empty()
-                        && !rest.contains(['/', '?', '#', '@', ' '])
-                });
-            if !ok {
-                bail!(
-                    "[http] allowed_origins: {o:?} is not an origin (scheme://host[:port], e.g. \"https://dash.example\", or \"*\")"
-                );
-            }
-            policy.origins.push(o);
-        }
-        for h in &http.allowed_hosts {
-            let h = h.trim().trim_end_matches('.').to_ascii_lowercase();
-            if h == "*" {
-                policy.any_host = true;
-                continue;
-            }
-            if h.is_empty() || h.contains(['/', ':', ' ', '@']) {
-                bail!(
-                    "[http] allowed_hosts: {h:?} is not a host name (a name without port, e.g. \"qq.lan\", or \"*\")"
-                );
-            }
-            policy.hosts.push(h);
-        }
-        for c in &http.allow_from {
-            policy
-                .allow_from
-                .push(c.parse().context("[http] allow_from")?);
-        }
-        Ok(policy)
+        })
     }
 
     /// The warnings a start owes the operator: an API reachable beyond

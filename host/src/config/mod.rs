@@ -14,6 +14,9 @@ use serde::Deserialize;
 /// Which side of the OneBot WebSocket dials; defined by the backend, read
 /// here from `[backend] mode`.
 pub use crate::backend::onebot::OnebotMode;
+pub use http::{Cidr, HttpRules, HttpSection};
+
+mod http;
 
 /// The gateway's whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -87,22 +90,6 @@ impl Default for Config {
             check_event_size: 20,
         }
     }
-}
-
-/// `[http]`: who may use the API besides programs on this machine. See
-/// README, "Threat model".
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpSection {
-    /// Web origins (`https://dash.example`) whose pages may call the API
-    /// from a browser, reads included; `"*"` for any (the original).
-    pub allowed_origins: Vec<String>,
-    /// Host names the API answers to besides `localhost` and its
-    /// addresses (refusing others stops DNS rebinding); `"*"` for any.
-    pub allowed_hosts: Vec<String>,
-    /// Networks (CIDR, `192.168.1.0/24`) whose clients may connect,
-    /// besides loopback; empty: every client that can reach the listener.
-    pub allow_from: Vec<String>,
 }
 
 /// `[backend]`: how the gateway reaches QQ.
@@ -409,6 +396,7 @@ impl Config {
     pub fn check(&self) -> anyhow::Result<()> {
         self.check_durations()?;
         self.check_script_names()?;
+        self.http.rules()?;
         self.webhook.check()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {
@@ -681,5 +669,4 @@ mod tests {
 }
 
 #[cfg(test)]
-#[path = "config_props.rs"]
 mod props;
