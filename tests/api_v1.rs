@@ -15,7 +15,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use support::TestGateway;
+use support::api::{
+    self, Case, array, by_field, client, free_port, member_qqs, send_err, status, three_ways,
+};
+use support::{TestGateway, wait};
 
 const ROUTE_TIMEOUT: Duration = Duration::from_secs(20);
 const WAIT: Duration = Duration::from_secs(5);
@@ -26,68 +29,18 @@ const WAIT: Duration = Duration::from_secs(5);
 /// so a hanging route fails the test instead of hanging it.
 async fn gateway() -> TestGateway {
     let mut gw = TestGateway::start().await;
-    gw.http = client();
+    gw.http = client(ROUTE_TIMEOUT);
     gw
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(ROUTE_TIMEOUT)
-        .build()
-        .expect("reqwest client")
-}
-
-/// `application/x-www-form-urlencoded` text for `pairs` (UTF-8, space as `+`).
-fn urlencode(pairs: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-fn json_object(pairs: &[(&str, &str)]) -> Value {
-    let mut m = Map::new();
-    for (k, v) in pairs {
-        m.insert((*k).to_string(), Value::String((*v).to_string()));
-    }
-    Value::Object(m)
-}
-
-/// The same request three ways: GET with a query, POST form, POST JSON.
-async fn three_ways(gw: &TestGateway, route: &str, pairs: &[(&str, &str)]) -> [Value; 3] {
-    let path = format!("/openqq/{route}");
-    let q = urlencode(pairs);
-    let get = gw.get(&format!("{path}?{q}")).await;
-    let form = gw.post_form(&path, &q).await;
-    let json = gw.post_json(&path, &json_object(pairs)).await;
-    [get, form, json]
-}
-
-/// A route, its parameters, and the expected answer (or record).
-type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Value);
-
 /// Asserts the v1 send success shape and returns the `msg_id`.
 fn sent_ok(v: &Value) -> u64 {
-    assert_eq!(v["code"], json!(0), "{v}");
-    assert_eq!(v["status"], json!("发送成功"), "{v}");
     assert_eq!(
         v.as_object().map(Map::len),
         Some(3),
         "exactly code, msg_id, status: {v}"
     );
-    v["msg_id"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("msg_id is a JSON number: {v}"))
-}
-
-/// The not-found answer of a send route.
-fn send_err(code: i64, status: &str) -> Value {
-    json!({"code": code, "msg_id": null, "status": status})
-}
-
-fn status(code: i64, status: &str) -> Value {
-    json!({"code": code, "status": status})
+    api::sent_ok(v)
 }
 
 /// Exactly `n` records after `after` (waiting up to `WAIT` for them).
@@ -101,37 +54,6 @@ async fn records(gw: &TestGateway, after: u64, n: usize) -> Vec<Value> {
 async fn nothing_recorded(gw: &TestGateway, after: u64) {
     let s = gw.sent(after).await;
     assert!(s.is_empty(), "expected no action, got {s:#?}");
-}
-
-/// Polls `f` until it returns `Some`, or panics after `WAIT`.
-async fn poll<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn array(v: &Value) -> &Vec<Value> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected a JSON array, got {v}"))
-}
-
-fn by_field<'a>(items: &'a [Value], field: &str, value: &str) -> &'a Value {
-    items
-        .iter()
-        .find(|i| i[field] == value)
-        .unwrap_or_else(|| panic!("no item with {field}={value} in {items:#?}"))
 }
 
 fn s<'a>(v: &'a Value, field: &str) -> &'a str {
@@ -187,15 +109,6 @@ async fn member_id(gw: &TestGateway, gnumber: &str, qq: &str) -> String {
     let g = gw.get("/openqq/get_group_info").await;
     let group = by_field(array(&g), "gnumber", gnumber);
     s(by_field(array(&group["member"]), "qq", qq), "id").to_string()
-}
-
-async fn member_qqs(gw: &TestGateway, gnumber: &str) -> Vec<String> {
-    let g = gw.get("/openqq/get_group_info").await;
-    let group = by_field(array(&g), "gnumber", gnumber);
-    array(&group["member"])
-        .iter()
-        .map(|m| s(m, "qq").to_string())
-        .collect()
 }
 
 async fn did(gw: &TestGateway) -> String {
@@ -432,7 +345,7 @@ async fn get_recent_info_lists_private_partners() {
     }
     gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "你好"}))
         .await;
-    let recent = poll("the friend in get_recent_info", || async {
+    let recent = wait::poll("the friend in get_recent_info", WAIT, || async {
         let v = gw.get("/openqq/get_recent_info").await;
         (array(&v).len() == 1).then_some(v)
     })
@@ -449,7 +362,7 @@ async fn get_recent_info_lists_private_partners() {
         json!({"type": "sess_message", "sender_qq": 888888, "gnumber": 552603, "content": "hi"}),
     )
     .await;
-    let recent = poll("the member in get_recent_info", || async {
+    let recent = wait::poll("the member in get_recent_info", WAIT, || async {
         let v = gw.get("/openqq/get_recent_info").await;
         (array(&v).len() == 2).then_some(v)
     })
@@ -469,7 +382,7 @@ async fn get_recent_info_lists_private_partners() {
     .await;
     gw.receive(json!({"type": "message", "sender_qq": 7891234, "content": "later"}))
         .await;
-    let recent = poll("the second friend", || async {
+    let recent = wait::poll("the second friend", WAIT, || async {
         let v = gw.get("/openqq/get_recent_info").await;
         (array(&v).len() >= 3).then_some(v)
     })
@@ -1470,7 +1383,7 @@ async fn kick_group_member_removes_the_member() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_and_methods_are_request_errors() {
     let gw = gateway().await;
-    let http = client();
+    let http = client(ROUTE_TIMEOUT);
     for path in [
         "/openqq/nope",
         "/",
@@ -1531,8 +1444,8 @@ async fn head_cors_and_content_type() {
     let mut config = support::test_config();
     config.http.allowed_origins = vec!["*".into()];
     let mut gw = TestGateway::with_config(config).await;
-    gw.http = client();
-    let http = client();
+    gw.http = client(ROUTE_TIMEOUT);
+    let http = client(ROUTE_TIMEOUT);
 
     let res = http
         .head(gw.url("/openqq/get_user_info"))
@@ -1911,23 +1824,32 @@ impl Drop for ChildGuard {
     }
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_the_api() {
     let port = free_port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_openqq"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start the openqq binary");
     let mut guard = ChildGuard(child);
+    // Its log, line by line, to see the SIGHUP handled.
+    let log = {
+        let out = guard.0.stdout.take().expect("stdout piped");
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -1975,7 +1897,14 @@ async fn the_binary_serves_the_api() {
         .status()
         .expect("run kill");
     assert!(hup.success(), "kill -HUP: {hup}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The handler ran (so the signal was caught, not fatal) once it logged.
+    wait::poll("the SIGHUP handled in the log", WAIT, || {
+        let seen = log
+            .try_iter()
+            .any(|l| l.contains("SIGHUP: no scripts are configured"));
+        async move { seen.then_some(()) }
+    })
+    .await;
     if let Some(status) = guard.0.try_wait().expect("try_wait") {
         panic!("SIGHUP stopped the binary: {status}");
     }

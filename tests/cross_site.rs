@@ -36,19 +36,6 @@ fn from_page(
     }
 }
 
-/// GET `path` or POST it as a form (its query as the body).
-fn request(gw: &TestGateway, path: &str, post: bool) -> reqwest::RequestBuilder {
-    if post {
-        let (p, q) = path.split_once('?').unwrap_or((path, ""));
-        gw.http
-            .post(gw.url(p))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(q.to_string())
-    } else {
-        gw.http.get(gw.url(path))
-    }
-}
-
 /// Asserts the answer is the guard's refusal, in v1's shape for
 /// `/openqq/*`, and returns its reason.
 async fn refused_v1(res: reqwest::Response, what: &str) -> String {
@@ -104,14 +91,14 @@ async fn a_foreign_page_sends_mutes_and_relogs_nothing_but_a_program_does() {
         for mode in ["no-cors", "cors"] {
             for path in acts {
                 let what = format!("{mode} post={post} {path}");
-                let res = from_page(request(&gw, path, post), EVIL, mode, post)
+                let res = from_page(gw.request(path, post), EVIL, mode, post)
                     .send()
                     .await
                     .expect("request");
                 let why = refused_v1(res, &what).await;
                 assert!(why.contains("cross-site"), "{what}: {why}");
             }
-            let res = from_page(request(&gw, "/openqq/relogin", post), EVIL, mode, post)
+            let res = from_page(gw.request("/openqq/relogin", post), EVIL, mode, post)
                 .send()
                 .await
                 .expect("request");
@@ -204,7 +191,7 @@ async fn a_foreign_page_cannot_stop_the_gateway_or_drain_its_events() {
                 "/openqq/send_friend_message?uid=123456&content=pwned",
                 "/openqq/shutup_group_member?group_uid=552603&member_uid=888888&time=10",
             ] {
-                let res = from_page(request(&gw, path, post), EVIL, mode, post)
+                let res = from_page(gw.request(path, post), EVIL, mode, post)
                     .send()
                     .await
                     .expect("request");
@@ -325,11 +312,7 @@ async fn foreign_reads_get_no_cors_and_no_jsonp_listed_origins_do() {
     assert_eq!(res.headers()["access-control-allow-origin"], DASH);
     let seq = gw.last_seq().await;
     let res = from_page(
-        request(
-            &gw,
-            "/openqq/send_friend_message?uid=123456&content=dash",
-            true,
-        ),
+        gw.request("/openqq/send_friend_message?uid=123456&content=dash", true),
         DASH,
         "cors",
         true,
@@ -357,7 +340,7 @@ async fn a_star_restores_the_originals_openness() {
     let seq = gw.last_seq().await;
     for mode in ["no-cors", "cors"] {
         let res = from_page(
-            request(&gw, "/openqq/send_message?qq=123456&content=open", true),
+            gw.request("/openqq/send_message?qq=123456&content=open", true),
             EVIL,
             mode,
             true,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use openqq::config::{Config, ScriptEntry};
 use serde_json::{Value, json};
 use support::receiver::Receiver;
-use support::{TestGateway, bot, logs, test_config};
+use support::{TestGateway, bot, logs, script, test_config, wait};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -31,6 +31,17 @@ fn install(from: &Path, to: &Path) {
     std::fs::rename(&tmp, to).expect("rename");
 }
 
+/// Writes `bytes` to `to` whole but keeps the file open (until the handle is
+/// dropped): on Linux the watcher acts on the close, so an explicit reload
+/// meanwhile is the one that finds the change.
+fn write_unclosed(to: &Path, bytes: &[u8]) -> std::fs::File {
+    use std::io::Write;
+    let mut file = std::fs::File::create(to).expect("create");
+    file.write_all(bytes).expect("write");
+    file.flush().expect("flush");
+    file
+}
+
 fn config(dir: &Path, entries: Vec<ScriptEntry>, post_api: Option<&str>) -> Config {
     Config {
         scripts_dir: Some(dir.to_path_buf()),
@@ -41,35 +52,13 @@ fn config(dir: &Path, entries: Vec<ScriptEntry>, post_api: Option<&str>) -> Conf
     }
 }
 
-async fn admin(gw: &TestGateway) -> Value {
-    gw.get("/admin/scripts").await
-}
-
-async fn reload(gw: &TestGateway) -> Value {
-    let res = gw
-        .http
-        .post(gw.url("/admin/scripts/reload"))
-        .send()
-        .await
-        .expect("reload");
-    assert_eq!(res.status(), 200);
-    res.json().await.expect("JSON")
-}
-
-fn script<'a>(admin: &'a Value, name: &str) -> &'a Value {
-    admin["scripts"]
-        .as_array()
-        .and_then(|l| l.iter().find(|s| s["name"] == name))
-        .unwrap_or_else(|| panic!("{name} not in {admin}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_messages_through_twenty_swaps_lose_nothing() {
     let dir = scripts_dir("stream");
     let live = dir.join("marker.wasm");
     install(&bot("marker-v1"), &live);
     let gw = Arc::new(TestGateway::with_config(config(&dir, vec![], None)).await);
-    assert_eq!(script(&admin(&gw).await, "marker")["generation"], 0);
+    assert_eq!(script(&gw.admin_scripts().await, "marker")["generation"], 0);
 
     // Several thousand messages over five chats, injected while swapping.
     const MESSAGES: usize = 3000;
@@ -95,14 +84,14 @@ async fn thousands_of_messages_through_twenty_swaps_lose_nothing() {
     while !injector.is_finished() || swaps < 20 {
         version = 3 - version;
         install(&bot(&format!("marker-v{version}")), &live);
-        let r = reload(&gw).await;
+        let r = gw.reload_scripts().await;
         // The watcher may have swapped it first; either way it is live now.
         assert_eq!(r["code"], 0, "{r}");
         swaps += 1;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     injector.await.expect("injector");
-    let generation = script(&admin(&gw).await, "marker")["generation"]
+    let generation = script(&gw.admin_scripts().await, "marker")["generation"]
         .as_u64()
         .expect("generation");
     assert!(generation >= 20, "only {generation} swaps happened");
@@ -171,7 +160,7 @@ async fn the_watcher_swaps_a_changed_file_and_unloads_a_removed_one() {
     std::fs::remove_file(&live).expect("remove");
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let a = admin(&gw).await;
+        let a = gw.admin_scripts().await;
         let names: Vec<&str> = a["scripts"]
             .as_array()
             .expect("list")
@@ -245,7 +234,7 @@ async fn a_broken_version_never_replaces_a_working_one() {
         let tmp = dir.join("incoming.tmp");
         std::fs::write(&tmp, &bytes).expect("write");
         std::fs::rename(&tmp, &live).expect("rename");
-        let r = reload(&gw).await;
+        let r = gw.reload_scripts().await;
         assert_eq!(r["code"], 1, "{what}: {r}");
         let rejected = &r["rejected"][0];
         assert_eq!(rejected["name"], "marker", "{what}");
@@ -254,7 +243,7 @@ async fn a_broken_version_never_replaces_a_working_one() {
             "{what}: {rejected}"
         );
         still_v1(&gw).await;
-        let a = admin(&gw).await;
+        let a = gw.admin_scripts().await;
         let shown = a["rejected"]
             .as_array()
             .and_then(|l| l.iter().find(|x| x["name"] == "marker"))
@@ -269,22 +258,27 @@ async fn a_broken_version_never_replaces_a_working_one() {
     logs::wait_for("misbehave: init trapped").await;
     drop(rx.drain());
 
-    // A file caught half-written is retried, not rejected: write half, let
-    // the reload start, then finish the file.
+    // A file caught half-written is retried, not rejected: write half, see
+    // the reload find it so (its log says it tries again), then finish it.
+    let retry = ["file changed while loading; trying again", "script=marker"];
+    let retries = logs::lines_with(&retry).len();
     let v2 = std::fs::read(bot("marker-v2")).expect("read");
     std::fs::write(&live, &v2[..v2.len() / 3]).expect("write half");
     let gw = Arc::new(gw);
     let reloading = {
         let gw = gw.clone();
-        tokio::spawn(async move { reload(&gw).await })
+        tokio::spawn(async move { gw.reload_scripts().await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait::poll("the half-written file retried", WAIT, || async {
+        (logs::lines_with(&retry).len() > retries).then_some(())
+    })
+    .await;
     std::fs::write(&live, &v2).expect("write whole");
     let r = reloading.await.expect("reload task");
     // The half-written file was retried, never rejected: the last rejection
     // is still the one from before.
     assert_eq!(r["code"], 0, "{r}");
-    let a = admin(&gw).await;
+    let a = gw.admin_scripts().await;
     let last = a["rejected"]
         .as_array()
         .and_then(|l| l.iter().find(|x| x["name"] == "marker"))
@@ -302,7 +296,7 @@ async fn a_broken_version_never_replaces_a_working_one() {
         gw.sent_until(seq, WAIT, |s| !s.is_empty()).await[0]["content"],
         "v2:now"
     );
-    let a = admin(&gw).await;
+    let a = gw.admin_scripts().await;
     let m = script(&a, "marker");
     assert_eq!(m["world"], "openqq:bot/bot@0.1.0");
     assert_eq!(m["sha256"].as_str().map(str::len), Some(64));
@@ -347,7 +341,7 @@ async fn admin_answers_loopback_only_unless_a_token_is_set() {
     assert_eq!(v["unchanged"], json!(["echo"]));
     // Without a token, loopback clients are let in.
     let gw2 = TestGateway::with_config(config(&dir, vec![], None)).await;
-    assert_eq!(admin(&gw2).await["scripts"][0]["name"], "echo");
+    assert_eq!(gw2.admin_scripts().await["scripts"][0]["name"], "echo");
 }
 
 /// Sends one message on each of the eight chats and returns the replies.
@@ -382,7 +376,7 @@ async fn every_instance_of_a_script_swaps_and_instances_can_change() {
     let mut first = source().expect("config");
     first.reload = Some(openqq::config::ReloadSource(Arc::new(source)));
     let gw = TestGateway::with_config(first).await;
-    assert_eq!(script(&admin(&gw).await, "marker")["instances"], 4);
+    assert_eq!(script(&gw.admin_scripts().await, "marker")["instances"], 4);
     assert!(
         answers_of_eight_chats(&gw, "a")
             .await
@@ -390,16 +384,19 @@ async fn every_instance_of_a_script_swaps_and_instances_can_change() {
             .all(|a| a == "v1:a")
     );
 
-    install(&bot("marker-v2"), &live);
-    let r = reload(&gw).await;
+    // Written whole but left open: the watcher waits for the close, so
+    // this reload is the one that swaps (and reports it).
+    let open = write_unclosed(&live, &std::fs::read(bot("marker-v2")).expect("read"));
+    let r = gw.reload_scripts().await;
     assert_eq!(r["swapped"], json!(["marker"]), "{r}");
+    drop(open);
     let after = answers_of_eight_chats(&gw, "b").await;
     assert!(after.iter().all(|a| a == "v2:b"), "{after:?}");
 
     instances.store(2, std::sync::atomic::Ordering::SeqCst);
-    let r = reload(&gw).await;
+    let r = gw.reload_scripts().await;
     assert_eq!(r["swapped"], json!(["marker"]), "{r}");
-    let a = admin(&gw).await;
+    let a = gw.admin_scripts().await;
     let marker = script(&a, "marker");
     assert_eq!(
         (marker["instances"].as_u64(), marker["generation"].as_u64()),
@@ -429,7 +426,7 @@ async fn a_name_clash_is_rejected_and_a_vanished_directory_unloads_nothing() {
         instances: None,
     };
     let gw = TestGateway::with_config(config(&dir, vec![echo], None)).await;
-    let a = admin(&gw).await;
+    let a = gw.admin_scripts().await;
     let names: Vec<&str> = a["scripts"]
         .as_array()
         .map(|l| l.iter().filter_map(|s| s["name"].as_str()).collect())
@@ -451,7 +448,7 @@ async fn a_name_clash_is_rejected_and_a_vanished_directory_unloads_nothing() {
         "{a}"
     );
     // The entry answers, and keeps answering after a reload: nothing merged.
-    let r = reload(&gw).await;
+    let r = gw.reload_scripts().await;
     assert_eq!(r["unchanged"], json!(["echo", "marker"]), "{r}");
     let seq = gw.last_seq().await;
     gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "ping"}))
@@ -462,7 +459,7 @@ async fn a_name_clash_is_rejected_and_a_vanished_directory_unloads_nothing() {
     );
 
     std::fs::remove_dir_all(&dir).expect("remove the scripts dir");
-    let r = reload(&gw).await;
+    let r = gw.reload_scripts().await;
     assert!(
         r["config_error"]
             .as_str()
@@ -478,5 +475,111 @@ async fn a_name_clash_is_rejected_and_a_vanished_directory_unloads_nothing() {
     let sent = gw.sent_until(seq, WAIT, |s| s.len() >= 2).await;
     let contents: Vec<&str> = sent.iter().filter_map(|r| r["content"].as_str()).collect();
     assert_eq!(contents, ["pong", "v1:x"]);
+    gw.gateway.stop().await;
+}
+
+/// What `name` answers now to one message from friend 123456.
+async fn answer(gw: &TestGateway, content: &str) -> String {
+    let seq = gw.last_seq().await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": content}))
+        .await;
+    let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    sent[0]["content"].as_str().unwrap_or_default().to_string()
+}
+
+/// Waits until the watcher alone (no reload call) has swapped in v2.
+async fn v2_answers(gw: &TestGateway) {
+    wait::poll("v2 swapped in by the watcher", WAIT, || async {
+        (answer(gw, "x").await == "v2:x").then_some(())
+    })
+    .await;
+}
+
+/// Pauses between the chunks of a slow write: longer than the watcher's
+/// old fixed debounce (150 ms), shorter than its fallback for a writer that
+/// never closes (1 s, where closes are reported).
+const CHUNK_PAUSE: Duration = Duration::from_millis(300);
+
+/// Writes `bytes` to `to` in four chunks, pausing between them, as a slow
+/// copy or a compiler writing its output does; the file is closed (and
+/// complete) when this returns. `between` runs in each pause.
+async fn write_slowly(to: &Path, bytes: &[u8], mut between: impl AsyncFnMut()) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(to).expect("create");
+    let chunks: Vec<&[u8]> = bytes.chunks(bytes.len().div_ceil(4)).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        file.write_all(chunk).expect("write a chunk");
+        file.flush().expect("flush");
+        if i + 1 < chunks.len() {
+            tokio::join!(between(), tokio::time::sleep(CHUNK_PAUSE));
+        }
+    }
+    drop(file);
+}
+
+/// No half-written version was ever tried: nothing rejected, no load that
+/// failed and was retried (the log names the script), one swap.
+async fn no_half_written_version_was_loaded(gw: &TestGateway, name: &str) {
+    let a = gw.admin_scripts().await;
+    assert_eq!(a["rejected"], json!([]), "{a}");
+    let s = script(&a, name);
+    assert_eq!(s["generation"], 1, "one swap, to the whole file: {a}");
+    assert_eq!(s["last_failures"], json!([]), "{a}");
+    // Where closes are reported, the watcher does not even poke the
+    // reloader before the writer is done, so the reloader never met the
+    // half-written file (elsewhere a fallback may, and it retries).
+    if cfg!(target_os = "linux") {
+        let retried = logs::lines_with(&[
+            "file changed while loading; trying again",
+            &format!("script={name}"),
+        ]);
+        assert!(retried.is_empty(), "{retried:#?}");
+    }
+}
+
+/// A gateway watching a fresh directory with marker-v1 as `{name}.wasm`
+/// (the log captured, to see retries).
+async fn watching_v1(name: &str) -> (PathBuf, TestGateway) {
+    logs::capture();
+    let dir = scripts_dir(name);
+    install(&bot("marker-v1"), &dir.join(format!("{name}.wasm")));
+    let gw = TestGateway::with_config(config(&dir, vec![], None)).await;
+    (dir, gw)
+}
+
+/// A file written in place in slow chunks is swapped in once it is closed,
+/// and never while it is half-written; meanwhile the old version serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_swaps_a_slowly_written_file_once_it_is_closed() {
+    let (dir, gw) = watching_v1("chunked").await;
+    let live = dir.join("chunked.wasm");
+    assert_eq!(answer(&gw, "a").await, "v1:a");
+    let v2 = std::fs::read(bot("marker-v2")).expect("read");
+    let mut asked = 0;
+    write_slowly(&live, &v2, async || {
+        // The file on disk is a part of v2 now: v1 keeps answering.
+        asked += 1;
+        let content = format!("during{asked}");
+        assert_eq!(answer(&gw, &content).await, format!("v1:{content}"));
+    })
+    .await;
+    v2_answers(&gw).await;
+    no_half_written_version_was_loaded(&gw, "chunked").await;
+    gw.gateway.stop().await;
+}
+
+/// A file written slowly aside and renamed into place is swapped in at the
+/// rename; the half-written file beside it is never looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_swaps_a_file_renamed_into_place() {
+    let (dir, gw) = watching_v1("renamed").await;
+    let live = dir.join("renamed.wasm");
+    let aside = dir.join("renamed.wasm.part");
+    let v2 = std::fs::read(bot("marker-v2")).expect("read");
+    write_slowly(&aside, &v2, async || {}).await;
+    assert_eq!(answer(&gw, "before").await, "v1:before");
+    std::fs::rename(&aside, &live).expect("rename into place");
+    v2_answers(&gw).await;
+    no_half_written_version_was_loaded(&gw, "renamed").await;
     gw.gateway.stop().await;
 }

@@ -14,10 +14,13 @@ use std::time::Duration;
 
 use openqq::config::{BackendKind, Config, OnebotMode, ScriptEntry};
 use openqq::render::Dialect;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use support::api::{
+    Case, array, by_field, client, free_port, member_qqs, send_err, sent_ok, status, three_ways,
+};
 use support::onebot_peer::{Peer, PeerMember, PeerWorld, Quirks};
 use support::receiver::Receiver;
-use support::{TestGateway, logs, test_config};
+use support::{TestGateway, logs, test_config, wait};
 
 const TOKEN: &str = "s3cret";
 const WAIT: Duration = Duration::from_secs(10);
@@ -35,10 +38,7 @@ fn onebot_config(url: &str, token: &str) -> Config {
 
 async fn gateway(config: Config) -> TestGateway {
     let mut gw = TestGateway::with_config(config).await;
-    gw.http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
+    gw.http = client(Duration::from_secs(30));
     gw
 }
 
@@ -51,102 +51,8 @@ async fn start(quirks: Quirks, post_api: Option<&str>) -> (Peer, TestGateway) {
     (peer, gw)
 }
 
-fn array(v: &Value) -> &Vec<Value> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected an array, got {v}"))
-}
-
-fn by_field<'a>(items: &'a [Value], field: &str, value: &str) -> &'a Value {
-    items
-        .iter()
-        .find(|i| i[field] == value)
-        .unwrap_or_else(|| panic!("no item with {field}={value} in {items:#?}"))
-}
-
-fn sent_ok(v: &Value) -> u64 {
-    assert_eq!(v["code"], json!(0), "{v}");
-    assert_eq!(v["status"], json!("发送成功"), "{v}");
-    v["msg_id"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("msg_id is a number: {v}"))
-}
-
-/// A route, its parameters, and the expected answer.
-type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Value);
-
-fn send_err(code: i64, status: &str) -> Value {
-    json!({"code": code, "msg_id": null, "status": status})
-}
-
-fn status(code: i64, status: &str) -> Value {
-    json!({"code": code, "status": status})
-}
-
 fn text(t: &str) -> Value {
     json!([{"type": "text", "data": {"text": t}}])
-}
-
-fn urlencode(pairs: &[(&str, &str)]) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-/// The same request three ways: GET with a query, POST form, POST JSON.
-async fn three_ways(gw: &TestGateway, route: &str, pairs: &[(&str, &str)]) -> [Value; 3] {
-    let path = format!("/openqq/{route}");
-    let q = urlencode(pairs);
-    let mut m = Map::new();
-    for (k, v) in pairs {
-        m.insert((*k).to_string(), json!(v));
-    }
-    [
-        gw.get(&format!("{path}?{q}")).await,
-        gw.post_form(&path, &q).await,
-        gw.post_json(&path, &Value::Object(m)).await,
-    ]
-}
-
-/// Polls `f` until it returns `Some`, or panics after `WAIT`.
-async fn poll<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Waits until one log line contains every needle (the peer's URL makes a
-/// line this test's own: tests share the log).
-async fn log_line(needles: &[&str]) -> String {
-    poll(&format!("a log line with {needles:?}"), || async {
-        logs::text()
-            .lines()
-            .find(|l| needles.iter().all(|n| l.contains(n)))
-            .map(str::to_string)
-    })
-    .await
-}
-
-async fn member_qqs(gw: &TestGateway, gnumber: &str) -> Vec<String> {
-    let g = gw.get("/openqq/get_group_info").await;
-    let group = by_field(array(&g), "gnumber", gnumber);
-    array(&group["member"])
-        .iter()
-        .map(|m| m["qq"].as_str().expect("qq").to_string())
-        .collect()
 }
 
 // ---------------------------------------------------------------- contacts
@@ -264,8 +170,9 @@ async fn a_group_message_reaches_the_webhook_and_the_reply_is_a_text_segment() {
         assert_eq!(r.body["msg_id"], (id + 1).to_string());
 
         // Delivered twice (duplicate_events) or once: reported once. The
-        // marker is reported next, not a copy of the message before it.
-        peer.push(peer.group_message(661234, 888888, id + 2, text("marker")));
+        // marker, in the same chat (so handled and reported in order), is
+        // reported next, not a copy of the message before it.
+        peer.push(peer.group_message(552603, 123456, id + 2, text("marker")));
         assert_eq!(rx.next().await.body["content"], "marker");
         assert!(rx.drain().is_empty(), "no duplicate report");
         assert_eq!(peer.calls("send_group_msg").len(), 1);
@@ -323,7 +230,7 @@ async fn unusable_messages_are_warned_about_and_ones_without_ids_all_arrive() {
     }
     m["raw_message"] = json!("no-group-7f3a");
     assert!(peer.push(m));
-    let line = log_line(&["dropped a message", "no-group-7f3a"]).await;
+    let line = logs::line_with(&["dropped a message", "no-group-7f3a"]).await;
     assert!(line.contains("WARN") && line.contains("group_id"), "{line}");
 
     // A field of the wrong type: the message does not decode.
@@ -331,7 +238,7 @@ async fn unusable_messages_are_warned_about_and_ones_without_ids_all_arrive() {
     m["sender"] = json!("not an object");
     m["raw_message"] = json!("bad-sender-7f3a");
     assert!(peer.push(m));
-    let line = log_line(&["could not be read", "bad-sender-7f3a"]).await;
+    let line = logs::line_with(&["could not be read", "bad-sender-7f3a"]).await;
     assert!(
         line.contains("WARN") && line.contains("invalid type"),
         "{line}"
@@ -375,7 +282,7 @@ async fn notices_update_the_contacts() {
         json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "approve",
         "group_id": 552603, "user_id": 4242, "operator_id": 0}),
     );
-    poll("the new member's nick", || async {
+    wait::poll("the new member's nick", WAIT, || async {
         let g = gw.get("/openqq/get_group_info").await;
         let perl = by_field(array(&g), "gnumber", "552603").clone();
         array(&perl["member"])
@@ -390,7 +297,7 @@ async fn notices_update_the_contacts() {
         json!({"post_type": "notice", "notice_type": "group_decrease", "sub_type": "leave",
         "group_id": 552603, "user_id": 4242, "operator_id": 4242}),
     );
-    poll("the member gone", || async {
+    wait::poll("the member gone", WAIT, || async {
         (!member_qqs(&gw, "552603")
             .await
             .contains(&"4242".to_string()))
@@ -401,7 +308,7 @@ async fn notices_update_the_contacts() {
     // A new friend.
     peer.edit_world(|w| w.friends.push((5555, "新朋友".into(), String::new())));
     peer.push(json!({"post_type": "notice", "notice_type": "friend_add", "user_id": 5555}));
-    poll("the new friend", || async {
+    wait::poll("the new friend", WAIT, || async {
         let f = gw.get("/openqq/get_friend_info").await;
         array(&f)
             .iter()
@@ -429,7 +336,7 @@ async fn notices_update_the_contacts() {
         json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "invite",
         "group_id": 700001, "user_id": 1234567, "operator_id": 1}),
     );
-    poll("the new group", || async {
+    wait::poll("the new group", WAIT, || async {
         let g = gw.get("/openqq/get_group_basic_info").await;
         array(&g)
             .iter()
@@ -453,7 +360,7 @@ async fn the_background_refresh_re_reads_contacts_changed_without_an_event() {
             g.name = "改名以后".into();
         }
     });
-    poll("the renamed group", || async {
+    wait::poll("the renamed group", WAIT, || async {
         let g = gw.get("/openqq/get_group_basic_info").await;
         array(&g)
             .iter()
@@ -462,7 +369,7 @@ async fn the_background_refresh_re_reads_contacts_changed_without_an_event() {
     })
     .await;
     // The session says why it re-read, and does not claim the link came up.
-    log_line(&["contacts changed on the QQ side; re-syncing them"]).await;
+    logs::line_with(&["contacts changed on the QQ side; re-syncing them"]).await;
     gw.gateway.stop().await;
 }
 
@@ -490,14 +397,41 @@ async fn next_contact_event(rx: &mut Receiver) -> Value {
     }
 }
 
-/// Contact events reported within `quiet` from now.
-async fn contact_events_within(rx: &mut Receiver, quiet: Duration) -> Vec<Value> {
-    tokio::time::sleep(quiet).await;
-    rx.drain()
-        .into_iter()
-        .map(|r| r.body)
-        .filter(is_contact_event)
-        .collect()
+/// The contact events reported besides a marker's: a join of `marker` to
+/// 552603, pushed now. It takes the same ordered way as any contact event
+/// before it (one link, one session emitting in order, one task turning
+/// events into reports), so once its report is in and the webhook has
+/// posted all it had queued, every earlier event's report is in too.
+async fn contact_events_before_a_marker(
+    peer: &Peer,
+    gw: &TestGateway,
+    rx: &mut Receiver,
+    marker: i64,
+) -> Vec<Value> {
+    peer.edit_world(|w| w.groups[0].members.push(newcomer(marker)));
+    assert!(peer.push(
+        json!({"post_type": "notice", "notice_type": "group_increase", "sub_type": "approve",
+            "group_id": 552603, "user_id": marker, "operator_id": 0})
+    ));
+    let mut others = Vec::new();
+    loop {
+        let e = next_contact_event(rx).await;
+        if e["event"] == "new_group_member" && e["params"][0]["uid"] == marker {
+            break;
+        }
+        others.push(e);
+    }
+    let webhook = gw.gateway.webhook.as_ref().expect("a webhook");
+    tokio::time::timeout(WAIT, webhook.drained())
+        .await
+        .expect("the webhook drained");
+    others.extend(
+        rx.drain()
+            .into_iter()
+            .map(|r| r.body)
+            .filter(is_contact_event),
+    );
+    others
 }
 
 /// The v2 member `uid` of group `gnumber` once `pick` holds for it.
@@ -507,8 +441,9 @@ async fn v2_member_where(
     uid: u64,
     pick: impl Fn(&Value) -> bool,
 ) -> Value {
-    poll(
+    wait::poll(
         &format!("member {uid} of {gnumber} as expected"),
+        WAIT,
         || async {
             let g = gw.get("/openqq/get_group_info").await;
             array(&g)
@@ -566,7 +501,7 @@ async fn one_join_notice_is_one_new_group_member_event() {
     let e = next_contact_event(&mut rx).await;
     assert_eq!(e["event"], "new_friend", "no second new_group_member: {e}");
     assert_eq!(e["params"][0]["uid"], 5555, "{e}");
-    poll("the new friend's nick", || async {
+    wait::poll("the new friend's nick", WAIT, || async {
         let f = gw.get("/openqq/get_friend_info").await;
         array(&f)
             .iter()
@@ -574,7 +509,7 @@ async fn one_join_notice_is_one_new_group_member_event() {
             .cloned()
     })
     .await;
-    let more = contact_events_within(&mut rx, Duration::from_millis(500)).await;
+    let more = contact_events_before_a_marker(&peer, &gw, &mut rx, 4343).await;
     assert!(more.is_empty(), "reported again: {more:#?}");
     gw.gateway.stop().await;
 }
@@ -773,7 +708,7 @@ async fn a_re_read_reports_changes_to_known_contacts_as_nothing_new() {
         m["last_speak_time"] == 1_700_000_500
     })
     .await;
-    poll("the new remark", || async {
+    wait::poll("the new remark", WAIT, || async {
         let f = gw.get("/openqq/get_friend_info").await;
         array(&f)
             .iter()
@@ -801,8 +736,15 @@ async fn a_re_read_reports_changes_to_known_contacts_as_nothing_new() {
         (json!("new_group_member"), json!(4242)),
         "{e}"
     );
-    // Another re-read or two: still nothing new.
-    let more = contact_events_within(&mut rx, Duration::from_millis(2500)).await;
+    // Another re-read or two: still nothing new. Each re-read begins with
+    // `get_login_info` and hands its events on before the next begins, so
+    // once a third begins two whole re-reads have been made since now.
+    let reads = peer.calls("get_login_info").len();
+    wait::poll("two more re-reads", WAIT, || async {
+        (peer.calls("get_login_info").len() >= reads + 3).then_some(())
+    })
+    .await;
+    let more = contact_events_before_a_marker(&peer, &gw, &mut rx, 4343).await;
     assert!(more.is_empty(), "reported as new: {more:#?}");
     gw.gateway.stop().await;
 }
@@ -1310,7 +1252,7 @@ async fn a_dropped_link_is_redialed_resynced_and_loses_no_later_event() {
     // The implementation goes away.
     peer.set_accepting(false);
     peer.drop_connections();
-    log_line(&["connection lost", &peer.url]).await;
+    logs::line_with(&["connection lost", &peer.url]).await;
 
     // The API keeps answering from the cache; sends fail fast and clearly.
     let f = gw.get("/openqq/get_friend_info").await;
@@ -1354,7 +1296,7 @@ async fn a_dropped_link_is_redialed_resynced_and_loses_no_later_event() {
     got.sort();
     want.sort();
     assert_eq!(got, want);
-    poll("the re-read friend list", || async {
+    wait::poll("the re-read friend list", WAIT, || async {
         let f = gw.get("/openqq/get_friend_info").await;
         array(&f)
             .iter()
@@ -1371,18 +1313,21 @@ async fn a_dropped_link_is_redialed_resynced_and_loses_no_later_event() {
     gw.gateway.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// In paused time (the gateway and the peer run in this test's runtime):
+/// the clock moves only when every task waits, so the 3 s below are 3 s of
+/// the gateway's own timers — a redial due within them has happened.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_wrong_token_is_reported_and_not_retried_hot() {
     logs::capture();
     for quirks in [Quirks::gocq(), Quirks::napcat()] {
         let peer = Peer::serve(PeerWorld::standard(), quirks, TOKEN).await;
         let gw = gateway(onebot_config(&peer.url, "wrong")).await;
-        let line = log_line(&["access token refused", &peer.url]).await;
+        let line = logs::line_with(&["access token refused", &peer.url]).await;
         assert!(line.contains("next attempt in 60s"), "{line}");
         // The API answers, with nothing known yet.
         assert_eq!(gw.get("/openqq/get_friend_info").await, json!([]));
         // A hot loop would have dialed again within the first backoff steps
-        // (0.5–1 s, then 1–2 s); give it more than that to show it does not.
+        // (0.5–1 s, then 1–2 s); let more than that pass (paused time).
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(peer.attempts(), 1, "no reconnect loop on a refused token");
         assert_eq!(peer.connections(), 0);
@@ -1390,18 +1335,10 @@ async fn a_wrong_token_is_reported_and_not_retried_hot() {
     }
 }
 
-/// A loopback port that was free a moment ago.
-async fn free_port() -> u16 {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reverse_mode_accepts_the_implementation_with_bearer_or_token() {
     let mut rx = Receiver::start().await;
-    let url = format!("ws://127.0.0.1:{}/onebot/v11/ws", free_port().await);
+    let url = format!("ws://127.0.0.1:{}/onebot/v11/ws", free_port());
     let mut config = onebot_config(&url, TOKEN);
     config.backend.mode = OnebotMode::Reverse;
     config.post_api = Some(rx.url.clone());
@@ -1432,7 +1369,7 @@ async fn reverse_mode_accepts_the_implementation_with_bearer_or_token() {
         .expect("dialed")
         .expect("task");
     peer.connected(1).await;
-    poll("contacts over the reverse link", || async {
+    wait::poll("contacts over the reverse link", WAIT, || async {
         let f = gw.get("/openqq/get_friend_info").await;
         (array(&f).len() == 2).then_some(())
     })
@@ -1468,7 +1405,7 @@ async fn reverse_mode_accepts_the_implementation_with_bearer_or_token() {
     peer.push(peer.private_message(5555, None, 22, text("hello again")));
     let r = rx.next().await;
     assert_eq!(r.body["content"], "hello again");
-    poll("the re-read friend list", || async {
+    wait::poll("the re-read friend list", WAIT, || async {
         let f = gw.get("/openqq/get_friend_info").await;
         (array(&f).len() == 3).then_some(())
     })

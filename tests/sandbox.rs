@@ -50,11 +50,7 @@ fn group(content: &str) -> Value {
 
 /// `/admin/scripts`' entry for `name`.
 async fn admin(gw: &TestGateway, name: &str) -> Value {
-    let a = gw.get("/admin/scripts").await;
-    a["scripts"]
-        .as_array()
-        .and_then(|l| l.iter().find(|s| s["name"] == name).cloned())
-        .unwrap_or_else(|| panic!("{name} not in {a}"))
+    support::script(&gw.admin_scripts().await, name).clone()
 }
 
 /// A bot that sleeps (a WASI poll: waiting, not running) escapes the CPU

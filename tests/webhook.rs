@@ -23,28 +23,6 @@ async fn gateway_with(url: &str) -> TestGateway {
     TestGateway::with_config(config).await
 }
 
-/// Waits until the webhook's counters satisfy `done`.
-async fn stats_until(gw: &TestGateway, done: impl Fn([u64; 5]) -> bool) -> [u64; 5] {
-    let stats = gw
-        .gateway
-        .webhook
-        .as_ref()
-        .expect("webhook configured")
-        .stats();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let s = stats.snapshot();
-        if done(s) {
-            return s;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "webhook stats stuck at {s:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 /// The four message types (sess twice: via group and via discussion).
 async fn messages(gw: &TestGateway, content: &str) -> Vec<Value> {
     let did = gw.get("/openqq/get_discuss_info").await[0]["did"]
@@ -271,7 +249,7 @@ async fn shutup_in_the_answer_mutes_the_sender() {
         .stats()
         .snapshot()[1];
     gw.receive(group("mute-30")).await;
-    stats_until(&gw, |s| s[1] > acted).await;
+    gw.webhook_stats_until(|s| s[1] > acted).await;
     let sent = gw.sent(seq).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["content"], "short");
@@ -287,7 +265,7 @@ async fn shutup_in_the_answer_mutes_the_sender() {
         .snapshot()[1];
     gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "mute"}))
         .await;
-    stats_until(&gw, |s| s[1] > acted).await;
+    gw.webhook_stats_until(|s| s[1] > acted).await;
     let sent = gw.sent(seq).await;
     assert_eq!(
         sent.iter()
@@ -317,7 +295,7 @@ async fn answers_that_are_not_json_objects_do_nothing() {
         )
         .await;
     }
-    let s = stats_until(&gw, |s| s[2] >= cases.len() as u64).await;
+    let s = gw.webhook_stats_until(|s| s[2] >= cases.len() as u64).await;
     assert_eq!(s, [cases.len() as u64, 0, cases.len() as u64, 0, 0]);
     assert!(gw.sent(seq).await.is_empty());
     gw.gateway.stop().await;
@@ -387,7 +365,7 @@ async fn a_dead_receiver_is_logged_and_the_gateway_keeps_serving() {
         gw.receive(json!({"type": "message", "sender_qq": 123456, "content": format!("x{i}")}))
             .await;
     }
-    stats_until(&gw, |s| s[3] == 5).await;
+    gw.webhook_stats_until(|s| s[3] == 5).await;
     assert_eq!(gw.get("/openqq/get_user_info").await["qq"], "1234567");
     let v = gw
         .get("/openqq/send_message?qq=123456&content=still+here")

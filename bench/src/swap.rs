@@ -19,9 +19,6 @@ use openqq::scripts::ScriptEngine;
 use crate::Settings;
 use crate::util::{self, Conn, Section, Table};
 
-/// `scripts::watch::DEBOUNCE` (not exported by the host crate).
-const WATCH_DEBOUNCE_MS: u64 = 150;
-
 /// Gap between messages of the background traffic (the resolution).
 const TICK: Duration = Duration::from_millis(1);
 
@@ -170,7 +167,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
             if admin {
                 "file written, then `POST /admin/scripts/reload`".into()
             } else {
-                format!("file watcher alone (debounce {WATCH_DEBOUNCE_MS} ms)")
+                "file watcher alone (acts at the rename into place)".into()
             },
             if warm {
                 "warm (v2 compiled before)".into()
@@ -194,7 +191,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
              that starts with `v2:`. Resolution: one traffic tick (~1 ms). Warm: the cache dir already \
              holds v2's compiled artifact; cold: a new empty cache dir, so v2 is compiled during the \
              swap. With `POST /admin/scripts/reload` the request is sent right after the rename \
-             (the watcher fires later and finds nothing new). Median of {} trials (min–max), a new \
+             (the watcher acts at the rename too: whichever comes second finds nothing new). Median of {} trials (min–max), a new \
              gateway each.",
             TICK.as_millis(),
             s.rounds

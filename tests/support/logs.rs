@@ -5,6 +5,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use super::wait;
+
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
 
@@ -45,18 +47,33 @@ pub fn text() -> String {
     String::from_utf8_lossy(&buffer().0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
 }
 
+/// How long the waits below wait.
+const WAIT: Duration = Duration::from_secs(10);
+
 /// Waits until the log contains `needle`; panics after 10 s.
 pub async fn wait_for(needle: &str) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    wait::poll(&format!("{needle:?} in the log"), WAIT, || async {
         let t = text();
-        if t.contains(needle) {
-            return t;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "log never contained {needle:?}; log:\n{t}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        t.contains(needle).then_some(t)
+    })
+    .await
+}
+
+/// Waits until one log line contains every needle, and returns it; panics
+/// after 10 s. Tests share the log: give a needle that makes the line this
+/// test's own (a peer's URL, a script's name).
+pub async fn line_with(needles: &[&str]) -> String {
+    wait::poll(&format!("a log line with {needles:?}"), WAIT, || async {
+        lines_with(needles).into_iter().next()
+    })
+    .await
+}
+
+/// Every line logged so far that contains every needle.
+pub fn lines_with(needles: &[&str]) -> Vec<String> {
+    text()
+        .lines()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .map(str::to_string)
+        .collect()
 }

@@ -1,9 +1,11 @@
 //! Shared helpers for the end-to-end tests: start a real gateway on
 //! 127.0.0.1, speak HTTP to it, build the example bots once.
 
+pub mod api;
 pub mod logs;
 pub mod onebot_peer;
 pub mod receiver;
+pub mod wait;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -52,6 +54,20 @@ impl TestGateway {
         let res = self.http.get(self.url(path)).send().await.expect("request");
         assert_eq!(res.status(), 200, "GET {path}");
         res.json().await.expect("JSON answer")
+    }
+
+    /// A GET of `path`, or a POST of it as a form (its query as the body),
+    /// to send as it is or with more headers.
+    pub fn request(&self, path: &str, post: bool) -> reqwest::RequestBuilder {
+        if post {
+            let (p, q) = path.split_once('?').unwrap_or((path, ""));
+            self.http
+                .post(self.url(p))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(q.to_string())
+        } else {
+            self.http.get(self.url(path))
+        }
     }
 
     /// POST a url-encoded form.
@@ -118,6 +134,40 @@ impl TestGateway {
         }
     }
 
+    /// Waits until the webhook's counters — (answered, acted, ignored,
+    /// failed, dropped) — satisfy `done`; panics after 10 s.
+    pub async fn webhook_stats_until(&self, done: impl Fn([u64; 5]) -> bool) -> [u64; 5] {
+        let stats = self
+            .gateway
+            .webhook
+            .as_ref()
+            .expect("webhook configured")
+            .stats();
+        wait::poll("the webhook's counters", Duration::from_secs(10), || {
+            let s = stats.snapshot();
+            let met = done(s).then_some(s);
+            async move { met }
+        })
+        .await
+    }
+
+    /// `/admin/scripts`: the scripts loaded and the versions refused.
+    pub async fn admin_scripts(&self) -> Value {
+        self.get("/admin/scripts").await
+    }
+
+    /// `POST /admin/scripts/reload`: what the reload did.
+    pub async fn reload_scripts(&self) -> Value {
+        let res = self
+            .http
+            .post(self.url("/admin/scripts/reload"))
+            .send()
+            .await
+            .expect("reload");
+        assert_eq!(res.status(), 200, "POST /admin/scripts/reload");
+        res.json().await.expect("JSON answer")
+    }
+
     /// The last sequence number recorded so far.
     pub async fn last_seq(&self) -> u64 {
         self.sent(0)
@@ -126,6 +176,14 @@ impl TestGateway {
             .and_then(|r| r["seq"].as_u64())
             .unwrap_or(0)
     }
+}
+
+/// The entry of script `name` in an `/admin/scripts` answer.
+pub fn script<'a>(admin: &'a Value, name: &str) -> &'a Value {
+    admin["scripts"]
+        .as_array()
+        .and_then(|l| l.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("{name} not in {admin}"))
 }
 
 /// Injects `per_chat` messages into each of `chats`, with content `c:i`

@@ -1,49 +1,157 @@
 //! Watches the script files' directories and pokes the reloader when a
-//! `.wasm` file appears, changes or goes away.
+//! `.wasm` file is complete, appears, changes or goes away.
 //!
-//! Events are debounced (a copy is many writes); the reloader reads every
-//! file afresh and swaps only what really changed, so a spurious poke costs
-//! a few hashes.
+//! A write is acted on once it is *complete*: when the writer closes the
+//! file (inotify's close-after-write) or renames it into place, the reloader
+//! is poked at once — nothing waits out a quiet time. A plain modification
+//! (a write still under way) is never taken as done by itself: it only arms
+//! a fallback, a quiet time after which the file is reloaded anyway, for
+//! backends that report no close (kqueue, FSEvents, Windows, the poll
+//! watcher) and for writers that never close. Where closes are reported the
+//! fallback waits long (`UNCLOSED_QUIET`), elsewhere it is the old debounce.
+//!
+//! The reloader reads every file afresh and swaps only what really changed,
+//! so a spurious poke costs a few hashes; a file that still fails to
+//! compile because it was caught half-written is retried by the reloader
+//! until it settles, never rejected while it changes.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher as _};
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::reload::ReloadHandle;
 
-/// Quiet time before a burst of file events becomes one reload.
+/// Quiet time after a modification before the file is reloaded anyway, on a
+/// backend that reports no close: a copy is many writes.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// The same where closes are reported (inotify): a writer still holding the
+/// file open after this long without writing is taken as done with it.
+pub const UNCLOSED_QUIET: Duration = Duration::from_secs(1);
+
+/// Whether the platform's recommended watcher reports close-after-write.
+const REPORTS_CLOSE: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// What one file event says about the `.wasm` files it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// A write finished (closed, renamed into place), a file went away, or
+    /// the backend lost events: reload now.
+    Now,
+    /// Written to, created, touched: the write may be under way.
+    Later,
+    /// Nothing that changes a file's content (opened, read, closed unwritten).
+    Ignore,
+}
+
+/// Classifies one event (the `.wasm` filter is applied by the caller).
+pub(crate) fn verdict(kind: &EventKind) -> Verdict {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => Verdict::Now,
+        EventKind::Access(_) => Verdict::Ignore,
+        // A rename into place, or out of it: the name now holds a whole file
+        // or none. (`Name(From)` of a `.part` file is filtered out by name.)
+        EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_) => Verdict::Now,
+        // A create is the writer's open: the content is still to come.
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Any | EventKind::Other => {
+            Verdict::Later
+        }
+    }
+}
+
+fn is_wasm(p: &Path) -> bool {
+    p.extension().is_some_and(|x| x == "wasm")
+}
+
+/// Files with a write under way, and whether a reload is due now.
+#[derive(Default)]
+struct Pending {
+    now: bool,
+    /// Each file's fallback: when it is reloaded if no close comes first.
+    later: HashMap<PathBuf, Instant>,
+}
+
+struct Shared {
+    pending: Mutex<Pending>,
+    wake: Notify,
+}
+
+impl Shared {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct Watcher {
-    _debouncer: Debouncer<notify::RecommendedWatcher>,
+    _watcher: notify::RecommendedWatcher,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Starts watching `dirs` (non-recursively). Each directory is watched on
 /// its own: one that cannot be watched (missing, unreadable) is logged as an
-/// error naming it, and the others are still watched.
+/// error naming it, and the others are still watched. Call within a tokio
+/// runtime (the fallback timers run there).
 ///
 /// # Errors
 /// When the platform watcher cannot be created.
 pub fn watch(dirs: Vec<PathBuf>, reloader: ReloadHandle) -> anyhow::Result<Watcher> {
-    let mut debouncer = new_debouncer(DEBOUNCE, move |res: DebounceEventResult| match res {
-        Ok(events) => {
-            if events
-                .iter()
-                .any(|e| e.path.extension().is_some_and(|x| x == "wasm"))
-            {
-                tracing::debug!(files = events.len(), "script files changed; reloading");
-                reloader.poke();
+    let quiet = if REPORTS_CLOSE {
+        UNCLOSED_QUIET
+    } else {
+        DEBOUNCE
+    };
+    let shared = Arc::new(Shared {
+        pending: Mutex::new(Pending::default()),
+        wake: Notify::new(),
+    });
+    let events = shared.clone();
+    let mut watcher =
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+            Ok(e) => {
+                let lost = e.need_rescan();
+                let wasm: Vec<&PathBuf> = e.paths.iter().filter(|p| is_wasm(p)).collect();
+                if wasm.is_empty() && !lost {
+                    return;
+                }
+                let v = if lost { Verdict::Now } else { verdict(&e.kind) };
+                let mut p = events.pending();
+                match v {
+                    Verdict::Now => {
+                        for path in wasm {
+                            p.later.remove(path);
+                        }
+                        p.now = true;
+                    }
+                    Verdict::Later => {
+                        let at = Instant::now() + quiet;
+                        for path in wasm {
+                            p.later.insert(path.clone(), at);
+                        }
+                    }
+                    Verdict::Ignore => return,
+                }
+                drop(p);
+                events.wake.notify_one();
             }
-        }
-        Err(e) => tracing::warn!(error = %e, "file watcher error"),
-    })
-    .context("cannot start the file watcher")?;
+            Err(e) => tracing::warn!(error = %e, "file watcher error"),
+        })
+        .context("cannot start the file watcher")?;
     for dir in &dirs {
-        match debouncer.watcher().watch(dir, RecursiveMode::NonRecursive) {
+        match watcher.watch(dir, RecursiveMode::NonRecursive) {
             Ok(()) => tracing::info!(dir = %dir.display(), "watching for script changes"),
             Err(e) => tracing::error!(
                 dir = %dir.display(),
@@ -52,7 +160,83 @@ pub fn watch(dirs: Vec<PathBuf>, reloader: ReloadHandle) -> anyhow::Result<Watch
             ),
         }
     }
+    let task = tokio::spawn(poker(shared, reloader));
     Ok(Watcher {
-        _debouncer: debouncer,
+        _watcher: watcher,
+        task,
     })
+}
+
+/// Pokes the reloader when a write completes, or when a file's fallback
+/// quiet time has passed without a close.
+async fn poker(shared: Arc<Shared>, reloader: ReloadHandle) {
+    loop {
+        let woken = shared.wake.notified();
+        tokio::pin!(woken);
+        // Registered before the look, so an event in between still wakes us.
+        woken.as_mut().enable();
+        let next = {
+            let mut p = shared.pending();
+            let now = Instant::now();
+            let before = p.later.len();
+            p.later.retain(|_, at| *at > now);
+            let due = std::mem::take(&mut p.now) || p.later.len() < before;
+            if due {
+                drop(p);
+                tracing::debug!("script files changed; reloading");
+                reloader.poke();
+                continue;
+            }
+            p.later.values().min().copied()
+        };
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    () = &mut woken => {}
+                    () = tokio::time::sleep_until(at) => {}
+                }
+            }
+            None => woken.await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, DataChange, RemoveKind, RenameMode};
+
+    #[test]
+    fn only_a_completed_write_reloads_at_once() {
+        let now = [
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Remove(RemoveKind::File),
+        ];
+        for k in now {
+            assert_eq!(verdict(&k), Verdict::Now, "{k:?}");
+        }
+        let later = [
+            EventKind::Create(CreateKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Any),
+            EventKind::Any,
+        ];
+        for k in later {
+            assert_eq!(verdict(&k), Verdict::Later, "{k:?}");
+        }
+        // The reloader's own reads must not poke it again.
+        for m in [AccessMode::Read, AccessMode::Any] {
+            assert_eq!(
+                verdict(&EventKind::Access(AccessKind::Close(m))),
+                Verdict::Ignore
+            );
+        }
+        assert_eq!(
+            verdict(&EventKind::Access(AccessKind::Open(AccessMode::Any))),
+            Verdict::Ignore
+        );
+    }
 }
