@@ -54,8 +54,6 @@ use session::{Session, SessionHandle};
 
 /// How many backend events may wait for the session before the backend waits.
 const EVENT_QUEUE: usize = 4096;
-/// How many normalised messages may wait for the pipeline.
-const INBOUND_QUEUE: usize = 4096;
 /// How long a stopping gateway keeps handling the messages it already holds.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -124,18 +122,13 @@ impl Gateway {
                     (None, Arc::new(onebot))
                 }
             };
-        let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
-        let (session, session_task) = Session::start(
-            backend,
-            config.outbox.to_outbox_config(),
-            events_rx,
-            inbound_tx,
-        )
-        .await
-        .context("first login failed")?;
+        let (session, session_task) =
+            Session::start(backend, config.outbox.to_outbox_config(), events_rx)
+                .await
+                .context("first login failed")?;
         // Set to true to stop (by `stop` or by the API's `stop_client`).
         let (stopping, _) = watch::channel(false);
-        let mut tasks = vec![tokio::spawn(session_task.run(stopping.subscribe()))];
+        let mut tasks = Vec::new();
 
         let webhook = match &config.post_api {
             Some(url) => Some(webhook::Webhook::start(
@@ -198,7 +191,10 @@ impl Gateway {
         handlers.push(Arc::new(registry.clone()));
         let pipeline =
             pipeline::Pipeline::new(session.clone(), handlers, Arc::new(reports.clone()));
-        let pipeline = tokio::spawn(pipeline.run(inbound_rx));
+        let (lanes, pipeline) = pipeline.start();
+        // Backend events wait in their queue until the bots are loaded; from
+        // here on the session hands each message straight to its lane.
+        tasks.push(tokio::spawn(session_task.run(lanes, stopping.subscribe())));
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

@@ -32,15 +32,14 @@ async fn app(dialect: Dialect, access_token: Option<&str>) -> Router {
     let (events_tx, events_rx) = mpsc::channel(4096);
     let (inbound_tx, mut inbound_rx) = mpsc::channel(4096);
     let sim = Arc::new(Sim::new(World::default_world(), events_tx));
-    let (session, task) =
-        Session::start(sim.clone(), OutboxConfig::default(), events_rx, inbound_tx)
-            .await
-            .expect("the default world logs in");
+    let (session, task) = Session::start(sim.clone(), OutboxConfig::default(), events_rx)
+        .await
+        .expect("the default world logs in");
     // The session's own stop signal, never set: `stop_client` only sets
     // the app's (which stops nothing here but the answer says so).
     let (keep, run) = watch::channel(false);
     tokio::spawn(async move {
-        task.run(run).await;
+        task.run(inbound_tx, run).await;
         drop(keep);
     });
     tokio::spawn(async move { while inbound_rx.recv().await.is_some() {} });

@@ -12,17 +12,20 @@
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use async_trait::async_trait;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use futures_util::future::CatchUnwind;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::model::{Decided, InboundMessage};
-use crate::session::SessionHandle;
+use crate::session::{Gone, Inbound, SessionHandle};
 
 /// Lanes handle chats in parallel; a chat always maps to the same lane.
 pub const LANES: usize = 8;
@@ -35,8 +38,8 @@ const IN_FLIGHT: usize = 1024;
 /// Work a message leaves once it is decided — a bot's sends, the reply,
 /// the mute — in the order it must reach QQ.
 ///
-/// The lane starts each future (polls it once) in this order before it
-/// takes the chat's next message, and does not wait for them to end. So the
+/// The lane starts each future (polls it once) in this order as soon as
+/// the handler returns, and does not wait for them to end. So the
 /// work must be handed to QQ (the outbox, the backend's link) on its first
 /// poll: whatever it awaits after that is confirmation.
 #[derive(Default)]
@@ -66,7 +69,7 @@ pub trait Fallback: Send + Sync + 'static {
     fn pass(&self, msg: InboundMessage);
 }
 
-/// The pipeline; `run` consumes the session's inbound messages.
+/// The pipeline, before its lanes start.
 pub struct Pipeline {
     chain: Arc<Chain>,
 }
@@ -93,24 +96,31 @@ impl Pipeline {
         }
     }
 
-    /// Dispatches messages to lanes until the inbound channel closes, then
-    /// lets the lanes finish what they hold.
-    pub async fn run(self, mut inbound: mpsc::Receiver<InboundMessage>) {
-        let mut lanes = Vec::with_capacity(LANES);
+    /// Starts the lanes. Messages go in through the returned `Lanes` (the
+    /// session hands them over directly); the handle ends once every
+    /// `Lanes` is dropped and the lanes have finished what they hold.
+    pub fn start(self) -> (Lanes, JoinHandle<()>) {
+        let mut senders = Vec::with_capacity(LANES);
         let mut workers = JoinSet::new();
         for _ in 0..LANES {
             let (tx, rx) = mpsc::channel(LANE_QUEUE);
-            lanes.push(tx);
+            senders.push(tx);
             workers.spawn(lane(rx, self.chain.clone()));
         }
-        while let Some(msg) = inbound.recv().await {
-            let lane = &lanes[spread(&msg.chat_key(), LANES)];
-            if lane.send(msg).await.is_err() {
-                break;
-            }
-        }
-        drop(lanes);
-        while workers.join_next().await.is_some() {}
+        let done = tokio::spawn(async move { while workers.join_next().await.is_some() {} });
+        (Lanes { senders }, done)
+    }
+}
+
+/// The way into the lanes: each message to its chat's lane.
+pub struct Lanes {
+    senders: Vec<mpsc::Sender<InboundMessage>>,
+}
+
+impl Inbound for Lanes {
+    async fn deliver(&self, msg: InboundMessage) -> Result<(), Gone> {
+        let lane = &self.senders[spread(&msg.chat_key(), self.senders.len())];
+        lane.send(msg).await.map_err(|_| Gone)
     }
 }
 
@@ -123,29 +133,45 @@ pub fn spread(chat: &impl Hash, n: usize) -> usize {
     (h.finish() % n.max(1) as u64) as usize
 }
 
+/// An effect that logs its panic (a bug) instead of ending the lane.
+type Guarded = CatchUnwind<AssertUnwindSafe<BoxFuture<'static, ()>>>;
+
 /// One lane: decides its messages one at a time and keeps their effects
-/// going meanwhile. Polling `in_flight` first on every turn starts the
-/// effects of the message just decided before the next one is taken.
+/// going meanwhile.
 async fn lane(mut rx: mpsc::Receiver<InboundMessage>, chain: Arc<Chain>) {
-    let mut in_flight = FuturesUnordered::new();
+    let mut in_flight: FuturesUnordered<Guarded> = FuturesUnordered::new();
     loop {
         tokio::select! {
             biased;
-            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => log_panic(done),
             msg = rx.recv(), if in_flight.len() < IN_FLIGHT => {
                 let Some(msg) = msg else { break };
                 for work in chain.handle_one(msg).await.0 {
-                    in_flight.push(guarded(work));
+                    start(work, &mut in_flight).await;
                 }
             }
         }
     }
-    while in_flight.next().await.is_some() {}
+    while let Some(done) = in_flight.next().await {
+        log_panic(done);
+    }
 }
 
-/// An effect whose panic (a bug) is logged instead of ending the lane.
-async fn guarded(work: BoxFuture<'static, ()>) {
-    if let Err(panic) = AssertUnwindSafe(work).catch_unwind().await {
+/// Polls `work` once, here and now, so effects reach QQ in the order they
+/// were made; only what QQ has not confirmed yet is kept in `in_flight`
+/// (on the simulator, and with a fast link, most work ends at once and
+/// costs no allocation there).
+async fn start(work: BoxFuture<'static, ()>, in_flight: &mut FuturesUnordered<Guarded>) {
+    let mut guarded = AssertUnwindSafe(work).catch_unwind();
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut guarded).poll(cx))).await;
+    match first {
+        Poll::Ready(done) => log_panic(done),
+        Poll::Pending => in_flight.push(guarded),
+    }
+}
+
+fn log_panic(done: Result<(), Box<dyn std::any::Any + Send>>) {
+    if let Err(panic) = done {
         tracing::error!(panic = %panic_text(&*panic), "carrying out a decision panicked");
     }
 }

@@ -41,10 +41,10 @@ pub use lookup::Lookup;
 pub use moderation::MemberList;
 pub use outbox::{MsgIds, Outbox, OutboxConfig};
 pub use recent::Recent;
-pub use task::SessionTask;
+pub use task::{Gone, Inbound, SessionTask};
 
 use crate::backend::{Backend, BackendError, BackendEvent};
-use crate::model::{Event, GroupNumber, InboundMessage, MsgId, Qq, SendTarget, SentMessage};
+use crate::model::{Event, GroupNumber, MsgId, Qq, SendTarget, SentMessage};
 
 /// How many session events may wait for a slow subscriber before it misses
 /// some (it is told how many, and logs it).
@@ -129,7 +129,6 @@ impl Session {
         backend: Arc<dyn Backend>,
         outbox_config: OutboxConfig,
         events: mpsc::Receiver<BackendEvent>,
-        inbound: mpsc::Sender<InboundMessage>,
     ) -> Result<(SessionHandle, SessionTask), BackendError> {
         let snap = backend.login().await?;
         let contacts = Contacts::from_login(snap, backend.id_scheme(), 1);
@@ -145,14 +144,7 @@ impl Session {
                 reports: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
             }),
         };
-        Ok((
-            session.clone(),
-            SessionTask {
-                session,
-                events,
-                inbound,
-            },
-        ))
+        Ok((session.clone(), SessionTask { session, events }))
     }
 }
 

@@ -125,7 +125,7 @@ impl Outbox {
     /// `SessionError::Send` with the message's id when it did not go through;
     /// `Closed` when the gateway is stopping.
     pub async fn send(&self, target: SendTarget, content: String) -> Result<MsgId, SessionError> {
-        self.send_as(self.reserve(), target, content).await
+        self.send_as(self.reserve(), &target, &content).await
     }
 
     /// A `msg_id` for a send carried out later with `send_as`: a bot learns
@@ -141,8 +141,8 @@ impl Outbox {
     pub async fn send_as(
         &self,
         msg_id: MsgId,
-        target: SendTarget,
-        content: String,
+        target: &SendTarget,
+        content: &str,
     ) -> Result<MsgId, SessionError> {
         match &self.way {
             Way::Direct {
@@ -155,18 +155,19 @@ impl Outbox {
                     backend.as_ref(),
                     *retries,
                     msg_id,
-                    &target,
-                    &content,
+                    target,
+                    content,
                     || async {},
                 )
                 .await
             }
             Way::Paced(jobs) => {
                 let (done, answer) = oneshot::channel();
+                // The outbox task owns its queue: the only copies made.
                 jobs.send(Job {
                     msg_id,
-                    target,
-                    content,
+                    target: target.clone(),
+                    content: content.to_string(),
                     done,
                 })
                 .await

@@ -137,12 +137,7 @@ impl SessionHandle {
             target,
             content,
         } = prepared;
-        let content = content.as_str();
-        let result = self
-            .inner
-            .outbox
-            .send_as(msg_id, target.clone(), content.to_string())
-            .await;
+        let result = self.inner.outbox.send_as(msg_id, &target, &content).await;
         let (msg_id, outcome) = match &result {
             Ok(id) => (*id, Ok(())),
             Err(SessionError::Send {
@@ -159,7 +154,7 @@ impl SessionHandle {
         let sent = SentMessage {
             msg_id,
             target,
-            content: content.to_string(),
+            content,
             origin,
             time,
             outcome,

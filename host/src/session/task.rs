@@ -23,7 +23,28 @@ use super::SessionHandle;
 pub struct SessionTask {
     pub(super) session: SessionHandle,
     pub(super) events: mpsc::Receiver<BackendEvent>,
-    pub(super) inbound: mpsc::Sender<InboundMessage>,
+}
+
+/// Where the session hands each received message, in order (the
+/// pipeline's lanes: a direct hand-off, no task in between).
+pub trait Inbound: Send + 'static {
+    /// Waits while the receiver is full (back-pressure: nothing is
+    /// dropped); `Err` once it has gone away.
+    fn deliver(
+        &self,
+        msg: InboundMessage,
+    ) -> impl std::future::Future<Output = Result<(), Gone>> + Send;
+}
+
+/// The receiver of inbound messages has gone away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
+
+/// A plain channel receives messages too (tests, tools).
+impl Inbound for mpsc::Sender<InboundMessage> {
+    async fn deliver(&self, msg: InboundMessage) -> Result<(), Gone> {
+        self.send(msg).await.map_err(|_| Gone)
+    }
 }
 
 /// The re-read under way, if any, and whether another was asked for since
@@ -67,7 +88,7 @@ impl SessionTask {
     /// When `stop` turns true the backend's channel is closed to new events
     /// and what it already holds is still handled; then the task ends, which
     /// closes the pipeline's inbound queue so the pipeline drains too.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(mut self, inbound: impl Inbound, mut stop: watch::Receiver<bool>) {
         let mut closing = false;
         let mut reread = Reread::default();
         loop {
@@ -91,7 +112,7 @@ impl SessionTask {
             match event {
                 BackendEvent::Message(raw) => {
                     let msg = self.session.normalise(raw);
-                    if self.inbound.send(msg).await.is_err() {
+                    if inbound.deliver(msg).await.is_err() {
                         break;
                     }
                 }
@@ -139,12 +160,12 @@ mod tests {
         let (tx, rx) = mpsc::channel(16);
         let (in_tx, _in_rx) = mpsc::channel(16);
         let sim = Arc::new(Sim::new(World::default_world(), tx.clone()));
-        let (session, task) = Session::start(sim, OutboxConfig::default(), rx, in_tx)
+        let (session, task) = Session::start(sim, OutboxConfig::default(), rx)
             .await
             .expect("login");
         let mut events = session.subscribe_events();
         let (_keep_running, stop) = tokio::sync::watch::channel(false);
-        let run = tokio::spawn(task.run(stop));
+        let run = tokio::spawn(task.run(in_tx, stop));
         let n = GroupNumber(552603);
         let id = |s: &SessionHandle| {
             s.contacts()
