@@ -143,8 +143,10 @@ fn text_of(message: &Value) -> String {
 /// What the framework did besides answering.
 #[derive(Default, Clone)]
 pub struct Tally {
-    /// Every action called, by name.
+    /// Every action called, by name, the sends aside.
     pub calls: BTreeMap<String, u64>,
+    /// Sends to a group, by the action used.
+    pub sends: BTreeMap<&'static str, u64>,
     /// Actions answered with retcode 1404 (not supported here).
     pub unsupported: BTreeMap<String, u64>,
     /// Sends whose text was not `pong`.
@@ -266,12 +268,16 @@ impl Peer {
             if !matches!(action, "send_group_msg" | "send_msg") {
                 *self.tally.calls.entry(action.to_string()).or_default() += 1;
             }
-            let is_group_send = match action {
-                "send_group_msg" => true,
-                "send_msg" => params["message_type"] != "private" && !params["group_id"].is_null(),
-                _ => false,
+            let group_send = match action {
+                "send_group_msg" => Some("send_group_msg"),
+                "send_msg"
+                    if params["message_type"] != "private" && !params["group_id"].is_null() =>
+                {
+                    Some("send_msg")
+                }
+                _ => None,
             };
-            if !is_group_send {
+            let Some(send) = group_send else {
                 let answer = match self.world.answer(action, params) {
                     Some(data) => json!({"status": "ok", "retcode": 0, "data": data, "echo": echo}),
                     None => {
@@ -286,7 +292,8 @@ impl Peer {
                 };
                 self.ws.send(Message::text(answer.to_string())).await?;
                 continue;
-            }
+            };
+            *self.tally.sends.entry(send).or_default() += 1;
             self.next_sent_id += 1;
             let answer = format!(
                 r#"{{"status":"ok","retcode":0,"data":{{"message_id":{}}},"message":"","wording":"","echo":{echo}}}"#,

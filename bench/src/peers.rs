@@ -29,6 +29,26 @@ const WORLD: World = World {
     users: 4,
 };
 
+/// What the numbers mean, and the frameworks' quirks met on the way.
+const CAVEATS: &[&str] = &[
+    "Reading the ratios: NoneBot2 (asyncio) and Koishi (Node) each run on one event loop, so one \
+     core is their ceiling (\"1.0 cores busy\" is saturated); openqq spreads a message's work over \
+     threads. On this 2-core machine that is part of the messages/s ratio; CPU per message is the \
+     comparison that does not depend on cores. The one-at-a-time latencies are each framework's \
+     own path: event parsed, bot run, send written and its answer read.",
+    "NoneBot2 reads nothing at connect (its bot is ready as soon as the socket is); openqq reads \
+     the account, friends, groups and every member list first; Koishi reads the account. All of \
+     it happens before the warm-up and is not timed.",
+    "Koishi: the adapter is `koishi-plugin-adapter-onebot` (6.x, the one for Koishi 4.18); \
+     `@koishijs/plugin-adapter-onebot` 5.8.1 is built for an older Satori and never registers its \
+     route under Koishi 4.18. Started without Koishi's loader, `echo.js` plugs in `http` and \
+     `server` itself (without `http` the adapter silently never starts). In `ws-reverse` mode \
+     Koishi checks `X-Client-Role` and `X-Self-ID` but not the token. It asks for \
+     `get_guild_service_profile` (a go-cqhttp guild extension) and carries on when it is refused.",
+    "NoneBot2 answers with `send_msg` (`message_type: group`), openqq and Koishi with \
+     `send_group_msg`; the generator answers both the same way.",
+];
+
 /// Where `bench/peers/setup.sh` installs.
 fn peers_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -488,10 +508,12 @@ fn section(subjects: &[Subject], s: &Settings) -> Section {
     for sub in subjects.iter().filter(|s| s.skipped.is_none()) {
         let t = &sub.tally;
         let calls: Vec<String> = t.calls.iter().map(|(k, v)| format!("`{k}` ×{v}")).collect();
+        let sends: Vec<String> = t.sends.iter().map(|(k, v)| format!("`{k}` ×{v}")).collect();
         let unsupported: Vec<String> = t.unsupported.keys().map(|k| format!("`{k}`")).collect();
         notes.push(format!(
-            "{}: calls besides the sends: {}{}; sends whose text was not `pong`: {}; sends to a group with nothing in flight: {}.",
+            "{}: replies sent with {}; other calls: {}{}; sends whose text was not `pong`: {}; sends to a group with nothing in flight: {}.",
             sub.kind.name(),
+            sends.join(", "),
             if calls.is_empty() { "none".into() } else { calls.join(", ") },
             if unsupported.is_empty() {
                 String::new()
@@ -502,6 +524,7 @@ fn section(subjects: &[Subject], s: &Settings) -> Section {
             t.unexpected
         ));
     }
+    notes.extend(CAVEATS.iter().map(|c| c.to_string()));
     Section {
         title: format!("7. {TITLE}: openqq, NoneBot2 and Koishi over OneBot v11"),
         how: format!(
