@@ -3,12 +3,13 @@
 // gets `pong` in the chat it came from; anything else passes.
 //
 // OneBot v11 over reverse WebSocket (`ws-reverse`): Koishi serves `/onebot`
-// (@koishijs/plugin-server; the adapter is koishi-plugin-adapter-onebot,
-// the one for Koishi 4.18: @koishijs/plugin-adapter-onebot 5.8 is built for
-// an older Satori and finds no router) and the load generator dials it as NapCat would.
-// Started by `openqq-bench peers` as `node echo.js` with the working
-// directory target/peers/koishi (where setup.sh installed node_modules) and
-// HOST, PORT, SELF_ID, ONEBOT_ACCESS_TOKEN in the environment.
+// and the load generator dials it as NapCat would. The adapter is
+// koishi-plugin-adapter-onebot, the one for Koishi 4.18
+// (@koishijs/plugin-adapter-onebot 5.8 is built for an older Satori and
+// never registers its route). Started by `openqq-bench peers` as
+// `node echo.js` with NODE_PATH pointing at target/peers/koishi/node_modules
+// (bench/peers/setup.sh) and HOST, PORT, SELF_ID, ONEBOT_ACCESS_TOKEN in the
+// environment.
 const { Context } = require('koishi')
 // Seen from CommonJS, each package's plugin is its `default` export.
 const server = require('@koishijs/plugin-server').default
