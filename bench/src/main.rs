@@ -6,12 +6,16 @@
 //! cargo run --release -p openqq-bench -- all          # writes BENCHMARKS.md
 //! cargo run --release -p openqq-bench -- pipeline --quick
 //! cargo run --release -p openqq-bench -- soak         # 1,000,000 messages; its own section
+//! bash bench/peers/setup.sh                            # NoneBot2 and Koishi into target/peers/
+//! cargo run --release -p openqq-bench -- peers        # openqq vs NoneBot2 vs Koishi; its own section
 //! ```
 //!
 //! Nothing here asserts anything about time; the numbers go to the table.
 
 mod http;
 mod memory;
+mod onebot_load;
+mod peers;
 mod pipeline;
 mod scripts;
 mod soak;
@@ -50,6 +54,12 @@ enum Command {
     /// swaps every 100 ms and a hostile bot; 0 lost, 0 duplicated, RSS over
     /// time. Rewrites only its own section of BENCHMARKS.md (unless --quick).
     Soak,
+    /// openqq (onebot backend + echo.wasm) vs NoneBot2 vs Koishi, the same
+    /// echo bot driven by one OneBot v11 load generator. Part of `all` too;
+    /// alone it rewrites only its own section of BENCHMARKS.md (unless
+    /// --quick). The peers come from `bench/peers/setup.sh`; missing ones
+    /// are marked as not measured.
+    Peers,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
@@ -70,6 +80,15 @@ struct Opts {
     /// soak run [default: 1000000; 20000 with --quick].
     #[arg(long, short = 'n', global = true)]
     messages: Option<usize>,
+    /// Messages per throughput run of `peers` [default: 10000; 2000 with --quick].
+    #[arg(long, global = true)]
+    peer_messages: Option<usize>,
+    /// Rounds of `peers` [default: 3; 1 with --quick].
+    #[arg(long, global = true)]
+    peer_rounds: Option<usize>,
+    /// OneBot groups with a message in flight in the `peers` throughput run (1–32) [default: 32].
+    #[arg(long, global = true)]
+    peer_window: Option<usize>,
     /// Seconds per HTTP measurement [default: 2].
     #[arg(long, global = true)]
     secs: Option<f64>,
@@ -99,6 +118,9 @@ pub struct Settings {
     pub rounds: usize,
     pub messages: usize,
     pub soak_messages: usize,
+    pub peer_messages: usize,
+    pub peer_rounds: usize,
+    pub peer_window: usize,
     pub latency_messages: usize,
     pub http_secs: f64,
     pub conns: usize,
@@ -119,6 +141,12 @@ impl Settings {
                 .messages
                 .unwrap_or(if q { 20_000 } else { 1_000_000 })
                 .max(1),
+            peer_messages: o
+                .peer_messages
+                .unwrap_or(if q { 2_000 } else { 10_000 })
+                .max(1),
+            peer_rounds: o.peer_rounds.unwrap_or(if q { 1 } else { 3 }).max(1),
+            peer_window: o.peer_window.unwrap_or(32).clamp(1, 32),
             latency_messages: if q { 50 } else { 300 },
             http_secs: o.secs.unwrap_or(if q { 0.5 } else { 2.0 }),
             conns: o.conns.unwrap_or(16).max(1),
@@ -164,6 +192,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Memory => memory::run(&settings).await,
                 Command::Swap => swap::run(&settings).await,
                 Command::Soak => soak::run(&settings).await,
+                Command::Peers => peers::run(&settings).await,
                 Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
             }
         })
@@ -176,6 +205,7 @@ fn main() -> anyhow::Result<()> {
             Command::Scripts,
             Command::Memory,
             Command::Swap,
+            Command::Peers,
         ],
         c => vec![c],
     };
@@ -187,18 +217,32 @@ fn main() -> anyhow::Result<()> {
         sections.push(s);
     }
     let out = cli.opts.out.clone().or_else(|| {
-        (matches!(cli.command, Command::All | Command::Soak) && !cli.opts.quick)
+        (matches!(cli.command, Command::All | Command::Soak | Command::Peers) && !cli.opts.quick)
             .then(|| util::root().join("BENCHMARKS.md"))
     });
-    if let (Some(out), Command::Soak) = (&out, cli.command) {
-        // The soak has its own section; the rest of the file stays.
+    let own = |c: Command| match c {
+        Command::Soak => Some((soak::BEGIN, soak::END)),
+        Command::Peers => Some((peers::BEGIN, peers::END)),
+        _ => None,
+    };
+    if let (Some(out), Some((begin, end))) = (&out, own(cli.command)) {
+        // The soak and the peers have their own sections; the rest of the file stays.
         let old = std::fs::read_to_string(out).unwrap_or_default();
-        let text = with_soak(&old, &soak_block(&sections[0].markdown()));
+        let block = marked(begin, end, &sections[0].markdown());
+        let text = with_block(&old, begin, end, &block);
         std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
-        eprintln!("wrote the soak section of {}", out.display());
+        eprintln!(
+            "wrote the {} section of {}",
+            name(cli.command),
+            out.display()
+        );
     } else if let Some(out) = out {
-        // Keep the soak section of the last `soak` run: `all` does not run it.
+        // Keep the soak section of the last `soak` run: `all` does not run
+        // it. The peers section goes after it, between its own markers.
         let old = std::fs::read_to_string(&out).unwrap_or_default();
+        let (peer_sections, sections): (Vec<util::Section>, Vec<util::Section>) = sections
+            .into_iter()
+            .partition(|s| s.title.contains(peers::TITLE));
         let text = report(
             &sections,
             &settings,
@@ -206,10 +250,14 @@ fn main() -> anyhow::Result<()> {
             &load_before,
             started.elapsed(),
         );
-        let text = match soak_section(&old) {
-            Some(block) => with_soak(&text, block),
+        let mut text = match section_of(&old, soak::BEGIN, soak::END) {
+            Some(block) => with_block(&text, soak::BEGIN, soak::END, block),
             None => text,
         };
+        for p in &peer_sections {
+            let block = marked(peers::BEGIN, peers::END, &p.markdown());
+            text = with_block(&text, peers::BEGIN, peers::END, &block);
+        }
         std::fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!("wrote {}", out.display());
     }
@@ -225,6 +273,7 @@ fn name(c: Command) -> &'static str {
         Command::Memory => "memory",
         Command::Swap => "swap",
         Command::Soak => "soak",
+        Command::Peers => "peers",
         Command::Receiver => "receiver",
         Command::SoakReceiver => "soak-receiver",
     }
@@ -236,6 +285,9 @@ fn build(c: Command) -> anyhow::Result<String> {
     let root = util::root();
     if c == Command::Soak {
         return build_soak();
+    }
+    if c == Command::Peers {
+        return build_peers();
     }
     eprintln!("== building the bots: scripts/build.sh all");
     let out = std::process::Command::new("bash")
@@ -265,6 +317,27 @@ fn build(c: Command) -> anyhow::Result<String> {
     } else {
         format!("`scripts/build.sh all`: {}", skipped.join("; "))
     })
+}
+
+/// The peers benchmark's: `echo.wasm` (`scripts/build.sh rust`) and the
+/// release `openqq` binary. The peers themselves: `bench/peers/setup.sh`.
+fn build_peers() -> anyhow::Result<String> {
+    let root = util::root();
+    eprintln!("== building the bots: scripts/build.sh rust");
+    let st = std::process::Command::new("bash")
+        .arg(root.join("scripts/build.sh"))
+        .arg("rust")
+        .current_dir(&root)
+        .status()
+        .context("cannot run scripts/build.sh")?;
+    anyhow::ensure!(st.success(), "scripts/build.sh rust failed");
+    eprintln!("== building target/release/openqq");
+    let st = std::process::Command::new("cargo")
+        .args(["build", "--release", "-p", "openqq", "--bin", "openqq"])
+        .current_dir(&root)
+        .status()?;
+    anyhow::ensure!(st.success(), "cargo build --release -p openqq failed");
+    Ok("`scripts/build.sh rust` and `target/release/openqq`".into())
 }
 
 /// The soak's bots: misbehave (`scripts/build.sh rust`) and both builds of
@@ -308,32 +381,23 @@ fn build_soak() -> anyhow::Result<String> {
     Ok("`scripts/build.sh rust`, and the soak bot (`bench/bots/soak`) built twice".into())
 }
 
-/// The soak section between its markers, as written into BENCHMARKS.md.
-fn soak_block(markdown: &str) -> String {
-    format!(
-        "{}
-
-{}{}
-
-",
-        soak::BEGIN,
-        markdown,
-        soak::END
-    )
+/// A section between its markers, as written into BENCHMARKS.md.
+fn marked(begin: &str, end: &str, markdown: &str) -> String {
+    format!("{begin}\n\n{markdown}{end}\n\n")
 }
 
-/// The soak block of a BENCHMARKS.md, markers included.
-fn soak_section(text: &str) -> Option<&str> {
-    let start = text.find(soak::BEGIN)?;
-    let end = text[start..].find(soak::END)? + start + soak::END.len();
-    Some(&text[start..end])
+/// The block between `begin` and `end` of a BENCHMARKS.md, markers included.
+fn section_of<'a>(text: &'a str, begin: &str, end: &str) -> Option<&'a str> {
+    let start = text.find(begin)?;
+    let stop = text[start..].find(end)? + start + end.len();
+    Some(&text[start..stop])
 }
 
-/// `text` with its soak block replaced by `block`, or with `block` put
-/// before the analysis (or at the end) when it has none.
-fn with_soak(text: &str, block: &str) -> String {
+/// `text` with its `begin`…`end` block replaced by `block`, or with `block`
+/// put before the analysis (or at the end) when it has none.
+fn with_block(text: &str, begin: &str, end: &str, block: &str) -> String {
     let block = block.trim_end();
-    if let Some(old) = soak_section(text) {
+    if let Some(old) = section_of(text, begin, end) {
         return text.replacen(old, block, 1);
     }
     let at = text.find("## Analysis").unwrap_or(text.len());
@@ -387,4 +451,32 @@ fn report(
         Err(e) => text.push_str(&format!("(bench/ANALYSIS.md unreadable: {e})\n")),
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_sections_are_replaced_in_place_or_put_before_the_analysis() {
+        let doc = "# B\n\n## 1. x\n\n## Analysis\n\ntext\n";
+        let soak = marked(soak::BEGIN, soak::END, "## 6. Soak\n\none\n");
+        let with_soak = with_block(doc, soak::BEGIN, soak::END, &soak);
+        let peers1 = marked(peers::BEGIN, peers::END, "## 7. Peers\n\nfirst\n");
+        let both = with_block(&with_soak, peers::BEGIN, peers::END, &peers1);
+        let (s, p, a) = (
+            both.find("## 6. Soak").unwrap(),
+            both.find("## 7. Peers").unwrap(),
+            both.find("## Analysis").unwrap(),
+        );
+        assert!(s < p && p < a, "{both}");
+        // A second run replaces its own block and nothing else.
+        let peers2 = marked(peers::BEGIN, peers::END, "## 7. Peers\n\nsecond\n");
+        let again = with_block(&both, peers::BEGIN, peers::END, &peers2);
+        assert_eq!(again, both.replace("first", "second"));
+        assert_eq!(
+            section_of(&again, soak::BEGIN, soak::END),
+            section_of(&both, soak::BEGIN, soak::END)
+        );
+    }
 }
