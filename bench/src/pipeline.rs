@@ -390,6 +390,55 @@ async fn latency(
     Ok(out)
 }
 
+/// How long the simulated QQ takes to confirm each send in the slow-QQ run.
+const SLOW_QQ: Duration = Duration::from_millis(200);
+
+/// One busy group whose every message the WebAssembly bot answers, with
+/// QQ confirming each send only after `SLOW_QQ`: messages/s from the first
+/// injection to the last reply handed to QQ, and whether the replies kept
+/// the group's order. A lane that waited for each confirmation would manage
+/// 1 ÷ 200 ms = 5 messages/s.
+async fn slow_qq(w: &world::Shape, n: usize) -> anyhow::Result<(f64, bool)> {
+    let mut cfg = base_config(w)?;
+    cfg.backend.send_latency_ms = SLOW_QQ.as_millis() as u64;
+    cfg.scripts = vec![ScriptEntry {
+        path: util::bot("marker-v1"),
+        name: Some("marker".into()),
+        config: Default::default(),
+        timeout_ms: None,
+        wall_ms: None,
+        memory_mb: None,
+        instances: None,
+    }];
+    let gw = Gateway::start(cfg).await?;
+    let sim = gw.sim.clone().context("sim backend")?;
+    let mut sub = Subject {
+        variant: Variant::Wasm,
+        gw,
+        sim,
+        seq: 0,
+    };
+    let group = GroupNumber(w.group(0));
+    let sender = Qq(w.member(0, 50));
+    let t0 = Instant::now();
+    for i in 0..n {
+        sub.sim
+            .receive(RawChat::Group(group), sender, format!("slow{i}"))
+            .await
+            .map_err(|e| anyhow::anyhow!("inject: {e}"))?;
+    }
+    let (mut next, mut in_order, mut last) = (0, true, t0);
+    sub.collect(n, Duration::from_secs(120), |r| {
+        last = last.max(r.at);
+        in_order &= content(r) == Some(format!("v1:slow{next}").as_str());
+        next += 1;
+    })
+    .await?;
+    let rate = n as f64 / (last - t0).as_secs_f64();
+    sub.gw.stop().await;
+    Ok((rate, in_order))
+}
+
 pub async fn run(s: &Settings) -> anyhow::Result<Section> {
     let w = if s.small_world {
         world::SMALL
@@ -457,6 +506,41 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
             notes: vec![],
         });
     }
+
+    // Slow QQ: one group, every send confirmed only after 200 ms.
+    let slow_n = (s.messages / 50).clamp(100, 2_000);
+    let mut slow_rates = Vec::new();
+    let mut slow_in_order = true;
+    for round in 0..s.rounds {
+        let (rate, in_order) = slow_qq(&w, slow_n).await?;
+        eprintln!(
+            "pipeline round {round}: slow QQ (200 ms per send) {rate:>10.0} msg/s, in order: {in_order}"
+        );
+        slow_rates.push(rate);
+        slow_in_order &= in_order;
+    }
+    let mut slow = Table::new(&[
+        "one busy group, WebAssembly bot, QQ confirms each send after 200 ms",
+        "messages/s",
+        "replies in the group's order",
+        "target",
+    ]);
+    slow.row(vec![
+        format!(
+            "{} messages injected back to back",
+            util::thousands(slow_n as u64)
+        ),
+        util::rate_spread(&slow_rates),
+        if slow_in_order { "yes" } else { "**no**" }.into(),
+        format!(
+            "≥ 100/s: **{}**",
+            if util::median(&slow_rates) >= 100.0 {
+                "met"
+            } else {
+                "missed"
+            }
+        ),
+    ]);
 
     let mut table = Table::new(&[
         "decided by",
@@ -560,13 +644,17 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
              p50/p99 of injection → reply. Median of {} rounds (min–max), the variants interleaved \
              in every round. CPU per message: user + system time of this process (gateway and injector) and of the \
              receiver process during the throughput run, ÷ N (`getrusage` and `/proc/<pid>/task/*/schedstat`). Log level \
-             `warn`: the per-message `info` lines are filtered out.",
+             `warn`: the per-message `info` lines are filtered out. **Slow QQ** (last table): \
+             the marker-v1 bot answers every message of one group while the simulator confirms \
+             each send only after 200 ms (`[backend] send_latency_ms = 200`); messages/s from the \
+             first injection to the last reply handed to QQ. A lane that waited for each \
+             confirmation would manage 5/s.",
             chats.len(),
             util::thousands(s.messages as u64),
             s.latency_messages,
             s.rounds
         ),
-        tables: vec![table, ratios],
+        tables: vec![table, ratios, slow],
         notes: vec![],
     })
 }

@@ -22,6 +22,7 @@ mod backlog;
 mod buffer;
 mod reply;
 mod report;
+mod reports;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,17 +30,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 pub use buffer::ReportBuffer;
 pub use reply::{Ignored, parse as parse_answer};
 pub use report::{v1 as v1_report, v2_event, v2_received, v2_sent};
+pub use reports::Reports;
 
 use crate::config::WebhookSection;
 use crate::model::{ChatKind, Decided, DecidedBy, InboundMessage, SendTarget};
 use crate::render::Dialect;
-use crate::session::{SessionEvent, SessionHandle};
+use crate::session::SessionHandle;
 use crate::throttle::Throttle;
 use backlog::{Backlog, Bounds, Full};
 
@@ -508,86 +510,6 @@ impl Poster {
             Err(why) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?why, "reported; answer ignored");
                 stats.ignored.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-/// Where reports go: the webhook (if configured) and, in v2, the
-/// `check_event` buffer.
-#[derive(Clone)]
-pub struct Reports {
-    pub webhook: Option<Webhook>,
-    pub buffer: ReportBuffer,
-    pub dialect: Dialect,
-    /// The v2 events posted to the webhook (`post_event_list`).
-    pub post_events: Arc<Vec<String>>,
-}
-
-impl crate::pipeline::Fallback for Reports {
-    /// A received message no handler took.
-    fn pass(&self, msg: InboundMessage) {
-        if self.dialect == Dialect::V2 {
-            self.buffer.push(report::v2_received(&msg));
-        }
-        match &self.webhook {
-            Some(w) => w.report(msg),
-            None => {
-                tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message")
-            }
-        }
-    }
-}
-
-impl Reports {
-    /// Turns the session's own sends and events into v2 reports until the
-    /// session goes away. v1 reports neither: it returns at once, dropping
-    /// the subscription.
-    pub async fn run(self, session: SessionHandle, mut events: broadcast::Receiver<SessionEvent>) {
-        if self.dialect != Dialect::V2 {
-            return;
-        }
-        loop {
-            let e = match events.recv().await {
-                Ok(e) => e,
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    static LAGGED: Throttle = Throttle::new(WARN_EVERY);
-                    if let Some(held_back) = LAGGED.allow() {
-                        tracing::warn!(
-                            missed = n,
-                            held_back,
-                            "reports fell behind: {n} send/event reports lost"
-                        );
-                    }
-                    continue;
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            match e {
-                SessionEvent::Sent(s) => {
-                    let body = report::v2_sent(&s, &session.contacts());
-                    if let Some(w) = &self.webhook {
-                        w.report_value(target_line(&s.target), s.msg_id.to_string(), &body);
-                    }
-                    self.buffer.push(body);
-                }
-                SessionEvent::Event(ev) => {
-                    let body = report::v2_event(&ev);
-                    if let Some(w) = &self.webhook
-                        && self.post_events.iter().any(|n| n == ev.name())
-                    {
-                        w.report_value(ev.chat_key(), ev.name().to_string(), &body);
-                    }
-                    if ev.buffered() {
-                        self.buffer.push(body);
-                    }
-                    // The session reports nothing after its stop: the
-                    // gateway waits for this task to end to know every
-                    // report is queued.
-                    if matches!(*ev, crate::model::Event::Stop) {
-                        return;
-                    }
-                }
             }
         }
     }
