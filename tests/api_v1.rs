@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use support::api::{
-    self, Case, array, by_field, client, free_port, member_qqs, send_err, status, three_ways,
+    self, Case, array, by_field, client, free_port, member_qqs, refused_mutes, send_err, status,
+    three_ways,
 };
 use support::{TestGateway, wait};
 
@@ -1064,7 +1065,7 @@ async fn shutup_group_member_follows_the_rules() {
     let seq = gw.last_seq().await;
 
     // Not found / bad input, nothing done.
-    let cases: Vec<(Vec<(&str, &str)>, Value)> = vec![
+    let mut cases: Vec<(Vec<(&str, &str)>, Value)> = vec![
         // The group is checked before `time`.
         (
             vec![("gnumber", "42"), ("member_qq", "888888")],
@@ -1149,51 +1150,18 @@ async fn shutup_group_member_follows_the_rules() {
             vec![
                 ("gnumber", "552603"),
                 ("member_qq", "888888"),
-                ("time", "59"),
-            ],
-            failure.clone(),
-        ),
-        (
-            vec![
-                ("gnumber", "552603"),
-                ("member_qq", "888888"),
                 ("time", "0"),
             ],
             failure.clone(),
         ),
-        (
-            vec![
-                ("gnumber", "552603"),
-                ("member_qq", "123455"),
-                ("time", "60"),
-            ],
-            failure.clone(),
-        ),
-        (
-            vec![
-                ("gnumber", "552603"),
-                ("member_qq", "45678"),
-                ("time", "60"),
-            ],
-            failure.clone(),
-        ),
-        (
-            vec![
-                ("gnumber", "552603"),
-                ("member_qq", "1234567"),
-                ("time", "60"),
-            ],
-            failure.clone(),
-        ),
-        (
-            vec![
-                ("gnumber", "661234"),
-                ("member_qq", "888888"),
-                ("time", "60"),
-            ],
-            failure.clone(),
-        ),
     ];
+    // What QQ refuses on every backend: under 60 s, the owner, an admin,
+    // the account itself, a group the account does not manage.
+    cases.extend(
+        refused_mutes()
+            .into_iter()
+            .map(|pairs| (pairs, failure.clone())),
+    );
     for (pairs, want) in &cases {
         for route in ["shutup_group_member", "shuthup_group_member"] {
             for v in three_ways(&gw, route, pairs).await {

@@ -5,15 +5,15 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`model`] | Openqq objects, messages and targets as Rust types |
+//! | [`model`] | Openqq objects, messages, targets and decisions as Rust types |
 //! | [`backend`] | the way to QQ: `trait Backend`, the `sim` world |
-//! | [`session`] | contacts (ids ⇄ numbers), relogin, the outbox, inbound normalisation |
-//! | [`pipeline`] | each inbound message through the handlers; applying decisions |
+//! | [`session`] | contacts (ids ⇄ numbers), relogin, the outbox, inbound normalisation, carrying out decisions |
+//! | [`pipeline`] | each inbound message through the handlers, in its chat's lane |
 //! | [`scripts`] | WebAssembly bots: engine, compile cache, registry, host imports |
-//! | [`webhook`] | the `post_api` reports and their answers, the `check_event` buffer |
+//! | [`webhook`] | the pipeline's fallback: `post_api` reports and their answers, the `check_event` buffer |
 //! | [`render`] | Openqq object shapes, v1 and v2 |
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
-//! | [`config`] | the TOML file and defaults |
+//! | [`config`] | the TOML file, its defaults and the `[http]` rules |
 //! | [`throttle`] | per-message warnings logged once per interval, with a count |
 //! | [`auth`] | shared secrets in requests (API, admin, OneBot reverse), constant-time |
 //! | [`clock`] | Unix time in seconds and milliseconds |

@@ -100,3 +100,19 @@ pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     l.local_addr().expect("local addr").port()
 }
+
+/// Mutes of the default world that the gateway refuses on every backend
+/// (`gnumber`, `member_qq`, `time`): under 60 s, the owner, an admin, the
+/// account itself, and a member of a group the account does not manage.
+pub fn refused_mutes() -> Vec<Vec<(&'static str, &'static str)>> {
+    [
+        ("552603", "888888", "59"),
+        ("552603", "123455", "60"),
+        ("552603", "45678", "60"),
+        ("552603", "1234567", "60"),
+        ("661234", "888888", "60"),
+    ]
+    .into_iter()
+    .map(|(g, q, t)| vec![("gnumber", g), ("member_qq", q), ("time", t)])
+    .collect()
+}
