@@ -190,6 +190,19 @@ impl Sim {
         self.state().recorder.after(after)
     }
 
+    /// Hands `each` what the account did after `after`, oldest first,
+    /// without copying it (the simulator is locked meanwhile: keep `each`
+    /// short); the count handed over.
+    pub fn visit_sent_after(&self, after: u64, mut each: impl FnMut(&Record)) -> usize {
+        let st = self.state();
+        let mut n = 0;
+        for r in st.recorder.since(after) {
+            each(r);
+            n += 1;
+        }
+        n
+    }
+
     /// Makes the next `count` sends fail the given way.
     pub fn fail_next(&self, count: u32, kind: FailureKind) {
         self.state().failures = (count > 0).then_some((count, kind));

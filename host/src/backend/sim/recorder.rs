@@ -55,10 +55,15 @@ impl Recorder {
     }
 
     pub fn after(&self, after: u64) -> Vec<Record> {
+        self.since(after).cloned().collect()
+    }
+
+    /// The records after sequence number `after`, oldest first, borrowed.
+    pub fn since(&self, after: u64) -> impl Iterator<Item = &Record> {
         // Sequence numbers are dense, so the start index is arithmetic.
         let first = self.records.front().map_or(0, |r| r.seq);
         let skip = after.saturating_sub(first.saturating_sub(1)) as usize;
-        self.records.iter().skip(skip).cloned().collect()
+        self.records.iter().skip(skip)
     }
 }
 
