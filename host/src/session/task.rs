@@ -228,4 +228,63 @@ mod tests {
         drop(tx);
         run.abort();
     }
+
+    /// A re-read that began before a join and a leave ends with both
+    /// applied on top of what it read, and reports neither again.
+    #[tokio::test]
+    async fn changes_during_a_re_read_survive_it() {
+        use crate::backend::Backend;
+
+        let (tx, rx) = mpsc::channel(16);
+        let sim = Arc::new(Sim::new(World::default_world(), tx));
+        let (session, _task) = Session::start(sim.clone(), OutboxConfig::default(), rx)
+            .await
+            .expect("login");
+        let mut events = session.subscribe_events();
+        let n = GroupNumber(552603);
+        let member = |s: &SessionHandle, qq| {
+            s.contacts()
+                .group(n)
+                .and_then(|g| g.member_by_qq(qq).cloned())
+        };
+        assert!(member(&session, Qq(888888)).is_some());
+
+        session.reread_begins();
+        // What the re-read will find: the world before the changes below.
+        let read = sim.login().await;
+        session.apply_change(BackendEvent::MemberJoined {
+            group: n,
+            member: GroupMember {
+                qq: Qq(5555),
+                ..GroupMember::default()
+            },
+        });
+        session.apply_change(BackendEvent::MemberLeft {
+            group: n,
+            member: Qq(888888),
+        });
+        assert!(member(&session, Qq(5555)).is_some(), "applied at once");
+        session.reread_ends(read);
+
+        assert!(member(&session, Qq(5555)).is_some(), "the join survives");
+        assert!(member(&session, Qq(888888)).is_none(), "the leave survives");
+        let names: Vec<&str> = std::iter::from_fn(|| events.try_recv().ok())
+            .map(|e| e.name())
+            .collect();
+        assert_eq!(
+            names,
+            ["new_group_member", "lose_group_member"],
+            "each reported once"
+        );
+        assert!(
+            session
+                .inner
+                .write
+                .lock()
+                .expect("lock")
+                .meanwhile
+                .is_none(),
+            "nothing is kept once the re-read ended"
+        );
+    }
 }
