@@ -672,6 +672,38 @@ async fn stop_client_finishes_in_flight_sends_then_stops() {
     }
 }
 
+/// A reply the receiver asks for while the gateway stops is a send: it is
+/// carried out and reported (`send_message`) before the stop ends, with the
+/// `stop` event after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_reply_during_the_stop_is_sent_and_reported() {
+    let mut rx = Receiver::start().await;
+    let gw = TestGateway::with_config(v2(Some(&rx.url))).await;
+    report_where(&mut rx, |b| b["event"] == "login").await;
+    let seq = gw.last_seq().await;
+    // The receiver answers after 3 s: the stop is under way by then.
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "slow"}))
+        .await;
+    let sim = gw.gateway.sim.clone().expect("the sim backend");
+    gw.gateway.stop().await;
+    let sent: Vec<Value> = sim.sent_after(seq).iter().map(|r| r.to_json()).collect();
+    assert!(
+        sent.iter().any(|r| r["content"] == "late"),
+        "the reply was sent: {sent:?}"
+    );
+    let reports: Vec<Value> = rx.drain().into_iter().map(|r| r.body).collect();
+    assert!(
+        reports
+            .iter()
+            .any(|b| b["post_type"] == "send_message" && b["content"] == "late"),
+        "the reply's send report was posted: {reports:?}"
+    );
+    assert!(
+        reports.iter().any(|b| b["event"] == "stop"),
+        "so was the stop: {reports:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_posts_what_was_received_and_the_stop_event() {
     let mut rx = Receiver::start().await;

@@ -211,6 +211,36 @@ async fn a_json_reply_goes_back_where_the_message_came_from() {
     gw.gateway.stop().await;
 }
 
+/// With sends spaced, the reply of a "reply and mute" answer waits its
+/// turn in the outbox; the mute waits for it, so the warning reaches QQ
+/// before the sender is muted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mute_follows_its_reply_even_when_sends_are_spaced() {
+    let rx = Receiver::start().await;
+    let mut config = test_config();
+    config.post_api = Some(rx.url.clone());
+    config.outbox.spacing_ms = 300;
+    let gw = TestGateway::with_config(config).await;
+    let seq = gw.last_seq().await;
+    // A send just before: the reply must wait 300 ms after it.
+    let v = gw
+        .get("/openqq/send_friend_message?qq=123456&content=first")
+        .await;
+    assert_eq!(v["code"], 0, "{v}");
+    gw.receive(
+        json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603, "content": "mute"}),
+    )
+    .await;
+    let sent = gw.sent_until(seq, WAIT, |s| s.len() >= 3).await;
+    let actions: Vec<&str> = sent.iter().filter_map(|r| r["action"].as_str()).collect();
+    assert_eq!(
+        actions,
+        ["send_message", "send_group_message", "shutup"],
+        "{sent:?}"
+    );
+    gw.gateway.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutup_in_the_answer_mutes_the_sender() {
     let rx = Receiver::start().await;

@@ -268,14 +268,24 @@ impl Gateway {
         let handled = tokio::time::timeout_at(grace_ends, self.pipeline)
             .await
             .is_ok();
+        // Messages handed to the webhook are posted and their answers carried
+        // out first: a reply there is a send, and v2 reports it before `stop`.
+        let webhook = self.webhook.clone();
+        let answered = match &webhook {
+            Some(w) => tokio::time::timeout_at(grace_ends, w.drained())
+                .await
+                .is_ok(),
+            None => true,
+        };
         // Bots and v2 reports hear of the stop once no message is left.
         self.session.emit(model::Event::Stop);
-        let webhook = self.webhook.clone();
-        let reporter = self.reporter;
-        let posted = tokio::time::timeout_at(grace_ends, async move {
+        let reporter = self.reporter.map(|r| (r.abort_handle(), r));
+        let mut reporter_abort = None;
+        let posted = tokio::time::timeout_at(grace_ends, async {
             // The v2 report task turns sends and events into posts: it ends
             // once it has queued the `stop` report, the last there is.
-            if let Some(r) = reporter {
+            if let Some((abort, r)) = reporter {
+                reporter_abort = Some(abort);
                 let _ = r.await;
             }
             if let Some(w) = webhook {
@@ -283,7 +293,11 @@ impl Gateway {
             }
         })
         .await
-        .is_ok();
+        .is_ok()
+            && answered;
+        if let Some(abort) = reporter_abort {
+            abort.abort();
+        }
         if !(handled && posted) {
             tracing::warn!(
                 grace_secs = STOP_GRACE.as_secs(),

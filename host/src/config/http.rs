@@ -115,8 +115,19 @@ impl std::str::FromStr for Cidr {
                 _ => bail!("{s:?}: the prefix length must be 0 to {max}"),
             },
         };
+        // An IPv4-mapped network (`::ffff:10.0.0.0/104`) is the IPv4 one
+        // (`10.0.0.0/8`): peers are compared as IPv4, so is the network.
+        let canonical = net.to_canonical();
+        let prefix = if canonical.is_ipv4() && net.is_ipv6() {
+            match prefix.checked_sub(96) {
+                Some(p) => p,
+                None => bail!("{s:?}: an IPv4-mapped network needs a prefix of at least 96"),
+            }
+        } else {
+            prefix
+        };
         Ok(Cidr {
-            net: net.to_canonical(),
+            net: canonical,
             prefix,
         })
     }
@@ -139,5 +150,28 @@ impl Cidr {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cidr(s: &str) -> Cidr {
+        s.parse().expect("a network")
+    }
+
+    #[test]
+    fn ipv4_mapped_networks_are_their_ipv4_networks() {
+        let one = cidr("::ffff:192.168.1.5");
+        assert!(one.contains("192.168.1.5".parse().unwrap()));
+        assert!(!one.contains("192.168.1.6".parse().unwrap()));
+        assert!(!one.contains("10.0.0.1".parse().unwrap()));
+        let net = cidr("::ffff:10.0.0.0/104");
+        assert!(net.contains("10.200.0.1".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        assert!("::ffff:10.0.0.0/64".parse::<Cidr>().is_err());
+        assert!(cidr("10.0.0.0/8").contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(cidr("0.0.0.0/0").contains("1.2.3.4".parse().unwrap()));
     }
 }

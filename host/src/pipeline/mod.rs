@@ -146,7 +146,17 @@ async fn lane(mut rx: mpsc::Receiver<InboundMessage>, chain: Arc<Chain>) {
             Some(done) = in_flight.next(), if !in_flight.is_empty() => log_panic(done),
             msg = rx.recv(), if in_flight.len() < IN_FLIGHT => {
                 let Some(msg) = msg else { break };
-                for work in chain.handle_one(msg).await.0 {
+                // `handle_one` guards the deciding; this guards the rest (the
+                // fallback, building the effects): a bug there must not end
+                // the lane, or every later message would wait for ever.
+                let effects = match AssertUnwindSafe(chain.handle_one(msg)).catch_unwind().await {
+                    Ok(effects) => effects,
+                    Err(panic) => {
+                        tracing::error!(panic = %panic_text(&*panic), "handling a message panicked");
+                        Effects::default()
+                    }
+                };
+                for work in effects.0 {
                     start(work, &mut in_flight).await;
                 }
             }

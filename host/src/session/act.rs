@@ -2,14 +2,12 @@
 //!
 //! `act` returns at once with a future that does the work; whoever holds
 //! the chat's order (the pipeline's lane, the webhook's line) starts these
-//! futures in order and need not wait for them: the reply's send and the
-//! mute are handed to QQ on the future's first poll, in that order, and
+//! futures in order and need not wait for them: the reply's send is handed
+//! to QQ on the future's first poll, the mute once the reply is out, and
 //! their outcomes only reach the log. So a chat's next message is decided
 //! while QQ is still confirming the previous reply.
 
 use std::future::Future;
-
-use futures_util::future::{Either, join};
 
 use crate::model::{Decided, InboundMessage};
 
@@ -62,11 +60,16 @@ impl SessionHandle {
                 }
             })
         });
-        // `join` polls the reply first, so it is handed to QQ before the mute.
-        let reply = reply.map_or(Either::Right(std::future::ready(())), Either::Left);
-        let mute = mute.map_or(Either::Right(std::future::ready(())), Either::Left);
+        // The mute waits for the reply's outcome: a warning then a mute must
+        // reach QQ in that order, and the reply may wait in a spaced outbox
+        // or for a retry. The lane does not wait for either.
         async move {
-            join(reply, mute).await;
+            if let Some(reply) = reply {
+                reply.await;
+            }
+            if let Some(mute) = mute {
+                mute.await;
+            }
         }
     }
 }

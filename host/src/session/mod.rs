@@ -115,6 +115,9 @@ struct Writer {
     /// began, to be applied again on top of what it reads (it may have
     /// read before them).
     meanwhile: Option<Vec<BackendEvent>>,
+    /// The login the re-read began under: a `relogin` meanwhile read
+    /// everything afresh, and an older read must not replace it.
+    reread_login: u64,
 }
 
 /// The session's constructor.
@@ -256,6 +259,7 @@ impl SessionHandle {
     fn reread_begins(&self) {
         let mut w = self.inner.write.lock().unwrap_or_else(|p| p.into_inner());
         w.meanwhile.get_or_insert_with(Vec::new);
+        w.reread_login = self.inner.contacts.load().login;
     }
 
     /// Publishes what a re-read found, with the changes made meanwhile
@@ -271,8 +275,13 @@ impl SessionHandle {
                 return;
             }
         };
+        let login = self.inner.contacts.load().login;
+        if login != w.reread_login {
+            tracing::debug!("a relogin read the contacts since this re-read began; it is dropped");
+            return;
+        }
         let scheme = self.inner.backend.id_scheme();
-        let mut next = Contacts::from_login(snap, scheme, self.inner.contacts.load().login);
+        let mut next = Contacts::from_login(snap, scheme, login);
         for change in &meanwhile {
             if let Some(c) = changed(&next, change) {
                 next = c;
