@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `config.rs` | `OnebotConfig`, `OnebotMode`, the URL check |
 //! | `mod.rs` | `OneBot`: wiring, and `impl Backend` (login, send, mute, kick) |
-//! | `codec.rs` | JSON ⇄ action requests, responses, events (pure) |
+//! | `codec/` | JSON ⇄ OneBot frames (pure): the frame and `decode` (`mod.rs`), lenient scalars, actions and responses, events, action data |
 //! | `cq.rs`, `faces.rs` | segments, CQ codes, plain-text rendering; face names (pure) |
 //! | `link/` | the WebSocket: the handle and echo matching, one connection's loop, the event queue, forward dial, reverse accept |
 //! | `inbound/` | the converter: link events → session events; joins held for their member's look-up |
