@@ -42,8 +42,8 @@ const REPORTS_CLOSE: bool = cfg!(any(target_os = "linux", target_os = "android")
 /// What one file event says about the `.wasm` files it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// A write finished (closed, renamed into place), a file went away, or
-    /// the backend lost events: reload now.
+    /// A write finished (closed, renamed into place) or the backend lost
+    /// events: reload now.
     Now,
     /// Written to, created, touched: the write may be under way.
     Later,
@@ -58,7 +58,11 @@ pub(crate) fn verdict(kind: &EventKind) -> Verdict {
         EventKind::Access(_) => Verdict::Ignore,
         // A rename into place, or out of it: the name now holds a whole file
         // or none. (`Name(From)` of a `.part` file is filtered out by name.)
-        EventKind::Modify(ModifyKind::Name(_)) | EventKind::Remove(_) => Verdict::Now,
+        EventKind::Modify(ModifyKind::Name(_)) => Verdict::Now,
+        // A removal may be one of many (a directory going away, which must
+        // unload nothing): wait for the quiet time, as before, and see the
+        // whole of it. Nothing new is loaded by a removal, so no swap waits.
+        EventKind::Remove(_) => Verdict::Later,
         // A create is the writer's open: the content is still to come.
         EventKind::Create(_) | EventKind::Modify(_) | EventKind::Any | EventKind::Other => {
             Verdict::Later
@@ -213,7 +217,6 @@ mod tests {
             EventKind::Modify(ModifyKind::Name(RenameMode::To)),
             EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
             EventKind::Modify(ModifyKind::Name(RenameMode::From)),
-            EventKind::Remove(RemoveKind::File),
         ];
         for k in now {
             assert_eq!(verdict(&k), Verdict::Now, "{k:?}");
@@ -222,6 +225,7 @@ mod tests {
             EventKind::Create(CreateKind::File),
             EventKind::Modify(ModifyKind::Data(DataChange::Any)),
             EventKind::Modify(ModifyKind::Any),
+            EventKind::Remove(RemoveKind::File),
             EventKind::Any,
         ];
         for k in later {
