@@ -319,18 +319,24 @@ fn build(c: Command) -> anyhow::Result<String> {
     })
 }
 
-/// The peers benchmark's: `echo.wasm` (`scripts/build.sh rust`) and the
-/// release `openqq` binary. The peers themselves: `bench/peers/setup.sh`.
-fn build_peers() -> anyhow::Result<String> {
-    let root = util::root();
+/// `scripts/build.sh rust`: the Rust bots into `target/bots`.
+fn build_rust_bots(root: &std::path::Path) -> anyhow::Result<()> {
     eprintln!("== building the bots: scripts/build.sh rust");
     let st = std::process::Command::new("bash")
         .arg(root.join("scripts/build.sh"))
         .arg("rust")
-        .current_dir(&root)
+        .current_dir(root)
         .status()
         .context("cannot run scripts/build.sh")?;
     anyhow::ensure!(st.success(), "scripts/build.sh rust failed");
+    Ok(())
+}
+
+/// The peers benchmark's: `echo.wasm` (`scripts/build.sh rust`) and the
+/// release `openqq` binary. The peers themselves: `bench/peers/setup.sh`.
+fn build_peers() -> anyhow::Result<String> {
+    let root = util::root();
+    build_rust_bots(&root)?;
     eprintln!("== building target/release/openqq");
     let st = std::process::Command::new("cargo")
         .args(["build", "--release", "-p", "openqq", "--bin", "openqq"])
@@ -344,14 +350,7 @@ fn build_peers() -> anyhow::Result<String> {
 /// the soak bot (`bench/bots/soak`) as `target/bots/soak-v1.wasm`, `soak-v2.wasm`.
 fn build_soak() -> anyhow::Result<String> {
     let root = util::root();
-    eprintln!("== building the bots: scripts/build.sh rust");
-    let st = std::process::Command::new("bash")
-        .arg(root.join("scripts/build.sh"))
-        .arg("rust")
-        .current_dir(&root)
-        .status()
-        .context("cannot run scripts/build.sh")?;
-    anyhow::ensure!(st.success(), "scripts/build.sh rust failed");
+    build_rust_bots(&root)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), std::path::PathBuf::from);
     for (version, features) in [("v1", None), ("v2", Some("soak-bot/v2"))] {

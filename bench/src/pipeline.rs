@@ -253,6 +253,19 @@ fn base_config(w: &world::Shape) -> anyhow::Result<Config> {
     Ok(c)
 }
 
+/// The marker-v1 bot (`v1:<content>` to everything), with `instances`.
+fn marker(instances: Option<usize>) -> ScriptEntry {
+    ScriptEntry {
+        path: util::bot("marker-v1"),
+        name: Some("marker".into()),
+        config: Default::default(),
+        timeout_ms: None,
+        wall_ms: None,
+        memory_mb: None,
+        instances,
+    }
+}
+
 async fn start(
     variant: Variant,
     s: &Settings,
@@ -275,15 +288,7 @@ async fn start(
             .await?
         }
         Variant::Wasm | Variant::WasmPerLane => {
-            cfg.scripts = vec![ScriptEntry {
-                path: util::bot("marker-v1"),
-                name: Some("marker".into()),
-                config: Default::default(),
-                timeout_ms: None,
-                wall_ms: None,
-                memory_mb: None,
-                instances: (variant == Variant::WasmPerLane).then_some(8),
-            }];
+            cfg.scripts = vec![marker((variant == Variant::WasmPerLane).then_some(8))];
             let gw = Gateway::start(cfg).await?;
             if gw.scripts.list().is_empty() {
                 bail!("marker-v1 did not load (is target/bots/marker-v1.wasm built?)");
@@ -403,15 +408,7 @@ const SLOW_QQ: Duration = Duration::from_millis(200);
 async fn slow_qq(w: &world::Shape, n: usize) -> anyhow::Result<(f64, bool)> {
     let mut cfg = base_config(w)?;
     cfg.backend.send_latency_ms = SLOW_QQ.as_millis() as u64;
-    cfg.scripts = vec![ScriptEntry {
-        path: util::bot("marker-v1"),
-        name: Some("marker".into()),
-        config: Default::default(),
-        timeout_ms: None,
-        wall_ms: None,
-        memory_mb: None,
-        instances: None,
-    }];
+    cfg.scripts = vec![marker(None)];
     let gw = Gateway::start(cfg).await?;
     let sim = gw.sim.clone().context("sim backend")?;
     let mut sub = Subject {
