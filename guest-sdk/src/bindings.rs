@@ -10,7 +10,7 @@ wit_bindgen::generate!({
     // The superset world: every bot exports `on-event` too (a no-op unless
     // it overrides `Bot::on_event`). Gateways that predate events ignore it.
     world: "bot-with-events",
-    path: "../wit",
+    path: "../wit/0.1.0",
     // Tests compare decisions and look contacts up by address.
     additional_derives: [PartialEq, Eq, Hash],
     // The export macro runs in the bot's crate, which has no bindings of its own.

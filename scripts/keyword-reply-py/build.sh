@@ -6,7 +6,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 tools="${OPENQQ_BOT_TOOLS:-$repo/.venv-bots}"
 [[ -d "$tools/bin" ]] && export PATH="$tools/bin:$PATH"
-wit="${OPENQQ_WIT_DIR:-$repo/wit}"
+wit="${OPENQQ_WIT_DIR:-$repo/wit/0.1.0}"
 out="$repo/target/bots/keyword-reply-py.wasm"
 command -v componentize-py >/dev/null || { echo "componentize-py not found: run scripts/toolchains.sh python" >&2; exit 1; }
 

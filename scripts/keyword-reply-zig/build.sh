@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 tools="${OPENQQ_BOT_TOOLS:-$repo/.venv-bots}"
 [[ -d "$tools/bin" ]] && export PATH="$tools/bin:$PATH"
-wit="${OPENQQ_WIT_DIR:-$repo/wit}"
+wit="${OPENQQ_WIT_DIR:-$repo/wit/0.1.0}"
 adapter="${OPENQQ_WASI_ADAPTER:-$tools/share/wasi_snapshot_preview1.reactor.wasm}"
 out="$repo/target/bots/keyword-reply-zig.wasm"
 for tool in wit-bindgen wasm-tools; do

@@ -1,4 +1,4 @@
-//! Hostile: a bot built straight from `wit/bot.wit` — no SDK, none of its
+//! Hostile: a bot built straight from `wit/0.1.0/bot.wit` — no SDK, none of its
 //! guards — that attacks the gateway's sandbox on command, so the end-to-end
 //! tests can show each limit fire.
 //!
@@ -23,7 +23,7 @@
 
 use std::time::Duration;
 
-wit_bindgen::generate!({ world: "bot", path: "../../../wit" });
+wit_bindgen::generate!({ world: "bot", path: "../../../wit/0.1.0" });
 
 use openqq::bot::host;
 use openqq::bot::types::{Address, Destination};
