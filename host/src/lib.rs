@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod render;
 pub mod scripts;
 pub mod session;
+pub mod storage;
 pub mod throttle;
 pub mod toml_error;
 pub mod webhook;
