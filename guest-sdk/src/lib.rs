@@ -103,6 +103,7 @@ pub mod timer;
 // Documented everywhere; usable natively only (the host functions use it there).
 #[cfg(any(not(target_arch = "wasm32"), doc))]
 pub mod testing;
+mod throttle;
 
 pub use bindings::openqq::bot::host::Level;
 pub use bindings::openqq::bot::types::{
@@ -110,6 +111,7 @@ pub use bindings::openqq::bot::types::{
     GroupTemp, Member, MemberChange, MemberRole, Message, Person,
 };
 pub use config::Config;
+pub use throttle::Throttle;
 
 /// A bot: its state, how it starts and how it answers messages.
 ///
