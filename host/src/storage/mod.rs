@@ -23,6 +23,9 @@ pub mod oneshots;
 pub use kv::{KvError, KvQuota};
 pub use oneshots::Pending;
 
+/// How many times (50 ms apart) opening waits for a closing database.
+const CLOSE_WAIT_TRIES: u32 = 60;
+
 /// The database file's name inside `data_dir`.
 const FILE: &str = "openqq.redb";
 
@@ -66,12 +69,25 @@ impl Storage {
     }
 
     fn open_file(path: PathBuf) -> anyhow::Result<Arc<Storage>> {
-        let db = redb::Database::create(&path).with_context(|| {
-            format!(
-                "cannot open the database {} (is another gateway using this data_dir? give each its own `data_dir`)",
-                path.display()
-            )
-        })?;
+        // A gateway of this process that is stopping may still be closing
+        // the file (its last handle dropped a moment ago): wait for it.
+        let mut tries = 0;
+        let db = loop {
+            match redb::Database::create(&path) {
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if tries < CLOSE_WAIT_TRIES => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => {
+                    break other.with_context(|| {
+                        format!(
+                            "cannot open the database {} (is another gateway using this data_dir? give each its own `data_dir`)",
+                            path.display()
+                        )
+                    })?;
+                }
+            }
+        };
         let storage = Storage {
             db,
             path,
