@@ -91,6 +91,32 @@ impl Config {
             .filter_map(move |(k, v)| k.strip_prefix(prefix).map(|rest| (rest, v)))
     }
 
+    /// The array `key` (`key.0`, `key.1`, … as flattened) parsed as `T`s, in
+    /// the order given; empty when there is none.
+    ///
+    /// # Errors
+    ///
+    /// An item that does not parse, as a message naming its key, for example
+    /// ``config `groups.1`: invalid digit found in string (got "abc")``.
+    pub fn list<T>(&self, key: &str) -> Result<Vec<T>, String>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        let prefix = format!("{key}.");
+        self.iter()
+            .filter(|(k, _)| {
+                k.strip_prefix(&prefix)
+                    .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(|(k, raw)| {
+                raw.trim()
+                    .parse()
+                    .map_err(|e| format!("config `{k}`: {e} (got {raw:?})"))
+            })
+            .collect()
+    }
+
     /// All entries, in the order given.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
@@ -166,6 +192,24 @@ mod tests {
         assert_eq!(
             c.require::<u32>("missing"),
             Err("config `missing` is required".to_owned())
+        );
+    }
+
+    #[test]
+    fn list_parses_array_items_only() {
+        let c = Config::from_iter([
+            ("groups.0", "1"),
+            ("groups.x", "not an item"),
+            ("groupsy", "2"),
+            ("groups.1", " 3 "),
+            ("other.0", "4"),
+        ]);
+        assert_eq!(c.list::<u64>("groups"), Ok(vec![1, 3]));
+        assert_eq!(c.list::<u64>("missing"), Ok(vec![]));
+        let bad = Config::from_iter([("groups.0", "1"), ("groups.1", "abc")]);
+        assert_eq!(
+            bad.list::<u64>("groups"),
+            Err("config `groups.1`: invalid digit found in string (got \"abc\")".to_owned())
         );
     }
 

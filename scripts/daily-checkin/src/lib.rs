@@ -87,13 +87,7 @@ impl Record {
 
 impl Bot for DailyCheckin {
     fn init(config: &Config) -> Result<Self, String> {
-        let mut groups = Vec::new();
-        for (index, number) in config.prefixed("groups.") {
-            let number = number.trim().parse().map_err(|e| {
-                format!("config `groups.{index}`: {e} (got {number:?}); want a group number")
-            })?;
-            groups.push(number);
-        }
+        let groups: Vec<u64> = config.list("groups")?;
         let text = config.get_or("text", DEFAULT_TEXT).to_owned();
         if text.trim().is_empty() {
             return Err("config `text` must not be empty".into());

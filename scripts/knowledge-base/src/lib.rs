@@ -85,15 +85,8 @@ impl<'a> Command<'a> {
 
 impl Bot for KnowledgeBase {
     fn init(config: &Config) -> Result<Self, String> {
-        let mut operators = Vec::new();
-        for (index, qq) in config.prefixed("operators.") {
-            let qq = qq.trim().parse().map_err(|e| {
-                format!("config `operators.{index}`: {e} (got {qq:?}); want a QQ number")
-            })?;
-            operators.push(qq);
-        }
         let bot = KnowledgeBase {
-            operators,
+            operators: config.list("operators")?,
             admins_may_teach: config.parse_or("admins_may_teach", true)?,
             friends_may_teach: config.parse_or("friends_may_teach", false)?,
             store_trouble: Throttle::new(Duration::from_secs(60)),
