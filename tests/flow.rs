@@ -20,6 +20,7 @@ fn marker() -> ScriptEntry {
         wall_ms: None,
         memory_mb: None,
         instances: None,
+        kv_max_total_bytes: None,
     }
 }
 

@@ -208,6 +208,7 @@ async fn a_broken_version_never_replaces_a_working_one() {
         wall_ms: None,
         memory_mb: None,
         instances: None,
+        kv_max_total_bytes: None,
     };
     let mut rx = Receiver::start().await;
     let gw = TestGateway::with_config(config(&dir, vec![entry], Some(&rx.url))).await;
@@ -424,6 +425,7 @@ async fn a_name_clash_is_rejected_and_a_vanished_directory_unloads_nothing() {
         wall_ms: None,
         memory_mb: None,
         instances: None,
+        kv_max_total_bytes: None,
     };
     let gw = TestGateway::with_config(config(&dir, vec![echo], None)).await;
     let a = gw.admin_scripts().await;

@@ -54,6 +54,7 @@ async fn behaves_like_keyword_reply(lang: &str) {
         wall_ms: None,
         memory_mb: Some(256),
         instances: None,
+        kv_max_total_bytes: None,
     };
     let config = Config {
         scripts: vec![entry],

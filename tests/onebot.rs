@@ -548,6 +548,7 @@ async fn a_member_who_joins_is_reported_listed_and_greeted_by_name() {
             wall_ms: None,
             memory_mb: None,
             instances: None,
+            kv_max_total_bytes: None,
         }];
         config.cache_dir = Some(support::workspace().join("target/test-cwasm-cache"));
         let gw = gateway(config).await;

@@ -28,6 +28,7 @@ fn hostile(name: &str, config: &str) -> ScriptEntry {
         wall_ms: None,
         memory_mb: None,
         instances: None,
+        kv_max_total_bytes: None,
     }
 }
 

@@ -263,6 +263,7 @@ fn marker(instances: Option<usize>) -> ScriptEntry {
         wall_ms: None,
         memory_mb: None,
         instances,
+        kv_max_total_bytes: None,
     }
 }
 

@@ -227,6 +227,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
         wall_ms: None,
         memory_mb: None,
         instances: Some(8),
+        kv_max_total_bytes: None,
     };
     // The hostile bot first: what it fails on passes on to the soak bot.
     cfg.scripts = vec![entry(&hostile, "misbehave"), entry(&live, "soak")];

@@ -17,6 +17,8 @@
 //! | [`throttle`] | per-message warnings logged once per interval, with a count |
 //! | [`auth`] | shared secrets in requests (API, admin, OneBot reverse), constant-time |
 //! | [`clock`] | Unix time in seconds and milliseconds |
+//! | [`storage`] | the database under `data_dir`: bots' KV stores, pending one-shot timers |
+//! | [`timers`] | bots' declared and one-shot timers, the clock bots see, the scheduler |
 //! | [`toml_error`] | TOML errors with their line and key |
 //!
 //! Data flows one way on each path: inbound backend → session → pipeline →
@@ -32,7 +34,9 @@ pub mod pipeline;
 pub mod render;
 pub mod scripts;
 pub mod session;
+pub mod storage;
 pub mod throttle;
+pub mod timers;
 pub mod toml_error;
 pub mod webhook;
 
@@ -104,6 +108,17 @@ impl Gateway {
         config.check()?;
         let guard = api::guard::Policy::new(&config.http, config.listen.ip(), config.api_version)
             .context("invalid [http] settings")?;
+        let zone = config.zone()?;
+        let data_dir = config.data_dir();
+        let storage = tokio::task::spawn_blocking(move || storage::Storage::open(&data_dir))
+            .await
+            .context("opening the database")??;
+        let timers = timers::Timers::new(
+            storage,
+            // Only the simulated world's clock may be moved (`/admin/clock`).
+            timers::Clock::new(config.backend.kind == BackendKind::Sim),
+            zone,
+        )?;
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let (sim, backend): (Option<Arc<Sim>>, Arc<dyn backend::Backend>) =
             match config.backend.kind {
@@ -161,7 +176,7 @@ impl Gateway {
             )
         });
         session.emit(model::Event::Login { is_scan: true });
-        let registry = scripts::Registry::new(session.clone());
+        let registry = scripts::Registry::new(session.clone(), timers.clone());
         tasks.push(tokio::spawn(
             registry.clone().deliver_events(session.subscribe_events()),
         ));
@@ -187,6 +202,11 @@ impl Gateway {
         } else {
             (None, None)
         };
+        tasks.push(tokio::spawn(timers::run(
+            timers.clone(),
+            Arc::new(registry.clone()),
+            stopping.subscribe(),
+        )));
         let mut handlers = native;
         handlers.push(Arc::new(registry.clone()));
         let pipeline =

@@ -1,16 +1,17 @@
 //! `/admin/*`: what bots are loaded, and reloading them; what became of
-//! webhook reports (`/admin/webhook`).
+//! webhook reports (`/admin/webhook`); bots' KV stores (`/admin/kv/<bot>`);
+//! the clock bots and timers see (`/admin/clock`, movable on `sim`).
 //!
 //! Answers only loopback clients, unless an `admin_token` is configured: then
 //! any client that presents it (`Authorization: Bearer …` or `?token=`).
 
 use crate::auth::{Presented, TokenCheck};
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
 use super::error::OpenqqJson;
@@ -22,6 +23,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/scripts", get(scripts))
         .route("/admin/scripts/reload", post(reload))
         .route("/admin/webhook", get(webhook))
+        .route("/admin/kv/{bot}", get(kv_list))
+        .route("/admin/kv/{bot}/{*key}", delete(kv_delete))
+        .route("/admin/clock", get(clock).post(move_clock))
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
@@ -89,6 +93,8 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "last_failures": recent,
                 "p50_us": p50,
                 "p99_us": p99,
+                "timer_calls": ScriptStats::get(&st.timer_calls),
+                "timers": timers_of(&s, script),
             })
         })
         .collect();
@@ -122,5 +128,122 @@ async fn reload(State(s): State<AppState>) -> OpenqqJson {
     match reloader.reload().await {
         Some(r) => OpenqqJson(report(&r)),
         None => OpenqqJson(json!({"code": 503, "status": "the reloader has stopped"})),
+    }
+}
+
+/// A script's declared timers and pending one-shot timers.
+fn timers_of(s: &AppState, script: &crate::scripts::Script) -> Value {
+    let declared: Vec<Value> = script
+        .declared()
+        .iter()
+        .map(|d| json!({"name": d.name, "schedule": d.schedule.describe()}))
+        .collect();
+    let pending: Vec<Value> = s
+        .scripts
+        .timers()
+        .pending(&script.name)
+        .iter()
+        .map(|p| json!({"name": p.name, "due_ms": p.due_ms}))
+        .collect();
+    json!({"declared": declared, "pending": pending})
+}
+
+#[derive(serde::Deserialize)]
+struct KvQuery {
+    #[serde(default)]
+    prefix: String,
+}
+
+/// `GET /admin/kv/<bot>?prefix=`: the bot's keys and their sizes. Works
+/// for bots not loaded now too: their data stays until deleted.
+async fn kv_list(
+    State(s): State<AppState>,
+    Path(bot): Path<String>,
+    Query(q): Query<KvQuery>,
+) -> OpenqqJson {
+    let storage = s.scripts.timers().storage().clone();
+    let listed = tokio::task::spawn_blocking(move || {
+        let entries = storage.kv_entries(&bot, &q.prefix)?;
+        let used = storage.kv_usage(&bot)?;
+        Ok::<_, crate::storage::KvError>((bot, entries, used))
+    })
+    .await;
+    match listed {
+        Ok(Ok((bot, entries, used))) => {
+            let keys: Vec<Value> = entries
+                .iter()
+                .map(|e| json!({"key": e.key, "bytes": e.bytes}))
+                .collect();
+            OpenqqJson(json!({"code": 0, "bot": bot, "total_bytes": used, "keys": keys}))
+        }
+        Ok(Err(e)) => OpenqqJson(json!({"code": 500, "status": e.to_string()})),
+        Err(e) => OpenqqJson(json!({"code": 500, "status": e.to_string()})),
+    }
+}
+
+/// `DELETE /admin/kv/<bot>/<key>`: removes one key (the rest of the path,
+/// slashes included, is the key).
+async fn kv_delete(
+    State(s): State<AppState>,
+    Path((bot, key)): Path<(String, String)>,
+) -> OpenqqJson {
+    let storage = s.scripts.timers().storage().clone();
+    let removed = tokio::task::spawn_blocking(move || storage.kv_delete(&bot, &key)).await;
+    match removed {
+        Ok(Ok(true)) => OpenqqJson(json!({"code": 0, "status": "deleted"})),
+        Ok(Ok(false)) => OpenqqJson(json!({"code": 404, "status": "no such key"})),
+        Ok(Err(e)) => OpenqqJson(json!({"code": 500, "status": e.to_string()})),
+        Err(e) => OpenqqJson(json!({"code": 500, "status": e.to_string()})),
+    }
+}
+
+fn clock_status(s: &AppState) -> Value {
+    let t = s.scripts.timers();
+    json!({
+        "code": 0,
+        "now_ms": t.now_ms(),
+        "offset_ms": t.clock().offset_ms(),
+        "timezone": t.zone().name(),
+    })
+}
+
+/// `GET /admin/clock`: the time bots and timers see.
+async fn clock(State(s): State<AppState>) -> OpenqqJson {
+    OpenqqJson(clock_status(&s))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveClock {
+    /// Milliseconds to move forward.
+    #[serde(default)]
+    advance_ms: Option<u64>,
+    /// A time to move forward to (ms since the Unix epoch).
+    #[serde(default)]
+    to_ms: Option<u64>,
+}
+
+/// `POST /admin/clock` `{"advance_ms": N}` or `{"to_ms": T}`: moves the
+/// clock forward (sim only), so due timers fire now. It never goes back.
+async fn move_clock(
+    State(s): State<AppState>,
+    body: Result<axum::Json<MoveClock>, axum::extract::rejection::JsonRejection>,
+) -> OpenqqJson {
+    let bad = |status: String| OpenqqJson(json!({"code": 400, "status": status}));
+    let Ok(axum::Json(m)) = body else {
+        return bad("expected JSON {\"advance_ms\": N} or {\"to_ms\": T}".to_string());
+    };
+    let t = s.scripts.timers();
+    let by = match (m.advance_ms, m.to_ms) {
+        (Some(a), None) => a,
+        (None, Some(to)) => match to.checked_sub(t.now_ms()) {
+            Some(by) => by,
+            None => return bad(format!("to_ms = {to} is in the past; the clock only goes forward")),
+        },
+        _ => return bad("give exactly one of advance_ms and to_ms".to_string()),
+    };
+    match t.advance(by) {
+        Ok(_) => OpenqqJson(clock_status(&s)),
+        Err(e) => bad(e),
     }
 }

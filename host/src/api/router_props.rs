@@ -47,7 +47,7 @@ async fn app(dialect: Dialect, access_token: Option<&str>) -> Router {
         AppState {
             session: session.clone(),
             sim: Some(sim),
-            scripts: crate::scripts::Registry::new(session),
+            scripts: crate::scripts::Registry::new(session, crate::timers::scratch()),
             reloader: None,
             admin_token: None,
             dialect,

@@ -38,6 +38,13 @@ pub struct Config {
     pub scripts_dir: Option<PathBuf>,
     /// Where compiled scripts are cached.
     pub cache_dir: Option<PathBuf>,
+    /// Where the gateway keeps bots' KV stores and pending timers (one
+    /// database file, `openqq.redb`). Default: `$XDG_DATA_HOME/openqq`,
+    /// else `~/.local/share/openqq`.
+    pub data_dir: Option<PathBuf>,
+    /// The time zone of bots' cron timers, an IANA name such as
+    /// `"Asia/Shanghai"`; none means the machine's.
+    pub timezone: Option<String>,
     /// The Openqq dialect: 1 (default) or 2 (v2 shapes, reports and events).
     pub api_version: crate::render::Dialect,
     /// When set, every `/openqq/*` request must carry it
@@ -81,6 +88,8 @@ impl Default for Config {
             scripts: Vec::new(),
             scripts_dir: None,
             cache_dir: None,
+            data_dir: None,
+            timezone: None,
             admin_token: None,
             http: HttpSection::default(),
             reload: None,
@@ -265,6 +274,13 @@ pub struct LimitsSection {
     /// The first pause of a failing script, and the longest.
     pub backoff_ms: u64,
     pub backoff_max_ms: u64,
+    /// A bot's KV store: the longest key, the largest value, and all its
+    /// keys and values together (bytes).
+    pub kv_max_key_bytes: usize,
+    pub kv_max_value_bytes: usize,
+    pub kv_max_total_bytes: u64,
+    /// One-shot timers one bot may have pending.
+    pub timers_max_pending: usize,
 }
 
 impl Default for LimitsSection {
@@ -282,6 +298,10 @@ impl Default for LimitsSection {
             max_resources: 1000,
             backoff_ms: 1000,
             backoff_max_ms: 300_000,
+            kv_max_key_bytes: 256,
+            kv_max_value_bytes: 64 << 10,
+            kv_max_total_bytes: 1 << 20,
+            timers_max_pending: 1000,
         }
     }
 }
@@ -323,6 +343,8 @@ pub struct ScriptEntry {
     /// all its state in one place; more let chats run in parallel, each
     /// chat (and the events about it) always on the same instance.
     pub instances: Option<usize>,
+    /// This bot's KV total, instead of `[limits] kv_max_total_bytes`.
+    pub kv_max_total_bytes: Option<u64>,
 }
 
 impl ScriptEntry {
@@ -360,11 +382,15 @@ const DURATIONS: [(&str, &str, u64, u64); 13] = [
 ];
 
 /// The range of each count in `[limits]`: (key, min, max).
-const COUNTS: [(&str, u64, u64); 4] = [
+const COUNTS: [(&str, u64, u64); 8] = [
     ("[limits] max_reply_chars", 1, 1 << 20),
     ("[limits] log_lines_per_call", 1, 1_000_000),
     ("[limits] log_lines_per_sec", 1, 1_000_000),
     ("[limits] max_resources", 16, 1_000_000),
+    ("[limits] kv_max_key_bytes", 1, 1 << 16),
+    ("[limits] kv_max_value_bytes", 1, 1 << 30),
+    ("[limits] kv_max_total_bytes", 0, 1 << 40),
+    ("[limits] timers_max_pending", 0, 1_000_000),
 ];
 
 impl Config {
@@ -398,6 +424,7 @@ impl Config {
         self.check_script_names()?;
         self.http.rules()?;
         self.webhook.check()?;
+        self.zone()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {
                 Ok(m) if m.is_dir() => {}
@@ -424,6 +451,21 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The time zone of cron timers (`timezone`).
+    ///
+    /// # Errors
+    /// A name that is not an IANA time zone.
+    pub fn zone(&self) -> anyhow::Result<crate::timers::Zone> {
+        crate::timers::Zone::parse(self.timezone.as_deref().unwrap_or("")).map_err(anyhow::Error::msg)
+    }
+
+    /// Where bots' data lives (`data_dir`, or the user's data directory).
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(crate::storage::default_dir)
     }
 
     fn check_durations(&self) -> anyhow::Result<()> {
@@ -475,6 +517,10 @@ impl Config {
             u64::from(l.log_lines_per_call),
             u64::from(l.log_lines_per_sec),
             l.max_resources as u64,
+            l.kv_max_key_bytes as u64,
+            l.kv_max_value_bytes as u64,
+            l.kv_max_total_bytes,
+            l.timers_max_pending as u64,
         ];
         for ((key, min, max), v) in COUNTS.iter().zip(counts) {
             if !(*min..=*max).contains(&v) {

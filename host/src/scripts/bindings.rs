@@ -41,4 +41,3 @@ pub mod v2 {
 }
 
 pub use v1::openqq;
-pub use v1::{Bot, BotPre};

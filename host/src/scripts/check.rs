@@ -6,11 +6,20 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::engine::{ScriptEngine, is_component};
+use super::engine::{ScriptEngine, capabilities, is_component, world_version};
 
-/// The world and version this gateway runs.
-pub const WORLD: &str = "openqq:bot/bot@0.1.0";
-const HOST_PREFIX: &str = "openqq:bot/host@";
+/// The worlds this gateway runs.
+pub const WORLDS: &str = "openqq:bot/bot@0.1.0 or @0.2.0";
+
+/// What each `openqq:bot` import lets a bot do, for the report.
+fn capability(iface: &str) -> &'static str {
+    match iface {
+        "host" => "host: log, send messages, look up contacts, the time",
+        "kv" => "kv: a durable key-value store of its own (quotas: [limits] kv_max_*)",
+        "timers" => "timers: declared (every, cron) and one-shot timers, on-timer",
+        _ => "unknown to this gateway",
+    }
+}
 
 /// The result of a check: a report for people, and the verdict.
 #[derive(Debug)]
@@ -65,15 +74,28 @@ pub fn check(path: &Path) -> anyhow::Result<CheckReport> {
         .exports(engine.engine())
         .map(|(n, _)| n.to_string())
         .collect();
-    let host = imports.iter().find(|i| i.starts_with(HOST_PREFIX));
-    let world = match host {
-        Some(h) => format!("openqq:bot/bot@{}", &h[HOST_PREFIX.len()..]),
+    let version = world_version(engine.engine(), &component);
+    let world = match &version {
+        Some(v) => format!("openqq:bot/bot@{v}"),
         None if exports.iter().any(|e| e == "on-message") => {
-            "openqq:bot/bot (imports no host interface)".to_string()
+            "openqq:bot/bot (imports no openqq interface)".to_string()
         }
         None => "not openqq:bot (a foreign world)".to_string(),
     };
     let _ = writeln!(out, "world:    {world}");
+    let _ = writeln!(
+        out,
+        "version:  {}",
+        version.as_deref().unwrap_or("none (no openqq:bot import)")
+    );
+    let (uses, _) = capabilities(engine.engine(), &component);
+    let _ = writeln!(out, "capabilities:");
+    if uses.is_empty() {
+        let _ = writeln!(out, "  (none: it only answers messages)");
+    }
+    for u in &uses {
+        let _ = writeln!(out, "  - {}", capability(u));
+    }
     let _ = writeln!(out, "imports:");
     for i in &imports {
         let _ = writeln!(out, "  - {i}");
@@ -91,7 +113,7 @@ pub fn check(path: &Path) -> anyhow::Result<CheckReport> {
             out,
             false,
             &format!(
-                "does not export {} of {WORLD}; this component targets another world",
+                "does not export {} of {WORLDS}; this component targets another world",
                 missing.join(" and ")
             ),
         ));
@@ -100,7 +122,7 @@ pub fn check(path: &Path) -> anyhow::Result<CheckReport> {
         Ok(_) => Ok(verdict(
             out,
             true,
-            &format!("this gateway can run it ({WORLD})"),
+            &format!("this gateway can run it ({world})"),
         )),
         Err(reason) => Ok(verdict(out, false, &format!("cannot be linked: {reason}"))),
     }

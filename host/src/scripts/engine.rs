@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::bindings::{Bot, BotPre};
+use super::bindings::{v1, v2};
 use super::cache::{Cache, Source};
 use super::error::{LoadStage, ScriptError};
 use super::limits::TICK;
@@ -28,10 +28,34 @@ pub struct ScriptEngine {
     cache: Cache,
 }
 
+/// A component linked against the world version it targets.
+pub enum Linked {
+    /// `openqq:bot@0.1.0`: `on-event` is optional, looked up by name.
+    V1(v1::BotPre<BotState>),
+    /// `openqq:bot@0.2.0`: every export is typed.
+    V2(v2::BotPre<BotState>),
+}
+
+impl Linked {
+    pub fn instance_pre(&self) -> &wasmtime::component::InstancePre<BotState> {
+        match self {
+            Linked::V1(p) => p.instance_pre(),
+            Linked::V2(p) => p.instance_pre(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        match self {
+            Linked::V1(p) => p.engine(),
+            Linked::V2(p) => p.engine(),
+        }
+    }
+}
+
 /// A compiled and linked component, ready to instantiate (one version of
 /// one file). Built off the async runtime.
 pub struct Prepared {
-    pub pre: BotPre<BotState>,
+    pub pre: Linked,
     pub sha256: String,
     /// The world version it was built for, e.g. `openqq:bot/bot@0.1.0`.
     pub world: String,
@@ -60,9 +84,20 @@ impl ScriptEngine {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("cannot link WASI")?;
-        Bot::add_to_linker::<BotState, wasmtime::component::HasSelf<BotState>>(&mut linker, |s| s)
-            .map_err(anyhow::Error::from)
-            .context("cannot link the openqq host")?;
+        // Both world versions, side by side: a 0.1.0 component finds
+        // `openqq:bot/host@0.1.0`, a 0.2.0 one `…@0.2.0` and `kv`/`timers`.
+        v1::Bot::add_to_linker::<BotState, wasmtime::component::HasSelf<BotState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(anyhow::Error::from)
+        .context("cannot link the openqq host (0.1.0)")?;
+        v2::Bot::add_to_linker::<BotState, wasmtime::component::HasSelf<BotState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(anyhow::Error::from)
+        .context("cannot link the openqq host (0.2.0)")?;
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("openqq-epoch".into())
@@ -134,14 +169,22 @@ impl ScriptEngine {
         })
     }
 
-    /// Links a component against the gateway's host, explaining what is
-    /// missing when it cannot.
-    pub fn link(&self, component: &Component) -> Result<BotPre<BotState>, String> {
+    /// Links a component against the gateway's host, as the world version
+    /// it targets, explaining what is missing when it cannot.
+    pub fn link(&self, component: &Component) -> Result<Linked, String> {
         let pre = self
             .linker
             .instantiate_pre(component)
             .map_err(|e| format!("{e:#}"))?;
-        BotPre::new(pre).map_err(|e| format!("{e:#}"))
+        if world_version(&self.engine, component).as_deref() == Some("0.2.0") {
+            v2::BotPre::new(pre)
+                .map(Linked::V2)
+                .map_err(|e| format!("{e:#} (an openqq:bot@0.2.0 component exports init, on-message, on-event and on-timer)"))
+        } else {
+            v1::BotPre::new(pre)
+                .map(Linked::V1)
+                .map_err(|e| format!("{e:#}"))
+        }
     }
 
     /// Compiles without caching (for `openqq check`).
@@ -150,18 +193,44 @@ impl ScriptEngine {
     }
 }
 
-/// The `openqq:bot` world version a component imports, from the name of its
-/// host import (`openqq:bot/host@0.1.0` → `openqq:bot/bot@0.1.0`).
+/// The `openqq:bot` world a component targets, from the version of its
+/// `openqq:bot/…` imports (`openqq:bot/host@0.1.0` → `openqq:bot/bot@0.1.0`).
 pub fn world_of(engine: &Engine, component: &Component) -> String {
-    const HOST: &str = "openqq:bot/host@";
-    component
-        .component_type()
+    match world_version(engine, component) {
+        Some(v) => format!("openqq:bot/bot@{v}"),
+        None => "openqq:bot/bot (no openqq import)".to_string(),
+    }
+}
+
+/// The version of the `openqq:bot` package a component imports; one that
+/// imports none but exports `on-timer` is 0.2.0 (only that world has it).
+pub fn world_version(engine: &Engine, component: &Component) -> Option<String> {
+    let ty = component.component_type();
+    let imported = ty.imports(engine).find_map(|(name, _)| {
+        let rest = name.strip_prefix("openqq:bot/")?;
+        rest.split_once('@').map(|(_, v)| v.to_string())
+    });
+    imported.or_else(|| {
+        ty.exports(engine)
+            .any(|(name, _)| name == "on-timer")
+            .then(|| "0.2.0".to_string())
+    })
+}
+
+/// The `openqq:bot` interfaces a component imports (`host`, `kv`,
+/// `timers`) and the functions it exports: what it can ask for and answer.
+pub fn capabilities(engine: &Engine, component: &Component) -> (Vec<String>, Vec<String>) {
+    let ty = component.component_type();
+    let imports = ty
         .imports(engine)
-        .find_map(|(name, _)| {
-            name.strip_prefix(HOST)
-                .map(|v| format!("openqq:bot/bot@{v}"))
+        .filter_map(|(name, _)| {
+            let rest = name.strip_prefix("openqq:bot/")?;
+            let iface = rest.split('@').next().unwrap_or(rest);
+            (iface != "types").then(|| iface.to_string())
         })
-        .unwrap_or_else(|| "openqq:bot/bot (no host import)".to_string())
+        .collect();
+    let exports = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    (imports, exports)
 }
 
 /// A component (not a core module): the `\0asm` magic with the component

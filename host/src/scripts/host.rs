@@ -147,8 +147,9 @@ impl host::Host for BotState {
             .map(member_to_wit)
     }
 
+    /// The gateway's clock: the real time, or the sim's moved one.
     fn now_ms(&mut self) -> u64 {
-        crate::clock::unix_now_ms()
+        self.host.timers.now_ms()
     }
 }
 
@@ -178,5 +179,45 @@ pub fn member_to_wit(m: &crate::model::GroupMember) -> types::Member {
             MemberRole::Admin => types::MemberRole::Admin,
             MemberRole::Member => types::MemberRole::Member,
         },
+    }
+}
+
+/// 0.2.0's `host` is 0.1.0's, word for word (the same types, through
+/// `with` in `bindings`): each call goes to the one implementation above.
+impl super::bindings::v2::openqq::bot::host::Host for BotState {
+    fn log(&mut self, level: super::bindings::v2::openqq::bot::host::Level, text: String) {
+        use super::bindings::v2::openqq::bot::host::Level as L2;
+        let level = match level {
+            L2::Trace => host::Level::Trace,
+            L2::Debug => host::Level::Debug,
+            L2::Info => host::Level::Info,
+            L2::Warn => host::Level::Warn,
+            L2::Error => host::Level::Error,
+        };
+        host::Host::log(self, level, text);
+    }
+
+    async fn send(&mut self, to: types::Destination, content: String) -> Result<u64, String> {
+        host::Host::send(self, to, content).await
+    }
+
+    fn whoami(&mut self) -> types::Person {
+        host::Host::whoami(self)
+    }
+
+    fn friend(&mut self, qq: u64) -> Option<types::Friend> {
+        host::Host::friend(self, qq)
+    }
+
+    fn group(&mut self, number: u64) -> Option<types::Group> {
+        host::Host::group(self, number)
+    }
+
+    fn group_member(&mut self, group: u64, qq: u64) -> Option<types::Member> {
+        host::Host::group_member(self, group, qq)
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        host::Host::now_ms(self)
     }
 }

@@ -67,6 +67,10 @@ pub struct Sandbox {
     pub backoff: Duration,
     /// The longest pause.
     pub backoff_max: Duration,
+    /// What the bot may keep in its KV store (`kv_max_*`).
+    pub kv: crate::storage::KvQuota,
+    /// One-shot timers one bot may have pending (`timers_max_pending`).
+    pub timers_max_pending: usize,
 }
 
 impl From<&LimitsSection> for Sandbox {
@@ -78,6 +82,12 @@ impl From<&LimitsSection> for Sandbox {
             max_resources: l.max_resources,
             backoff: Duration::from_millis(l.backoff_ms),
             backoff_max: Duration::from_millis(l.backoff_max_ms),
+            kv: crate::storage::KvQuota {
+                max_key_bytes: l.kv_max_key_bytes,
+                max_value_bytes: l.kv_max_value_bytes,
+                max_total_bytes: l.kv_max_total_bytes,
+            },
+            timers_max_pending: l.timers_max_pending,
         }
     }
 }

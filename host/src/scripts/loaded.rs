@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{ResourceTableError, TypedFunc};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use super::bindings::Bot;
 use super::bindings::openqq::bot::types as wit;
+use super::bindings::{v1, v2};
 
 /// An event as bots see it.
 pub type WitEvent = wit::Event;
-use super::engine::Prepared;
+use super::engine::{Linked, Prepared};
 use super::error::{LoadStage, ScriptError};
 use super::limits::{Sandbox, init_deadline, init_wall};
 use super::state::{BotState, LogBudget};
@@ -39,6 +39,8 @@ pub struct LoadedScript {
     pub sandbox: Sandbox,
     /// The log budget all instances of this version share.
     pub log: Arc<LogBudget>,
+    /// The clock, the timers and the KV database the bot's imports use.
+    pub timers: crate::timers::Timers,
     /// Failed sends and refused decisions are logged at most once per
     /// interval (a bot may cause one per message).
     pub refusals: Throttle,
@@ -50,9 +52,19 @@ pub struct LoadedScript {
 pub struct Instance {
     pub version: Arc<LoadedScript>,
     store: Store<BotState>,
-    bot: Bot,
-    /// `on-event`, when the bot targets `bot-with-events`.
-    on_event: Option<TypedFunc<(wit::Event,), ()>>,
+    exports: Exports,
+    /// The timers its `init` declared.
+    declared: Vec<crate::timers::Declared>,
+}
+
+/// A live instance's exports, by the world version it targets.
+enum Exports {
+    V1 {
+        bot: v1::Bot,
+        /// `on-event`, when the bot targets `bot-with-events`.
+        on_event: Option<TypedFunc<(wit::Event,), ()>>,
+    },
+    V2(v2::Bot),
 }
 
 impl LoadedScript {
@@ -80,6 +92,7 @@ impl LoadedScript {
             memory,
             self.sandbox,
             self.log.clone(),
+            self.timers.clone(),
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -93,9 +106,11 @@ impl LoadedScript {
         let deadline = init_deadline(self.deadline);
         let wall = init_wall(self.deadline, self.wall);
         store.data_mut().begin("init", Instant::now() + deadline);
+        store.data_mut().in_init = true;
         let started = tokio::time::timeout(wall, self.start(&mut store)).await;
+        store.data_mut().in_init = false;
         store.data_mut().end();
-        let (bot, on_event) = match started {
+        let exports = match started {
             Ok(Ok(Ok(started))) => started,
             Ok(Ok(Err(reason))) => {
                 return Err(fail(LoadStage::Init, format!("init refused: {reason}")));
@@ -118,11 +133,12 @@ impl LoadedScript {
                 ));
             }
         };
+        let declared = std::mem::take(&mut store.data_mut().declared);
         Ok(Instance {
             version: self.clone(),
             store,
-            bot,
-            on_event,
+            exports,
+            declared,
         })
     }
 
@@ -130,12 +146,9 @@ impl LoadedScript {
     async fn start(
         &self,
         store: &mut Store<BotState>,
-    ) -> Result<
-        Result<(Bot, Option<TypedFunc<(wit::Event,), ()>>), String>,
-        (LoadStage, wasmtime::Error),
-    > {
-        // Instantiate untyped first, so the optional `on-event` export can be
-        // looked up beside the world's typed exports.
+    ) -> Result<Result<Exports, String>, (LoadStage, wasmtime::Error)> {
+        // Instantiate untyped first, so 0.1.0's optional `on-event` export
+        // can be looked up beside the world's typed exports.
         let instance = self
             .prepared
             .pre
@@ -143,16 +156,23 @@ impl LoadedScript {
             .instantiate_async(&mut *store)
             .await
             .map_err(|e| (LoadStage::Instantiate, e))?;
-        let bot = Bot::new(&mut *store, &instance).map_err(|e| (LoadStage::Instantiate, e))?;
-        let on_event = instance
-            .get_typed_func::<(wit::Event,), ()>(&mut *store, "on-event")
-            .ok();
+        let instantiated = |e| (LoadStage::Instantiate, e);
+        let exports = match &self.prepared.pre {
+            Linked::V1(_) => Exports::V1 {
+                bot: v1::Bot::new(&mut *store, &instance).map_err(instantiated)?,
+                on_event: instance
+                    .get_typed_func::<(wit::Event,), ()>(&mut *store, "on-event")
+                    .ok(),
+            },
+            Linked::V2(_) => Exports::V2(v2::Bot::new(&mut *store, &instance).map_err(instantiated)?),
+        };
         store.set_epoch_deadline(1);
-        let init = bot
-            .call_init(&mut *store, &self.config)
-            .await
-            .map_err(|e| (LoadStage::Init, e))?;
-        Ok(init.map(|()| (bot, on_event)))
+        let init = match &exports {
+            Exports::V1 { bot, .. } => bot.call_init(&mut *store, &self.config).await,
+            Exports::V2(bot) => bot.call_init(&mut *store, &self.config).await,
+        }
+        .map_err(|e| (LoadStage::Init, e))?;
+        Ok(init.map(|()| exports))
     }
 }
 
@@ -204,7 +224,20 @@ async fn send_one(session: SessionHandle, version: Arc<LoadedScript>, send: Prep
 impl Instance {
     /// Whether this bot wants events (exports `on-event`).
     pub fn wants_events(&self) -> bool {
-        self.on_event.is_some()
+        match &self.exports {
+            Exports::V1 { on_event, .. } => on_event.is_some(),
+            Exports::V2(_) => true,
+        }
+    }
+
+    /// Whether this bot can take timer calls (a 0.2.0 component).
+    pub fn takes_timers(&self) -> bool {
+        matches!(self.exports, Exports::V2(_))
+    }
+
+    /// The timers this instance's `init` declared.
+    pub fn declared(&self) -> &[crate::timers::Declared] {
+        &self.declared
     }
 
     /// The sends the last call queued, to be carried out now, in order.
@@ -215,16 +248,24 @@ impl Instance {
     /// Calls `on-event` (a no-op for bots without it). After an `Err` the
     /// instance is poisoned, as for messages.
     pub async fn on_event(&mut self, event: &wit::Event) -> Result<(), ScriptError> {
-        let Some(f) = self.on_event else {
-            return Ok(());
-        };
         let v = self.version.clone();
         self.store
             .data_mut()
             .begin("event", Instant::now() + v.deadline);
         self.store.set_epoch_deadline(1);
-        let call = f.call_async(&mut self.store, (event.clone(),));
-        let result = tokio::time::timeout(v.wall, call).await;
+        let result = match &self.exports {
+            Exports::V1 { on_event: None, .. } => return Ok(()),
+            Exports::V1 {
+                on_event: Some(f), ..
+            } => {
+                let call = f.call_async(&mut self.store, (event.clone(),));
+                tokio::time::timeout(v.wall, call).await
+            }
+            Exports::V2(bot) => {
+                let call = bot.call_on_event(&mut self.store, event);
+                tokio::time::timeout(v.wall, call).await
+            }
+        };
         self.store.data_mut().end();
         match result {
             Ok(r) => r.map_err(|e| classify(&v, v.deadline, &self.store, e)),
@@ -247,10 +288,18 @@ impl Instance {
             .begin(&msg.id, Instant::now() + v.deadline);
         self.store.set_epoch_deadline(1);
         let message = to_wit(msg);
-        let call = self.bot.call_on_message(&mut self.store, &message);
         // Dropping the call's future at the limit abandons the guest where
         // it waits; the caller drops this instance.
-        let result = tokio::time::timeout(v.wall, call).await;
+        let result = match &self.exports {
+            Exports::V1 { bot, .. } => {
+                let call = bot.call_on_message(&mut self.store, &message);
+                tokio::time::timeout(v.wall, call).await
+            }
+            Exports::V2(bot) => {
+                let call = bot.call_on_message(&mut self.store, &message);
+                tokio::time::timeout(v.wall, call).await
+            }
+        };
         self.store.data_mut().end();
         match result {
             Ok(Ok(d)) => Ok(d.map(|d| Decision {
@@ -258,6 +307,29 @@ impl Instance {
                 shutup: d.shutup.map(u64::from),
             })),
             Ok(Err(e)) => Err(classify(&v, v.deadline, &self.store, e)),
+            Err(_) => Err(wall_clock(&v)),
+        }
+    }
+}
+
+impl Instance {
+    /// Calls `on-timer(name, payload)` (0.2.0 bots; a no-op for others),
+    /// with a message call's limits. After an `Err` the instance is
+    /// poisoned, as for messages.
+    pub async fn on_timer(&mut self, name: &str, payload: &str) -> Result<(), ScriptError> {
+        let Exports::V2(bot) = &self.exports else {
+            return Ok(());
+        };
+        let v = self.version.clone();
+        self.store
+            .data_mut()
+            .begin(&format!("timer:{name}"), Instant::now() + v.deadline);
+        self.store.set_epoch_deadline(1);
+        let call = bot.call_on_timer(&mut self.store, name, payload);
+        let result = tokio::time::timeout(v.wall, call).await;
+        self.store.data_mut().end();
+        match result {
+            Ok(r) => r.map_err(|e| classify(&v, v.deadline, &self.store, e)),
             Err(_) => Err(wall_clock(&v)),
         }
     }

@@ -33,7 +33,13 @@ impl ScriptSpec {
             wall: Duration::from_millis(cfg.limits.wall_ms(e.timeout_ms, e.wall_ms)),
             memory_mb: e.memory_mb.unwrap_or(cfg.limits.memory_mb),
             instances: e.instances.unwrap_or(cfg.limits.instances),
-            sandbox: Sandbox::from(&cfg.limits),
+            sandbox: {
+                let mut s = Sandbox::from(&cfg.limits);
+                if let Some(total) = e.kv_max_total_bytes {
+                    s.kv.max_total_bytes = total;
+                }
+                s
+            },
         }
     }
 
@@ -186,6 +192,7 @@ mod tests {
             wall_ms: None,
             memory_mb: None,
             instances: None,
+            kv_max_total_bytes: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod loader;
 mod registry;
 mod reload;
 mod state;
+mod store_imports;
 mod stats;
 mod watch;
 

@@ -146,6 +146,8 @@ impl Slot {
 pub struct Script {
     pub name: Arc<str>,
     current: ArcSwap<LoadedScript>,
+    /// The timers the serving version's `init` declared.
+    declared: ArcSwap<Vec<crate::timers::Declared>>,
     /// Never empty; its length is fixed for the script's life (a different
     /// `instances` setting makes a new `Script`).
     slots: Box<[Slot]>,
@@ -167,9 +169,14 @@ impl Script {
             .first()
             .map(|i| i.version.clone())
             .expect("a script has at least one instance");
+        let declared = instances
+            .first()
+            .map(|i| i.declared().to_vec())
+            .unwrap_or_default();
         Script {
             name: version.name.clone(),
             current: ArcSwap::new(version),
+            declared: ArcSwap::from_pointee(declared),
             slots: instances.into_iter().map(Slot::new).collect(),
             stats: ScriptStats::default(),
             generation: AtomicU64::new(0),
@@ -208,12 +215,22 @@ impl Script {
         let Some(version) = next.first().map(|i| i.version.clone()) else {
             return;
         };
+        let declared = next
+            .first()
+            .map(|i| i.declared().to_vec())
+            .unwrap_or_default();
         for (slot, instance) in self.slots.iter().zip(next) {
             *slot.ready.lock().unwrap_or_else(|p| p.into_inner()) = Some(instance);
         }
         self.current.store(version);
+        self.declared.store(Arc::new(declared));
         self.generation.fetch_add(1, Ordering::Relaxed);
         self.clear_failures();
+    }
+
+    /// The timers the serving version declared.
+    pub fn declared(&self) -> Arc<Vec<crate::timers::Declared>> {
+        self.declared.load_full()
     }
 
     /// Forgets every slot's failures and ends their pauses (a reload: the
@@ -464,6 +481,59 @@ impl Script {
     }
 }
 
+impl Script {
+    /// Calls `on-timer(name, payload)` on the first instance, which no
+    /// message or event call holds meanwhile. Failures are logged, counted
+    /// and paused like a message's; sends go out after the call.
+    pub async fn fire_timer(
+        &self,
+        name: &str,
+        payload: &str,
+        session: &SessionHandle,
+    ) -> crate::timers::Fired {
+        use crate::timers::Fired;
+        let what = format!("timer:{name}");
+        let slot = &self.slots[0];
+        let patience = self.current().wall + LOCK_GRACE;
+        let Some(mut live) = slot.hold(patience).await else {
+            self.skipped(&what, "its instance has been held longer than the wall-clock limit (timer delayed)");
+            return Fired::Later;
+        };
+        if self.paused(&mut live) {
+            self.skipped(&what, "it is paused after failing repeatedly (timer delayed)");
+            return Fired::Later;
+        }
+        let started = Instant::now();
+        if let Err(e) = self.adopt_current(slot, &mut live.instance, session).await {
+            self.failed(&mut live, &e, "timer missed", &what, started.elapsed());
+            return Fired::Called;
+        }
+        let Some(instance) = live.instance.as_mut() else {
+            return Fired::Later;
+        };
+        if !instance.takes_timers() {
+            return Fired::Absent;
+        }
+        let version = instance.version.clone();
+        let result = instance.on_timer(name, payload).await;
+        let queued = instance.take_queued();
+        let took = started.elapsed();
+        match &result {
+            Ok(()) => self.stats.record_timer(None),
+            Err(e) => {
+                live.instance = None;
+                self.stats.record_timer(Some(outcome_of(e)));
+                self.failed(&mut live, e, "timer call lost", &what, took);
+            }
+        }
+        drop(live);
+        if !queued.is_empty() {
+            send_queued(session, &version, queued).await;
+        }
+        Fired::Called
+    }
+}
+
 fn outcome_of(e: &ScriptError) -> Outcome {
     match e {
         ScriptError::Deadline { .. } => Outcome::Timeout,
@@ -478,18 +548,28 @@ fn outcome_of(e: &ScriptError) -> Outcome {
 pub struct Registry {
     scripts: Arc<ArcSwap<Vec<Arc<Script>>>>,
     session: SessionHandle,
+    timers: crate::timers::Timers,
+    /// Notified when the list changes (the timer scheduler listens).
+    changed: Arc<tokio::sync::Notify>,
 }
 
 impl Registry {
-    pub fn new(session: SessionHandle) -> Registry {
+    pub fn new(session: SessionHandle, timers: crate::timers::Timers) -> Registry {
         Registry {
             scripts: Arc::new(ArcSwap::from_pointee(Vec::new())),
             session,
+            timers,
+            changed: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
     pub fn session(&self) -> &SessionHandle {
         &self.session
+    }
+
+    /// The clock, timers and KV database bots use.
+    pub fn timers(&self) -> &crate::timers::Timers {
+        &self.timers
     }
 
     /// The scripts now, in order.
@@ -504,6 +584,7 @@ impl Registry {
     /// Replaces the whole list (scripts added, removed or reordered).
     pub fn set(&self, scripts: Vec<Arc<Script>>) {
         self.scripts.store(Arc::new(scripts));
+        self.changed.notify_one();
     }
 }
 
@@ -531,6 +612,34 @@ impl Registry {
                 s.deliver(&wit, &event, &self.session).await;
             }
         }
+    }
+}
+
+impl crate::timers::TimerBots for Registry {
+    fn declared(&self) -> Vec<(Arc<str>, Arc<Vec<crate::timers::Declared>>)> {
+        self.list()
+            .iter()
+            .map(|s| (s.name.clone(), s.declared()))
+            .collect()
+    }
+
+    fn fire(
+        &self,
+        bot: Arc<str>,
+        name: String,
+        payload: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::timers::Fired> + Send>> {
+        let registry = self.clone();
+        Box::pin(async move {
+            match registry.get(&bot) {
+                Some(s) => s.fire_timer(&name, &payload, &registry.session).await,
+                None => crate::timers::Fired::Absent,
+            }
+        })
+    }
+
+    fn changed(&self) -> Arc<tokio::sync::Notify> {
+        self.changed.clone()
     }
 }
 

@@ -357,6 +357,7 @@ impl Reloader {
             instances: spec.instances.max(1),
             sandbox: spec.sandbox,
             log: Arc::new(LogBudget::new(&spec.sandbox)),
+            timers: self.registry.timers().clone(),
             refusals: Throttle::new(WARN_INTERVAL),
             loaded_at: SystemTime::now(),
         });

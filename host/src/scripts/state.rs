@@ -104,6 +104,11 @@ pub struct BotState {
     /// `host::send` calls in the call in progress, refused ones included
     /// (see `MAX_SENDS_PER_CALL`).
     pub send_attempts: u32,
+    /// Whether the call in progress is `init` (the only one that may
+    /// declare timers).
+    pub in_init: bool,
+    /// The timers `init` declared (0.2.0), taken by the instance after it.
+    pub declared: Vec<crate::timers::Declared>,
 }
 
 /// What the host imports need: who is calling, about which message, the
@@ -114,6 +119,9 @@ pub struct HostCtx {
     pub session: SessionHandle,
     pub sandbox: Sandbox,
     pub log: Arc<LogBudget>,
+    /// The clock, the one-shot timers and, through them, the database of
+    /// bots' KV stores.
+    pub timers: crate::timers::Timers,
 }
 
 impl BotState {
@@ -126,6 +134,7 @@ impl BotState {
         memory_bytes: usize,
         sandbox: Sandbox,
         log: Arc<LogBudget>,
+        timers: crate::timers::Timers,
     ) -> BotState {
         let msg: CurrentMsg = Arc::new(Mutex::new(CallNote::default()));
         let output = |stream| LogOutput {
@@ -155,10 +164,13 @@ impl BotState {
                 session,
                 sandbox,
                 log,
+                timers,
             },
             deadline: None,
             queued: Vec::new(),
             send_attempts: 0,
+            in_init: false,
+            declared: Vec::new(),
         }
     }
 
@@ -205,6 +217,24 @@ impl BotState {
                 s.log_lines_per_call, s.log_lines_per_sec
             );
         }
+    }
+
+    /// Runs blocking work (a database write) off the async runtime, with
+    /// the wait off the guest's clock: the deadline moves by the time
+    /// waited, so a bot is not stopped for the disk's slowness. The call's
+    /// wall-clock limit still bounds it.
+    pub async fn off_clock<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let started = Instant::now();
+        let out = tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| format!("the store's worker failed: {e}"));
+        if let Some(d) = &mut self.deadline {
+            *d += started.elapsed();
+        }
+        out
     }
 
     /// The sends the last call queued, to be carried out now.

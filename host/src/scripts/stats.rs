@@ -27,6 +27,9 @@ pub struct ScriptStats {
     /// Messages passed on without a call: the script was paused after
     /// failing repeatedly, or its instance was busy past the wall-clock limit.
     pub skipped: AtomicU64,
+    /// Timer calls (`on-timer`), whatever their outcome; their failures
+    /// count in `traps`, `timeouts` and `wall_clock` too.
+    pub timer_calls: AtomicU64,
     /// Recent call times in nanoseconds, newest last.
     recent: Mutex<VecDeque<u64>>,
     failures: Mutex<Failures>,
@@ -72,6 +75,18 @@ impl ScriptStats {
             r.pop_front();
         }
         r.push_back(took.as_nanos() as u64);
+    }
+
+    /// Counts a timer call, and its failure if it failed.
+    pub fn record_timer(&self, failure: Option<Outcome>) {
+        self.timer_calls.fetch_add(1, Ordering::Relaxed);
+        let counter = match failure {
+            Some(Outcome::Timeout) => &self.timeouts,
+            Some(Outcome::WallClock) => &self.wall_clock,
+            Some(_) => &self.traps,
+            None => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a message passed on without a call.

@@ -1,0 +1,120 @@
+//! The `openqq:bot/kv` and `openqq:bot/timers` imports (0.2.0): a bot's own
+//! durable store and its timers, each call bounded by the bot's quotas.
+//!
+//! Reads answer at once (redb's readers never wait for a writer); writes
+//! wait for the disk off the async runtime and off the guest's clock
+//! (`BotState::off_clock`). Every refusal is an `Err` the bot sees.
+
+use super::bindings::v2::openqq::bot::{kv, timers};
+use super::state::BotState;
+use crate::storage::KvError;
+use crate::timers::{Declared, MAX_DECLARED, Schedule, check_name};
+
+fn to_wit(e: KvError) -> kv::Error {
+    match e {
+        KvError::Quota(t) => kv::Error::Quota(t),
+        KvError::NotANumber(t) => kv::Error::NotANumber(t),
+        KvError::Store(t) => kv::Error::Store(t),
+    }
+}
+
+impl kv::Host for BotState {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, kv::Error> {
+        let storage = self.host.timers.storage();
+        storage.kv_get(&self.host.script, &key).map_err(to_wit)
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), kv::Error> {
+        let (storage, bot, quota) = self.kv_parts();
+        self.off_clock(move || storage.kv_set(&bot, &key, &value, &quota))
+            .await
+            .map_err(kv::Error::Store)?
+            .map_err(to_wit)
+    }
+
+    async fn delete(&mut self, key: String) -> Result<bool, kv::Error> {
+        let (storage, bot, _) = self.kv_parts();
+        self.off_clock(move || storage.kv_delete(&bot, &key))
+            .await
+            .map_err(kv::Error::Store)?
+            .map_err(to_wit)
+    }
+
+    fn keys(&mut self, prefix: String) -> Result<Vec<String>, kv::Error> {
+        let storage = self.host.timers.storage();
+        storage.kv_keys(&self.host.script, &prefix).map_err(to_wit)
+    }
+
+    async fn increment(&mut self, key: String, delta: i64) -> Result<i64, kv::Error> {
+        let (storage, bot, quota) = self.kv_parts();
+        self.off_clock(move || storage.kv_increment(&bot, &key, delta, &quota))
+            .await
+            .map_err(kv::Error::Store)?
+            .map_err(to_wit)
+    }
+}
+
+impl BotState {
+    /// What a blocking KV write needs, owned.
+    fn kv_parts(
+        &self,
+    ) -> (
+        std::sync::Arc<crate::storage::Storage>,
+        std::sync::Arc<str>,
+        crate::storage::KvQuota,
+    ) {
+        (
+            self.host.timers.storage().clone(),
+            self.host.script.clone(),
+            self.host.sandbox.kv,
+        )
+    }
+
+    /// Keeps a declaration made in `init`.
+    fn declare(&mut self, name: String, schedule: Result<Schedule, String>) -> Result<(), String> {
+        if !self.in_init {
+            return Err(
+                "timers are declared in init; while handling a message, set a one-shot timer with `after`"
+                    .to_string(),
+            );
+        }
+        check_name(&name)?;
+        let schedule = schedule?;
+        self.declared.retain(|d| d.name != name);
+        if self.declared.len() >= MAX_DECLARED {
+            return Err(format!("at most {MAX_DECLARED} timers may be declared"));
+        }
+        self.declared.push(Declared { name, schedule });
+        Ok(())
+    }
+}
+
+impl timers::Host for BotState {
+    fn every(&mut self, name: String, interval_ms: u64) -> Result<(), String> {
+        self.declare(name, Schedule::every(interval_ms))
+    }
+
+    fn cron(&mut self, name: String, expression: String) -> Result<(), String> {
+        self.declare(name, Schedule::cron(&expression))
+    }
+
+    async fn after(&mut self, name: String, delay_ms: u64, payload: String) -> Result<(), String> {
+        let timers = self.host.timers.clone();
+        let bot = self.host.script.clone();
+        let max = self.host.sandbox.timers_max_pending;
+        self.off_clock(move || timers.set_after(&bot, &name, delay_ms, &payload, max))
+            .await?
+    }
+
+    async fn cancel(&mut self, name: String) -> bool {
+        let timers = self.host.timers.clone();
+        let bot = self.host.script.clone();
+        match self.off_clock(move || timers.cancel(&bot, &name)).await {
+            Ok(Ok(removed)) => removed,
+            Ok(Err(e)) | Err(e) => {
+                tracing::error!(script = %self.host.script, error = %e, "cannot cancel a timer");
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Timers: bots acting on a schedule, not only when a message arrives.
+//!
+//! Owns: declared timers' schedules (`schedule`), the time bots see
+//! (`clock`), the pending one-shot timers' index (`Timers`, mirroring the
+//! database), and the task that fires them (`scheduler`).
+//! Must not: call bots itself — it asks `TimerBots` (the script registry),
+//! so this module does not depend on `scripts`.
+//!
+//! Two kinds, after the spec (`capabilities.md`):
+//! - *declared* in `init` (`every`, `cron`): kept in memory with the version
+//!   that declared them, dropped when the bot is unloaded, replaced by the
+//!   next version's after a swap;
+//! - *one-shot* (`after`), set while handling anything: durable (written
+//!   before `after` returns), fired late rather than never after a restart.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use crate::storage::{Pending, Storage};
+
+mod clock;
+mod schedule;
+mod scheduler;
+
+pub use clock::Clock;
+pub use schedule::{MIN_INTERVAL, Schedule, Zone};
+pub use scheduler::run;
+
+/// The most timers one version of a bot may declare.
+pub const MAX_DECLARED: usize = 32;
+/// The longest timer name, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+/// The largest one-shot payload, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 64 << 10;
+
+/// A timer a bot declared in `init`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    pub name: String,
+    pub schedule: Schedule,
+}
+
+/// What became of a timer call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fired {
+    /// The bot was called (it may have failed: that is logged and counted
+    /// like a message's failure, and a one-shot timer is used up).
+    Called,
+    /// The bot is not loaded, or cannot take timers (a 0.1.0 component):
+    /// a one-shot timer stays pending.
+    Absent,
+    /// The bot could not be called now (paused after failures, instance
+    /// held): a one-shot timer is tried again shortly.
+    Later,
+}
+
+/// The bots, as the scheduler sees them (implemented by the script
+/// registry).
+pub trait TimerBots: Send + Sync + 'static {
+    /// Every loaded bot and the timers its serving version declared. The
+    /// `Arc` is a new one whenever the declarations may have changed.
+    fn declared(&self) -> Vec<(Arc<str>, Arc<Vec<Declared>>)>;
+
+    /// Calls `bot`'s `on-timer(name, payload)`.
+    fn fire(
+        &self,
+        bot: Arc<str>,
+        name: String,
+        payload: String,
+    ) -> Pin<Box<dyn Future<Output = Fired> + Send>>;
+
+    /// Notified when bots are loaded, swapped or unloaded.
+    fn changed(&self) -> Arc<Notify>;
+}
+
+/// The pending one-shot timers and the clock: shared by the scheduler and
+/// every bot's `timers` import. Cheap to clone.
+#[derive(Clone)]
+pub struct Timers(Arc<Inner>);
+
+struct Inner {
+    storage: Arc<Storage>,
+    clock: Clock,
+    zone: Zone,
+    /// `(bot, name) → pending`, as in the database.
+    index: Mutex<BTreeMap<(String, String), Pending>>,
+    /// Wakes the scheduler: a timer was set or cancelled, the clock moved.
+    wake: Notify,
+}
+
+impl Timers {
+    /// Reads the pending one-shot timers from `storage`.
+    ///
+    /// # Errors
+    /// The database cannot be read.
+    pub fn new(storage: Arc<Storage>, clock: Clock, zone: Zone) -> anyhow::Result<Timers> {
+        let pending = storage.oneshots().map_err(anyhow::Error::msg)?;
+        let index = pending
+            .into_iter()
+            .map(|p| ((p.bot.clone(), p.name.clone()), p))
+            .collect();
+        Ok(Timers(Arc::new(Inner {
+            storage,
+            clock,
+            zone,
+            index: Mutex::new(index),
+            wake: Notify::new(),
+        })))
+    }
+
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.0.storage
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.0.clock
+    }
+
+    pub fn zone(&self) -> Zone {
+        self.0.zone
+    }
+
+    /// The time bots and timers see.
+    pub fn now_ms(&self) -> u64 {
+        self.0.clock.now_ms()
+    }
+
+    /// Moves the clock forward (sim only) and lets due timers fire.
+    ///
+    /// # Errors
+    /// As `Clock::advance`.
+    pub fn advance(&self, ms: u64) -> Result<u64, String> {
+        let now = self.0.clock.advance(ms)?;
+        self.0.wake.notify_one();
+        Ok(now)
+    }
+
+    /// Sets (or replaces) `bot`'s one-shot timer `name`, due `delay_ms`
+    /// from now. Blocking: it returns once the timer is on disk.
+    ///
+    /// # Errors
+    /// A name or payload over its cap, too many pending, or the database.
+    pub fn set_after(
+        &self,
+        bot: &str,
+        name: &str,
+        delay_ms: u64,
+        payload: &str,
+        max_pending: usize,
+    ) -> Result<(), String> {
+        check_name(name)?;
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(format!(
+                "payload is {} bytes, at most {MAX_PAYLOAD_BYTES}",
+                payload.len()
+            ));
+        }
+        let due = self.now_ms().saturating_add(delay_ms);
+        let p = self
+            .0
+            .storage
+            .oneshot_put(bot, name, due, payload, max_pending)?;
+        self.lock().insert((p.bot.clone(), p.name.clone()), p);
+        self.0.wake.notify_one();
+        Ok(())
+    }
+
+    /// Cancels `bot`'s one-shot timer `name`; whether there was one.
+    /// Blocking.
+    ///
+    /// # Errors
+    /// The database.
+    pub fn cancel(&self, bot: &str, name: &str) -> Result<bool, String> {
+        let removed = self.0.storage.oneshot_remove(bot, name, None)?;
+        self.lock().remove(&(bot.to_string(), name.to_string()));
+        Ok(removed)
+    }
+
+    /// `bot`'s pending one-shot timers.
+    pub fn pending(&self, bot: &str) -> Vec<Pending> {
+        self.lock()
+            .values()
+            .filter(|p| p.bot == bot)
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Pending>> {
+        self.0.index.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Timer names: not empty, at most `MAX_NAME_BYTES`.
+///
+/// # Errors
+/// Says which.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a timer needs a name".to_string());
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "timer name is {} bytes, at most {MAX_NAME_BYTES}",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Timers over a fresh database in a directory already removed (Linux keeps
+/// the open file), with a movable clock: for unit tests.
+#[cfg(test)]
+pub(crate) fn scratch() -> Timers {
+    let (_dir, storage) = crate::storage::temp();
+    Timers::new(storage, Clock::new(true), Zone::Local).expect("a fresh database reads")
+}
