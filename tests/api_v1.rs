@@ -1795,8 +1795,10 @@ impl Drop for ChildGuard {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_the_api() {
     let port = free_port();
+    let data = support::DataDir::fresh("binary");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_openqq"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("OPENQQ_DATA_DIR", &data.0)
         .env("RUST_LOG", "info")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -1899,6 +1901,10 @@ async fn the_binary_rejects_a_malformed_world_file() {
             "--world",
         ])
         .arg(&path)
+        .env(
+            "OPENQQ_DATA_DIR",
+            std::env::temp_dir().join(format!("openqq-e2e-bad-world-{}", std::process::id())),
+        )
         .env("RUST_LOG", "warn")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -18,5 +18,6 @@ mod malformed;
 mod onebot;
 mod sandbox;
 mod scripts;
+mod state;
 mod webhook;
 mod webhook_backlog;

@@ -22,6 +22,7 @@ fn entry(name: &str, config: &str) -> ScriptEntry {
         wall_ms: None,
         memory_mb: None,
         instances: None,
+        kv_max_total_bytes: None,
     }
 }
 

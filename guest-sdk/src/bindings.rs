@@ -1,4 +1,4 @@
-//! The wit-bindgen output for `openqq:bot/bot-with-events`, generated once for every bot.
+//! The wit-bindgen output for `openqq:bot/bot@0.2.0`, generated once for every bot.
 //!
 //! Bots never name this module; [`crate::export_bot!`] reaches the export
 //! macro through it and the rest of the crate re-exports its types.
@@ -7,10 +7,11 @@
 #![allow(clippy::too_many_arguments)]
 
 wit_bindgen::generate!({
-    // The superset world: every bot exports `on-event` too (a no-op unless
-    // it overrides `Bot::on_event`). Gateways that predate events ignore it.
-    world: "bot-with-events",
-    path: "../wit/0.1.0",
+    // The one 0.2.0 world: every bot imports `host`, `kv` and `timers` and
+    // exports `on-event` and `on-timer` too (ignored unless it overrides
+    // `Bot::on_event` / `Bot::on_timer`).
+    world: "bot",
+    path: "../wit/0.2.0",
     // Tests compare decisions and look contacts up by address.
     additional_derives: [PartialEq, Eq, Hash],
     // The export macro runs in the bot's crate, which has no bindings of its own.

@@ -1,10 +1,12 @@
 //! Write openqq bots in Rust.
 //!
-//! An openqq bot is a WebAssembly component for the world `openqq:bot/bot`
-//! (`wit/bot.wit`). The gateway calls [`Bot::init`] once per instance with the
-//! bot's config, then [`Bot::on_message`] for every message the QQ account
-//! receives. Answer with a [`Decision`] (reply and/or mute the sender) or with
-//! `None` to pass the message on to the next bot and the `post_api` webhook.
+//! An openqq bot is a WebAssembly component for the world
+//! `openqq:bot/bot@0.2.0` (`wit/0.2.0/bot.wit`). The gateway calls
+//! [`Bot::init`] once per instance with the bot's config, then
+//! [`Bot::on_message`] for every message the QQ account receives. Answer with
+//! a [`Decision`] (reply and/or mute the sender) or with `None` to pass the
+//! message on to the next bot and the `post_api` webhook. [`Bot::on_event`]
+//! hears about joins, leaves and logins, [`Bot::on_timer`] about timers.
 //!
 //! This crate holds the bindings, so a bot needs nothing else:
 //!
@@ -45,9 +47,10 @@
 //! # State, panics and failures
 //!
 //! One instance of the bot lives as long as the gateway keeps the component
-//! instance, so fields of the bot type are the place for counters and caches.
+//! instance, so fields of the bot type are the place for caches.
 //! The gateway rebuilds the instance (and calls `init` again) after a trap, a
-//! deadline or a hot swap, so that state is a cache, not a store.
+//! deadline or a hot swap, so that state is a cache, not a store. What must
+//! last goes in the [`kv`] store, which survives swaps, rebuilds and restarts.
 //!
 //! A panic traps the instance: the message passes on as if the bot had
 //! answered `None`. Before the trap, the panic message and its location go to
@@ -56,12 +59,15 @@
 //! # Talking to the gateway
 //!
 //! The [`host`] module logs ([`info!`] and friends), sends messages and looks
-//! contacts up.
+//! contacts up. [`kv`] keeps the bot's durable data (bytes, text, or any serde
+//! type as JSON); [`timer`] declares repeating timers in `init` and sets
+//! one-shot ones with a payload.
 //!
 //! # Testing
 //!
-//! On native targets (`cargo test`) the [`host`] functions talk to a
-//! thread-local [`testing::MockHost`] instead of the gateway, so bot logic is
+//! On native targets (`cargo test`) the [`host`], [`kv`] and [`timer`]
+//! functions talk to a thread-local [`testing::MockHost`] instead of the
+//! gateway (an in-memory store, a clock the test moves), so bot logic is
 //! tested without wasm:
 //!
 //! ```
@@ -89,12 +95,15 @@
 pub mod bindings;
 mod config;
 pub mod host;
+pub mod kv;
 mod message;
 #[doc(hidden)]
 pub mod runtime;
+pub mod timer;
 // Documented everywhere; usable natively only (the host functions use it there).
 #[cfg(any(not(target_arch = "wasm32"), doc))]
 pub mod testing;
+mod throttle;
 
 pub use bindings::openqq::bot::host::Level;
 pub use bindings::openqq::bot::types::{
@@ -102,6 +111,7 @@ pub use bindings::openqq::bot::types::{
     GroupTemp, Member, MemberChange, MemberRole, Message, Person,
 };
 pub use config::Config;
+pub use throttle::Throttle;
 
 /// A bot: its state, how it starts and how it answers messages.
 ///
@@ -129,9 +139,18 @@ pub trait Bot: Sized + 'static {
     fn on_event(&mut self, event: &Event) {
         let _ = event;
     }
+
+    /// A timer is due: `name` as declared ([`timer::every`],
+    /// [`timer::cron`]: `payload` is empty) or set ([`timer::after`]:
+    /// `payload` as set). There is no message to reply to; act with
+    /// [`host::send`]. Ignored by default.
+    fn on_timer(&mut self, name: &str, payload: &str) {
+        let _ = (name, payload);
+    }
 }
 
-/// Exports a [`Bot`] type as the component's `init` and `on-message`.
+/// Exports a [`Bot`] type as the component's `init`, `on-message`,
+/// `on-event` and `on-timer`.
 ///
 /// Use it once, at the root of the bot's crate: `openqq_bot::export_bot!(MyBot);`.
 /// It keeps one instance of the bot for the life of the component instance and
@@ -161,6 +180,10 @@ macro_rules! export_bot {
 
                 fn on_event(event: $crate::Event) {
                     $crate::runtime::on_event::<$bot>(&OPENQQ_BOT_INSTANCE, &event)
+                }
+
+                fn on_timer(name: ::std::string::String, payload: ::std::string::String) {
+                    $crate::runtime::on_timer::<$bot>(&OPENQQ_BOT_INSTANCE, &name, &payload)
                 }
             }
 

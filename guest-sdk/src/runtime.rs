@@ -59,6 +59,18 @@ pub fn on_event<B: Bot>(slot: &'static Slot<B>, event: &Event) {
     })
 }
 
+/// Runs the export `on-timer` on the bot in `slot`.
+pub fn on_timer<B: Bot>(slot: &'static Slot<B>, name: &str, payload: &str) {
+    install_panic_hook();
+    slot.with(|cell| match cell.borrow_mut().as_mut() {
+        Some(bot) => bot.on_timer(name, payload),
+        None => host::log(
+            Level::Error,
+            &format!("on-timer `{name}` before a successful init; ignored"),
+        ),
+    })
+}
+
 /// Sends every panic's message and location to the gateway's log before the
 /// trap; stderr of a component is not the gateway's log.
 fn install_panic_hook() {
@@ -110,6 +122,11 @@ mod tests {
             self.seen += 1;
             Some(Decision::reply(self.seen.to_string()))
         }
+
+        fn on_timer(&mut self, name: &str, payload: &str) {
+            self.seen += 10;
+            crate::info!("timer {name} {payload}");
+        }
     }
 
     thread_local! {
@@ -126,6 +143,18 @@ mod tests {
         // A new init starts over, as a rebuilt instance would.
         init::<Counter>(&SLOT, vec![]).unwrap();
         assert_eq!(on_message(&SLOT, &msg), Some(Decision::reply("1")));
+    }
+
+    #[test]
+    fn timers_reach_the_instance() {
+        let host = MockHost::new();
+        on_timer(&SLOT, "early", "");
+        assert!(host.logged(Level::Error, "on-timer `early` before a successful init"));
+        init::<Counter>(&SLOT, vec![]).unwrap();
+        on_timer(&SLOT, "t", "p");
+        assert!(host.logged(Level::Info, "timer t p"));
+        let msg = testing::friend_message(1, "a", "hi");
+        assert_eq!(on_message(&SLOT, &msg), Some(Decision::reply("11")));
     }
 
     #[test]

@@ -18,13 +18,50 @@
 //! );
 //! assert_eq!(mock.sends().len(), 2);
 //! ```
+//!
+//! The mock also keeps the bot's [`kv`](crate::kv) store in memory, with the
+//! gateway's rules and default quotas ([`MockHost::kv_quota`] changes them),
+//! and its [`timer`](crate::timer)s on a clock the test moves:
+//!
+//! ```
+//! use std::time::Duration;
+//! use openqq_bot::testing::{self, Due, MockHost};
+//! use openqq_bot::{Bot, Config, Decision, Message, kv, timer};
+//!
+//! struct Nag;
+//! impl Bot for Nag {
+//!     fn init(_: &Config) -> Result<Self, String> {
+//!         timer::every("tick", Duration::from_secs(60))?;
+//!         Ok(Nag)
+//!     }
+//!     fn on_message(&mut self, _: &Message) -> Option<Decision> {
+//!         timer::after("nag", Duration::from_secs(90), "drink water").ok()?;
+//!         None
+//!     }
+//!     fn on_timer(&mut self, name: &str, _payload: &str) {
+//!         kv::increment(name, 1).unwrap();
+//!     }
+//! }
+//!
+//! let host = MockHost::new();
+//! let mut bot: Nag = host.init(&Config::default()).unwrap();
+//! bot.on_message(&testing::friend_message(1, "a", "hi"));
+//! let fired = host.advance_firing(&mut bot, Duration::from_secs(120));
+//! assert_eq!(
+//!     fired,
+//!     [Due::new("tick", ""), Due::new("nag", "drink water"), Due::new("tick", "")]
+//! );
+//! assert_eq!(kv::get_str("tick"), Ok(Some("2".to_owned())));
+//! ```
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use crate::{
-    Chat, ChatKind, Destination, Friend, Group, GroupRole, Level, Member, MemberRole, Message,
-    Person,
+    Bot, Chat, ChatKind, Config, Destination, Friend, Group, GroupRole, Level, Member, MemberRole,
+    Message, Person, kv,
 };
 
 /// The QQ number of the mock account (the simulator's seed account).
@@ -49,6 +86,141 @@ pub struct Sent {
     pub result: Result<u64, String>,
 }
 
+/// How a declared timer repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// [`timer::every`](crate::timer::every).
+    Every(Duration),
+    /// [`timer::cron`](crate::timer::cron), the expression as given. The mock
+    /// does not run cron schedules: call `bot.on_timer(name, "")` to fire one.
+    Cron(String),
+}
+
+/// A timer the bot declared (in `init`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredTimer {
+    pub name: String,
+    pub schedule: Schedule,
+}
+
+/// A one-shot timer the bot set and that has not fired yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingTimer {
+    pub name: String,
+    pub payload: String,
+    /// When it is due, on the mock's clock (ms since the Unix epoch).
+    pub due_ms: u64,
+}
+
+/// A timer call that came due: what the gateway would pass to
+/// [`Bot::on_timer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Due {
+    pub name: String,
+    pub payload: String,
+}
+
+impl Due {
+    /// A due call of timer `name` with `payload` (`""` for declared timers).
+    pub fn new(name: impl Into<String>, payload: impl Into<String>) -> Self {
+        Due {
+            name: name.into(),
+            payload: payload.into(),
+        }
+    }
+}
+
+/// The gateway's default quotas (`[limits] kv_max_*`).
+const KV_MAX_KEY_BYTES: usize = 256;
+const KV_MAX_VALUE_BYTES: usize = 64 << 10;
+const KV_MAX_TOTAL_BYTES: u64 = 1 << 20;
+/// The gateway's `timers_max_pending` default and payload cap.
+const TIMERS_MAX_PENDING: usize = 1000;
+const TIMER_MAX_PAYLOAD_BYTES: usize = 64 << 10;
+/// How many timer calls one `advance_firing` makes before it gives up: a
+/// timer that re-arms itself with no delay would otherwise loop for ever.
+const MAX_FIRINGS: usize = 100_000;
+
+struct Kv {
+    entries: BTreeMap<String, Vec<u8>>,
+    max_key_bytes: usize,
+    max_value_bytes: usize,
+    max_total_bytes: u64,
+    failure: Option<kv::Error>,
+}
+
+impl Default for Kv {
+    fn default() -> Self {
+        Kv {
+            entries: BTreeMap::new(),
+            max_key_bytes: KV_MAX_KEY_BYTES,
+            max_value_bytes: KV_MAX_VALUE_BYTES,
+            max_total_bytes: KV_MAX_TOTAL_BYTES,
+            failure: None,
+        }
+    }
+}
+
+/// A declared timer and, for `every`, when it is next due.
+struct Declared {
+    timer: DeclaredTimer,
+    next_ms: Option<u64>,
+}
+
+struct Timers {
+    declared: Vec<Declared>,
+    /// With the order they were set in, which breaks ties between equal
+    /// due times.
+    pending: Vec<(PendingTimer, u64)>,
+    next_seq: u64,
+    max_pending: usize,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            declared: Vec::new(),
+            pending: Vec::new(),
+            next_seq: 0,
+            max_pending: TIMERS_MAX_PENDING,
+        }
+    }
+}
+
+impl Timers {
+    /// Takes the first call due at or before `until`, oldest first (declared
+    /// timers before one-shots due at the same time), with its due time;
+    /// re-arms an `every` timer.
+    fn take_due(&mut self, until: u64) -> Option<(u64, Due)> {
+        let declared = self
+            .declared
+            .iter_mut()
+            .filter_map(|d| d.next_ms.map(|at| (at, d)))
+            .filter(|(at, _)| *at <= until)
+            .min_by_key(|(at, _)| *at);
+        let pending = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| p.due_ms <= until)
+            .min_by_key(|(_, (p, seq))| (p.due_ms, *seq))
+            .map(|(i, (p, _))| (p.due_ms, i));
+        match (declared, pending) {
+            (Some((at, d)), p) if p.is_none_or(|(due, _)| at <= due) => {
+                if let Schedule::Every(interval) = &d.timer.schedule {
+                    d.next_ms = Some(at.saturating_add(crate::timer::millis(*interval)));
+                }
+                Some((at, Due::new(d.timer.name.clone(), "")))
+            }
+            (_, Some((due, i))) => {
+                let (p, _) = self.pending.remove(i);
+                Some((due, Due::new(p.name, p.payload)))
+            }
+            _ => None,
+        }
+    }
+}
+
 struct State {
     whoami: Person,
     friends: Vec<Friend>,
@@ -59,6 +231,8 @@ struct State {
     next_msg_id: u64,
     logs: Vec<LogLine>,
     sends: Vec<Sent>,
+    kv: Kv,
+    timers: Timers,
 }
 
 impl Default for State {
@@ -77,6 +251,8 @@ impl Default for State {
             next_msg_id: 1,
             logs: Vec::new(),
             sends: Vec::new(),
+            kv: Kv::default(),
+            timers: Timers::default(),
         }
     }
 }
@@ -94,7 +270,15 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
 ///
 /// By default the account is 小灰 ([`SELF_QQ`]), there are no contacts, the
 /// clock reads [`MESSAGE_TIME`] and sends succeed with message ids 1, 2, …
-/// when their destination is known.
+/// when their destination is known. The KV store is empty, with the gateway's
+/// default quotas (keys 256 bytes, values 64 KiB, 1 MiB in all); there are no
+/// timers, and at most 1000 one-shot timers may be pending.
+///
+/// The clock moves only when the test moves it ([`set_now_ms`](Self::set_now_ms),
+/// [`advance`](Self::advance), [`advance_firing`](Self::advance_firing)).
+/// Unlike the gateway, the mock does not refuse timer declarations outside
+/// `init`, and does not run cron schedules (fire those by calling
+/// `bot.on_timer(name, "")`).
 #[derive(Debug)]
 pub struct MockHost {
     // The state is per thread, so a handle must not travel.
@@ -165,6 +349,145 @@ impl MockHost {
     pub fn sends(&self) -> Vec<Sent> {
         with_state(|s| s.sends.clone())
     }
+
+    /// What `now_ms` answers.
+    pub fn now_ms(&self) -> u64 {
+        with_state(|s| s.now_ms)
+    }
+
+    /// Builds the bot as the gateway does at a load or a swap: the
+    /// declarations of an earlier version are dropped, then [`Bot::init`]
+    /// runs (and declares its timers). The KV and one-shot timers stay, as
+    /// they do in the gateway.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `init` returns.
+    pub fn init<B: Bot>(&self, config: &Config) -> Result<B, String> {
+        with_state(|s| s.timers.declared.clear());
+        B::init(config)
+    }
+
+    // ---- KV ----
+
+    /// Sets the value and total quotas (`kv_max_value_bytes`,
+    /// `kv_max_total_bytes`: keys and values of all entries), so a bot's
+    /// handling of a full store is testable. Entries already stored stay.
+    pub fn kv_quota(&self, max_value_bytes: usize, max_total_bytes: u64) {
+        with_state(|s| {
+            s.kv.max_value_bytes = max_value_bytes;
+            s.kv.max_total_bytes = max_total_bytes;
+        });
+    }
+
+    /// Sets the key quota (`kv_max_key_bytes`).
+    pub fn kv_max_key_bytes(&self, max_key_bytes: usize) {
+        with_state(|s| s.kv.max_key_bytes = max_key_bytes);
+    }
+
+    /// Makes every later KV call fail with `error` (e.g.
+    /// [`kv::Error::Denied`] or [`kv::Error::Store`]); `None` undoes it.
+    pub fn kv_fail(&self, error: Option<kv::Error>) {
+        with_state(|s| s.kv.failure = error);
+    }
+
+    /// Every entry of the store, in key order.
+    pub fn kv_entries(&self) -> Vec<(String, Vec<u8>)> {
+        with_state(|s| {
+            s.kv.entries
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+    }
+
+    /// The bytes of keys and values stored, as the total quota counts them.
+    pub fn kv_used_bytes(&self) -> u64 {
+        with_state(|s| kv_used(&s.kv))
+    }
+
+    // ---- Timers ----
+
+    /// The timers declared so far, in the order first declared.
+    pub fn declared_timers(&self) -> Vec<DeclaredTimer> {
+        with_state(|s| s.timers.declared.iter().map(|d| d.timer.clone()).collect())
+    }
+
+    /// The one-shot timers not fired yet, soonest first.
+    pub fn pending_timers(&self) -> Vec<PendingTimer> {
+        with_state(|s| {
+            let mut pending = s.timers.pending.clone();
+            pending.sort_by_key(|(p, seq)| (p.due_ms, *seq));
+            pending.into_iter().map(|(p, _)| p).collect()
+        })
+    }
+
+    /// Sets how many one-shot timers may be pending (`timers_max_pending`).
+    pub fn timers_max_pending(&self, max: usize) {
+        with_state(|s| s.timers.max_pending = max);
+    }
+
+    /// Moves the clock on by `by` and returns the timer calls that came due
+    /// meanwhile, in time order: one-shot timers (now no longer pending) and
+    /// every tick of `every` timers. Nothing is called; see
+    /// [`advance_firing`](Self::advance_firing) for that.
+    pub fn advance(&self, by: Duration) -> Vec<Due> {
+        with_state(|s| {
+            let until = s.now_ms.saturating_add(crate::timer::millis(by));
+            let mut due = Vec::new();
+            while let Some((_, d)) = s.timers.take_due(until) {
+                due.push(d);
+            }
+            s.now_ms = until;
+            due
+        })
+    }
+
+    /// Moves the clock on by `by`, calling `bot.on_timer` for each timer
+    /// call that comes due, in time order, with the clock at its due time —
+    /// as the gateway would. Timers the bot sets meanwhile fire too when they
+    /// fall inside. Returns the calls made.
+    ///
+    /// # Panics
+    ///
+    /// After 100,000 calls in one go (a timer that re-arms itself with no
+    /// delay).
+    pub fn advance_firing<B: Bot>(&self, bot: &mut B, by: Duration) -> Vec<Due> {
+        let until = with_state(|s| s.now_ms.saturating_add(crate::timer::millis(by)));
+        let mut fired = Vec::new();
+        loop {
+            let next = with_state(|s| {
+                let next = s.timers.take_due(until);
+                if let Some((at, _)) = &next {
+                    s.now_ms = s.now_ms.max(*at);
+                }
+                next
+            });
+            let Some((_, due)) = next else { break };
+            assert!(
+                fired.len() < MAX_FIRINGS,
+                "more than {MAX_FIRINGS} timer calls in one advance; does `{}` re-arm itself with no delay?",
+                due.name
+            );
+            bot.on_timer(&due.name, &due.payload);
+            fired.push(due);
+        }
+        with_state(|s| s.now_ms = s.now_ms.max(until));
+        fired
+    }
+
+    /// Calls `bot.on_timer` for every timer due now, without moving the
+    /// clock (e.g. one set with no delay). Returns the calls made.
+    pub fn fire_due<B: Bot>(&self, bot: &mut B) -> Vec<Due> {
+        self.advance_firing(bot, Duration::ZERO)
+    }
+}
+
+fn kv_used(kv: &Kv) -> u64 {
+    kv.entries
+        .iter()
+        .map(|(k, v)| (k.len() + v.len()) as u64)
+        .sum()
 }
 
 /// A friend with QQ number `qq` and nick `nick`, no remark.
@@ -255,6 +578,195 @@ pub fn sess_message(group: u64, qq: u64, name: &str, content: &str) -> Message {
     Message {
         group: Some(group_chat(group)),
         ..message(ChatKind::Sess, qq, name, content)
+    }
+}
+
+/// The mock behind [`crate::kv`], with the gateway's rules.
+pub(crate) mod mock_kv {
+    use super::{Kv, kv_used, with_state};
+    use crate::kv::Error;
+
+    fn with_kv<T>(f: impl FnOnce(&mut Kv) -> Result<T, Error>) -> Result<T, Error> {
+        with_state(|s| match &s.kv.failure {
+            Some(e) => Err(e.clone()),
+            None => f(&mut s.kv),
+        })
+    }
+
+    fn check_key(kv: &Kv, key: &str) -> Result<(), Error> {
+        if key.len() > kv.max_key_bytes {
+            return Err(Error::Quota(format!(
+                "key is {} bytes, over kv_max_key_bytes = {}",
+                key.len(),
+                kv.max_key_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stores `value` at `key` if the quotas allow it.
+    fn put(kv: &mut Kv, key: &str, value: Vec<u8>) -> Result<(), Error> {
+        check_key(kv, key)?;
+        if value.len() > kv.max_value_bytes {
+            return Err(Error::Quota(format!(
+                "value is {} bytes, over kv_max_value_bytes = {}",
+                value.len(),
+                kv.max_value_bytes
+            )));
+        }
+        let old = kv.entries.get(key).map_or(0, |v| key.len() + v.len()) as u64;
+        let next = kv_used(kv) - old + (key.len() + value.len()) as u64;
+        if next > kv.max_total_bytes && next > kv_used(kv) {
+            return Err(Error::Quota(format!(
+                "the bot's store would hold {next} bytes, over kv_max_total_bytes = {}",
+                kv.max_total_bytes
+            )));
+        }
+        kv.entries.insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    pub(crate) fn get(key: &str) -> Result<Option<Vec<u8>>, Error> {
+        with_kv(|kv| Ok(kv.entries.get(key).cloned()))
+    }
+
+    pub(crate) fn set(key: &str, value: &[u8]) -> Result<(), Error> {
+        with_kv(|kv| put(kv, key, value.to_vec()))
+    }
+
+    pub(crate) fn delete(key: &str) -> Result<bool, Error> {
+        with_kv(|kv| Ok(kv.entries.remove(key).is_some()))
+    }
+
+    pub(crate) fn keys(prefix: &str) -> Result<Vec<String>, Error> {
+        with_kv(|kv| {
+            Ok(kv
+                .entries
+                .range(prefix.to_owned()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, _)| k.clone())
+                .collect())
+        })
+    }
+
+    pub(crate) fn increment(key: &str, delta: i64) -> Result<i64, Error> {
+        with_kv(|kv| {
+            check_key(kv, key)?;
+            let current = match kv.entries.get(key) {
+                None => 0,
+                Some(bytes) => std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                    .ok_or_else(|| {
+                        Error::NotANumber(format!(
+                            "`{key}` holds {} bytes that are not a decimal integer",
+                            bytes.len()
+                        ))
+                    })?,
+            };
+            let next = current.checked_add(delta).ok_or_else(|| {
+                Error::NotANumber(format!("`{key}`: {current} + {delta} overflows"))
+            })?;
+            put(kv, key, next.to_string().into_bytes())?;
+            Ok(next)
+        })
+    }
+}
+
+/// The mock behind [`crate::timer`], with the gateway's checks.
+pub(crate) mod mock_timers {
+    use super::{
+        Declared, DeclaredTimer, PendingTimer, Schedule, TIMER_MAX_PAYLOAD_BYTES, Timers,
+        with_state,
+    };
+    use std::time::Duration;
+
+    fn declare(timers: &mut Timers, timer: DeclaredTimer, next_ms: Option<u64>) {
+        let declared = Declared { timer, next_ms };
+        match timers
+            .declared
+            .iter_mut()
+            .find(|d| d.timer.name == declared.timer.name)
+        {
+            Some(old) => *old = declared,
+            None => timers.declared.push(declared),
+        }
+    }
+
+    pub(crate) fn every(name: &str, interval_ms: u64) -> Result<(), String> {
+        if interval_ms < 1000 {
+            return Err(format!(
+                "timer `{name}`: interval {interval_ms} ms, at least 1000"
+            ));
+        }
+        with_state(|s| {
+            let next = s.now_ms.saturating_add(interval_ms);
+            let timer = DeclaredTimer {
+                name: name.to_owned(),
+                schedule: Schedule::Every(Duration::from_millis(interval_ms)),
+            };
+            declare(&mut s.timers, timer, Some(next));
+        });
+        Ok(())
+    }
+
+    pub(crate) fn cron(name: &str, expression: &str) -> Result<(), String> {
+        // The gateway parses the expression; the mock checks its shape only.
+        let fields = expression.split_whitespace().count();
+        if !(6..=7).contains(&fields) {
+            return Err(format!(
+                "timer `{name}`: cron `{expression}` has {fields} fields, wants 6 or 7 fields                  (sec min hour day-of-month month day-of-week [year])"
+            ));
+        }
+        with_state(|s| {
+            let timer = DeclaredTimer {
+                name: name.to_owned(),
+                schedule: Schedule::Cron(expression.to_owned()),
+            };
+            declare(&mut s.timers, timer, None);
+        });
+        Ok(())
+    }
+
+    pub(crate) fn after(name: &str, delay_ms: u64, payload: &str) -> Result<(), String> {
+        if payload.len() > TIMER_MAX_PAYLOAD_BYTES {
+            return Err(format!(
+                "timer `{name}`: payload is {} bytes, over 64 KiB",
+                payload.len()
+            ));
+        }
+        with_state(|s| {
+            let t = &mut s.timers;
+            let replacing = t.pending.iter().position(|(p, _)| p.name == name);
+            if replacing.is_none() && t.pending.len() >= t.max_pending {
+                return Err(format!(
+                    "{} one-shot timers are pending, at most timers_max_pending = {}",
+                    t.pending.len(),
+                    t.max_pending
+                ));
+            }
+            if let Some(i) = replacing {
+                t.pending.remove(i);
+            }
+            let seq = t.next_seq;
+            t.next_seq += 1;
+            let timer = PendingTimer {
+                name: name.to_owned(),
+                payload: payload.to_owned(),
+                due_ms: s.now_ms.saturating_add(delay_ms),
+            };
+            t.pending.push((timer, seq));
+            Ok(())
+        })
+    }
+
+    pub(crate) fn cancel(name: &str) -> bool {
+        with_state(|s| {
+            let pending = &mut s.timers.pending;
+            let before = pending.len();
+            pending.retain(|(p, _)| p.name != name);
+            pending.len() != before
+        })
     }
 }
 
@@ -422,6 +934,75 @@ mod tests {
         assert_eq!(sends.len(), 7);
         assert_eq!(sends[0].content, "a");
         assert_eq!(sends[0].to, Destination::group(555));
+    }
+
+    /// Records each timer call with the clock's reading; `chain` re-arms
+    /// itself once, 5 s later.
+    struct Clocked {
+        calls: Vec<(String, u64)>,
+    }
+
+    impl Bot for Clocked {
+        fn init(config: &Config) -> Result<Self, String> {
+            if let Some(secs) = config.get("every") {
+                let secs = secs.parse().map_err(|e| format!("{e}"))?;
+                crate::timer::every("tick", Duration::from_secs(secs))?;
+            }
+            Ok(Clocked { calls: Vec::new() })
+        }
+
+        fn on_message(&mut self, _: &Message) -> Option<crate::Decision> {
+            None
+        }
+
+        fn on_timer(&mut self, name: &str, payload: &str) {
+            self.calls.push((name.to_owned(), host::now_ms()));
+            if name == "chain" && payload == "first" {
+                crate::timer::after("chain", Duration::from_secs(5), "second").unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn timers_fire_at_their_due_time_with_chains() {
+        let mock = MockHost::new();
+        let t0 = mock.now_ms();
+        let mut bot: Clocked = mock.init(&Config::from_iter([("every", "4")])).unwrap();
+        crate::timer::after("chain", Duration::from_secs(3), "first").unwrap();
+        let fired = mock.advance_firing(&mut bot, Duration::from_secs(10));
+        assert_eq!(
+            fired,
+            [
+                Due::new("chain", "first"),
+                Due::new("tick", ""),
+                // Declared timers go first at equal times.
+                Due::new("tick", ""),
+                Due::new("chain", "second"),
+            ]
+        );
+        let at: Vec<u64> = bot.calls.iter().map(|(_, at)| at - t0).collect();
+        assert_eq!(at, [3_000, 4_000, 8_000, 8_000]);
+        assert_eq!(mock.now_ms(), t0 + 10_000);
+        assert!(mock.pending_timers().is_empty());
+
+        // A re-init (a swap) drops the old declarations and takes the new.
+        let mut bot: Clocked = mock.init(&Config::default()).unwrap();
+        assert!(mock.declared_timers().is_empty());
+        assert_eq!(mock.advance_firing(&mut bot, Duration::from_secs(60)), []);
+
+        // A timer set with no delay fires without moving the clock.
+        crate::timer::after("now", Duration::ZERO, "").unwrap();
+        let before = mock.now_ms();
+        assert_eq!(mock.fire_due(&mut bot), [Due::new("now", "")]);
+        assert_eq!(mock.now_ms(), before);
+    }
+
+    #[test]
+    fn advance_counts_every_tick() {
+        let mock = MockHost::new();
+        crate::timer::every("tick", Duration::from_secs(1)).unwrap();
+        assert_eq!(mock.advance(Duration::from_millis(3500)).len(), 3);
+        assert_eq!(mock.advance(Duration::from_millis(500)).len(), 1);
     }
 
     #[test]

@@ -50,6 +50,10 @@ struct ServeArgs {
     /// CIDR (e.g. 192.168.1.0/24); replaces [http] allow_from.
     #[arg(long, value_delimiter = ',')]
     allow_from: Vec<String>,
+    /// Where bots' KV stores and pending timers are kept; replaces
+    /// `data_dir` [default: ~/.local/share/openqq].
+    #[arg(long, env = "OPENQQ_DATA_DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -82,6 +86,9 @@ impl ServeArgs {
         }
         if !self.allow_from.is_empty() {
             config.http.allow_from = self.allow_from;
+        }
+        if let Some(d) = self.data_dir {
+            config.data_dir = Some(d);
         }
         Ok(config)
     }

@@ -15,11 +15,31 @@ use openqq::Gateway;
 use openqq::config::Config;
 use serde_json::{Value, json};
 
-/// A config for tests: an ephemeral loopback port, the embedded world.
+/// A config for tests: an ephemeral loopback port, the embedded world, and
+/// a data directory of this test process's own (gateways in one process
+/// share its database; tests of stored data use `fresh_data_dir`).
 pub fn test_config() -> Config {
     Config {
         listen: "127.0.0.1:0".parse().expect("literal address"),
+        data_dir: Some(std::env::temp_dir().join(format!("openqq-e2e-{}", std::process::id()))),
         ..Config::default()
+    }
+}
+
+/// An empty data directory for one test, removed when dropped.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn fresh(name: &str) -> DataDir {
+        let p = std::env::temp_dir().join(format!("openqq-data-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        DataDir(p)
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -238,7 +238,11 @@ async fn move_clock(
         (Some(a), None) => a,
         (None, Some(to)) => match to.checked_sub(t.now_ms()) {
             Some(by) => by,
-            None => return bad(format!("to_ms = {to} is in the past; the clock only goes forward")),
+            None => {
+                return bad(format!(
+                    "to_ms = {to} is in the past; the clock only goes forward"
+                ));
+            }
         },
         _ => return bad("give exactly one of advance_ms and to_ms".to_string()),
     };

@@ -458,7 +458,8 @@ impl Config {
     /// # Errors
     /// A name that is not an IANA time zone.
     pub fn zone(&self) -> anyhow::Result<crate::timers::Zone> {
-        crate::timers::Zone::parse(self.timezone.as_deref().unwrap_or("")).map_err(anyhow::Error::msg)
+        crate::timers::Zone::parse(self.timezone.as_deref().unwrap_or(""))
+            .map_err(anyhow::Error::msg)
     }
 
     /// Where bots' data lives (`data_dir`, or the user's data directory).

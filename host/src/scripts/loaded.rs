@@ -164,7 +164,9 @@ impl LoadedScript {
                     .get_typed_func::<(wit::Event,), ()>(&mut *store, "on-event")
                     .ok(),
             },
-            Linked::V2(_) => Exports::V2(v2::Bot::new(&mut *store, &instance).map_err(instantiated)?),
+            Linked::V2(_) => {
+                Exports::V2(v2::Bot::new(&mut *store, &instance).map_err(instantiated)?)
+            }
         };
         store.set_epoch_deadline(1);
         let init = match &exports {

@@ -22,8 +22,8 @@ pub mod loader;
 mod registry;
 mod reload;
 mod state;
-mod store_imports;
 mod stats;
+mod store_imports;
 mod watch;
 
 pub use cache::Source;

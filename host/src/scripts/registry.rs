@@ -496,11 +496,17 @@ impl Script {
         let slot = &self.slots[0];
         let patience = self.current().wall + LOCK_GRACE;
         let Some(mut live) = slot.hold(patience).await else {
-            self.skipped(&what, "its instance has been held longer than the wall-clock limit (timer delayed)");
+            self.skipped(
+                &what,
+                "its instance has been held longer than the wall-clock limit (timer delayed)",
+            );
             return Fired::Later;
         };
         if self.paused(&mut live) {
-            self.skipped(&what, "it is paused after failing repeatedly (timer delayed)");
+            self.skipped(
+                &what,
+                "it is paused after failing repeatedly (timer delayed)",
+            );
             return Fired::Later;
         }
         let started = Instant::now();

@@ -36,17 +36,39 @@ pub struct Storage {
 
 impl Storage {
     /// Opens (or creates) the database in `dir`, creating the directory.
+    /// Gateways in one process (tests, benchmarks) share one open database
+    /// per directory; another process using it is refused.
     ///
     /// # Errors
     /// The directory cannot be created, the file is not a database, or
-    /// another gateway has it open.
+    /// another process has it open.
     pub fn open(dir: &Path) -> anyhow::Result<Arc<Storage>> {
+        static OPEN: std::sync::Mutex<Vec<(PathBuf, std::sync::Weak<Storage>)>> =
+            std::sync::Mutex::new(Vec::new());
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create data_dir {}", dir.display()))?;
-        let path = dir.join(FILE);
+        let path = dir
+            .canonicalize()
+            .with_context(|| format!("data_dir {}", dir.display()))?
+            .join(FILE);
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(s) = open
+            .iter()
+            .find(|(p, _)| *p == path)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return Ok(s);
+        }
+        let storage = Self::open_file(path.clone())?;
+        open.push((path, Arc::downgrade(&storage)));
+        Ok(storage)
+    }
+
+    fn open_file(path: PathBuf) -> anyhow::Result<Arc<Storage>> {
         let db = redb::Database::create(&path).with_context(|| {
             format!(
-                "cannot open the database {} (is another gateway using this data_dir?)",
+                "cannot open the database {} (is another gateway using this data_dir? give each its own `data_dir`)",
                 path.display()
             )
         })?;

@@ -134,7 +134,10 @@ mod tests {
         let at = Utc.timestamp_millis_opt(now as i64).unwrap();
         assert_eq!(at.to_rfc3339(), "2026-12-05T23:59:59+00:00");
         assert_eq!(s.next_after(now, shanghai), Some(now + 1000));
-        assert_eq!(s.next_after(now, Zone::parse("UTC").unwrap()), Some(now + 1000 + 8 * 3_600_000));
+        assert_eq!(
+            s.next_after(now, Zone::parse("UTC").unwrap()),
+            Some(now + 1000 + 8 * 3_600_000)
+        );
     }
 
     #[test]
@@ -142,7 +145,10 @@ mod tests {
         let e = Schedule::cron("0 8 * *").unwrap_err();
         assert!(e.contains("six or seven fields"), "{e}");
         assert!(Schedule::every(999).unwrap_err().contains("1000 ms"));
-        assert_eq!(Schedule::every(1000).unwrap().next_after(5, Zone::Local), Some(1005));
+        assert_eq!(
+            Schedule::every(1000).unwrap().next_after(5, Zone::Local),
+            Some(1005)
+        );
         assert!(Zone::parse("Mars/Olympus").is_err());
         assert_eq!(Zone::parse("").unwrap(), Zone::Local);
     }

@@ -72,8 +72,12 @@ pub async fn run(timers: Timers, bots: Arc<dyn TimerBots>, mut stop: watch::Rece
             if late_ms > LATE.as_millis() as u64 {
                 tracing::info!(script = %bot, timer = %name, late_ms, "timer fired late");
             }
-            let (bots, bot, name, running) =
-                (bots.clone(), bot.clone(), name.clone(), beat.running.clone());
+            let (bots, bot, name, running) = (
+                bots.clone(),
+                bot.clone(),
+                name.clone(),
+                beat.running.clone(),
+            );
             tokio::spawn(async move {
                 bots.fire(bot, name, String::new()).await;
                 running.store(false, Ordering::Release);
@@ -85,7 +89,11 @@ pub async fn run(timers: Timers, bots: Arc<dyn TimerBots>, mut stop: watch::Rece
             if !loaded.contains(p.bot.as_str()) || in_flight.contains(&key) {
                 continue;
             }
-            let due = retry_at.get(&key).copied().unwrap_or(p.due_ms).max(p.due_ms);
+            let due = retry_at
+                .get(&key)
+                .copied()
+                .unwrap_or(p.due_ms)
+                .max(p.due_ms);
             if due > now {
                 soonest(due);
                 continue;
@@ -138,8 +146,7 @@ fn settle(
 /// Whether the bots and their declarations are the ones already scheduled.
 fn same(a: &[(Arc<str>, Arc<Vec<Declared>>)], b: &[(Arc<str>, Arc<Vec<Declared>>)]) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b)
             .all(|((n1, d1), (n2, d2))| n1 == n2 && Arc::ptr_eq(d1, d2))
 }
@@ -205,9 +212,10 @@ async fn fire_oneshot(
             if fired == Fired::Called {
                 let storage = timers.storage().clone();
                 let (bot, name, seq) = (p.bot.clone(), p.name.clone(), p.seq);
-                let removed =
-                    tokio::task::spawn_blocking(move || storage.oneshot_remove(&bot, &name, Some(seq)))
-                        .await;
+                let removed = tokio::task::spawn_blocking(move || {
+                    storage.oneshot_remove(&bot, &name, Some(seq))
+                })
+                .await;
                 if let Ok(Err(e)) | Err(e) = removed.map_err(|e| e.to_string()) {
                     tracing::error!(script = %p.bot, timer = %p.name, error = %e, "a fired timer could not be removed; it will fire again");
                 }

@@ -9,29 +9,58 @@
 //! shutup_seconds = 60  # N: how long to mute
 //! banned = ["spam", "广告"]
 //! welcome = "欢迎 {name} 入群"   # greet members who join ({name}: card or nick)
+//! forgive_after_hours = 24      # strikes older than this are forgotten
+//! max_shutup_seconds = 2592000  # the longest mute (30 days, QQ's limit)
 //! ```
 //!
 //! Group messages only; everything else passes. A member whose message
 //! contains a banned word gets `<name>，请文明发言`; a member who sends more
 //! than K messages within T seconds (by the messages' own `time`) gets
-//! `<name>，请勿刷屏`. Either way the reply comes with an N-second mute, and
-//! the member's count starts over, so a mute the gateway cannot carry out (the
+//! `<name>，请勿刷屏`. Either way the reply comes with a mute, and the
+//! member's count starts over, so a mute the gateway cannot carry out (the
 //! bot is no admin) does not make the bot answer every further message.
+//!
+//! Repeat offenders are muted longer: each mute is a strike, and the n-th
+//! strike within `forgive_after_hours` of the one before mutes for N·2ⁿ⁻¹
+//! seconds (60, 120, 240, …), at most `max_shutup_seconds`; from the second
+//! strike on the reply says so: `<name>，请勿刷屏（第 2 次，禁言 120 秒）`.
+//! A quiet `forgive_after_hours` starts the member over at one strike.
 //!
 //! With `welcome` set, a member who joins a group (an `on-event`
 //! `new-group-member`) is greeted in that group with `host::send`.
 //!
-//! Counts live in the instance's memory, per group and member, at most K+1
-//! timestamps each; quiet members are forgotten once more than
-//! [`MAX_TRACKED`] are tracked. A rebuilt instance starts from zero.
+//! Flood counts live in the instance's memory, per group and member, at most
+//! K+1 timestamps each; quiet members are forgotten once more than
+//! [`MAX_TRACKED`] are tracked. A rebuilt instance starts them from zero,
+//! which costs at most one window. Strikes live in the bot's KV store —
+//! `strikes/<group number>/<qq>` → JSON `{"count":…,"last_ms":…}` — so they
+//! survive swaps, rebuilds and restarts (members known only by session id
+//! get no strikes). If the store fails, the mute is N seconds and the
+//! failure is logged.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
-use openqq_bot::{Address, Bot, Config, Decision, Destination, Event, Message, host};
+use openqq_bot::{
+    Address, Bot, Config, Decision, Destination, Event, Level, Message, Throttle, host, kv,
+};
+use serde::{Deserialize, Serialize};
 
 const DEFAULT_MAX_MESSAGES: usize = 5;
 const DEFAULT_WINDOW_SECONDS: u64 = 10;
 const DEFAULT_SHUTUP_SECONDS: u32 = 60;
+const DEFAULT_FORGIVE_AFTER_HOURS: u64 = 24;
+/// QQ's longest mute: 30 days.
+pub const QQ_MAX_SHUTUP_SECONDS: u32 = 30 * 24 * 3600;
+
+/// A member's mutes in one group, as stored in the KV.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Strikes {
+    /// Mutes in a row, none more than the forgiveness time after the last.
+    pub count: u32,
+    /// When the last one was, on the gateway's clock (ms since the epoch).
+    pub last_ms: u64,
+}
 
 /// How many (group, member) counters to keep before forgetting quiet ones.
 pub const MAX_TRACKED: usize = 4096;
@@ -68,6 +97,10 @@ pub struct GroupGuard {
     recent: HashMap<MemberKey, VecDeque<u64>>,
     /// The greeting for new members; `{name}` is replaced.
     welcome: Option<String>,
+    forgive_after_ms: u64,
+    max_shutup_seconds: u32,
+    /// A failing store would otherwise warn at every mute.
+    store_trouble: Throttle,
 }
 
 impl Bot for GroupGuard {
@@ -83,6 +116,17 @@ impl Bot for GroupGuard {
         }
         if shutup_seconds < 60 {
             openqq_bot::warn!("shutup_seconds = {shutup_seconds}: QQ refuses mutes under 60 s");
+        }
+        let forgive_after_hours: u64 =
+            config.parse_or("forgive_after_hours", DEFAULT_FORGIVE_AFTER_HOURS)?;
+        if forgive_after_hours == 0 {
+            return Err("config `forgive_after_hours` must be at least 1".into());
+        }
+        let max_shutup_seconds = config.parse_or("max_shutup_seconds", QQ_MAX_SHUTUP_SECONDS)?;
+        if max_shutup_seconds < shutup_seconds {
+            return Err(format!(
+                "config `max_shutup_seconds` = {max_shutup_seconds} is under `shutup_seconds` = {shutup_seconds}"
+            ));
         }
         let banned = config
             .prefixed("banned.")
@@ -100,6 +144,9 @@ impl Bot for GroupGuard {
                 .get("welcome")
                 .filter(|w| !w.is_empty())
                 .map(str::to_owned),
+            forgive_after_ms: forgive_after_hours.saturating_mul(3_600_000),
+            max_shutup_seconds,
+            store_trouble: Throttle::new(Duration::from_secs(60)),
         })
     }
 
@@ -172,13 +219,69 @@ impl GroupGuard {
         }
     }
 
-    fn mute(&self, msg: &Message, why: &str) -> Decision {
+    fn mute(&mut self, msg: &Message, why: &str) -> Decision {
         let name = match (msg.sender_name(), msg.sender_qq()) {
             ("", Some(qq)) => qq.to_string(),
             ("", None) => msg.sender_id().to_owned(),
             (name, _) => name.to_owned(),
         };
-        Decision::reply(format!("{name}，{why}")).shutup(self.shutup_seconds)
+        let strikes = match (msg.group_number(), msg.sender_qq()) {
+            (Some(group), Some(qq)) => self.strike(group, qq),
+            _ => 1,
+        };
+        let seconds = self.shutup_for(strikes);
+        let text = if strikes > 1 {
+            format!("{name}，{why}（第 {strikes} 次，禁言 {seconds} 秒）")
+        } else {
+            format!("{name}，{why}")
+        };
+        Decision::reply(text).shutup(seconds)
+    }
+
+    /// The mute for the `strikes`-th strike: N·2ⁿ⁻¹ seconds, capped.
+    fn shutup_for(&self, strikes: u32) -> u32 {
+        let doublings = strikes.saturating_sub(1).min(31);
+        self.shutup_seconds
+            .saturating_mul(1 << doublings)
+            .min(self.max_shutup_seconds)
+    }
+
+    /// Records a strike against `qq` in `group` and returns how many in a
+    /// row; 1 when the store fails.
+    fn strike(&mut self, group: u64, qq: u64) -> u32 {
+        let key = format!("strikes/{group}/{qq}");
+        let now = host::now_ms();
+        let before = match kv::get_json::<Strikes>(&key) {
+            Ok(found) => found.unwrap_or_default(),
+            Err(e @ kv::Error::Decode(_)) => {
+                // Another shape (an older version?): start over.
+                self.store_trouble
+                    .log(Level::Warn, &format!("group-guard: starting over: {e}"));
+                Strikes::default()
+            }
+            Err(e) => return self.store_failed(&key, &e),
+        };
+        let count = if now.saturating_sub(before.last_ms) > self.forgive_after_ms {
+            1
+        } else {
+            before.count.saturating_add(1)
+        };
+        let after = Strikes {
+            count,
+            last_ms: now,
+        };
+        if let Err(e) = kv::set_json(&key, &after) {
+            return self.store_failed(&key, &e);
+        }
+        count
+    }
+
+    fn store_failed(&mut self, key: &str, e: &kv::Error) -> u32 {
+        self.store_trouble.log(
+            Level::Warn,
+            &format!("group-guard: cannot count the strike `{key}`: {e}; muting for the base time"),
+        );
+        1
     }
 }
 
@@ -311,6 +414,106 @@ mod tests {
         }
     }
 
+    fn spam(g: &mut GroupGuard, group: u64, qq: u64) -> Option<Decision> {
+        g.on_message(&said(group, qq, 100, "spam"))
+    }
+
+    #[test]
+    fn repeat_offenders_are_muted_longer_across_instances() {
+        let host = MockHost::new();
+        let config = [("banned.0", "spam")];
+        let mut g = guard(&config);
+        assert_eq!(
+            spam(&mut g, 9, 1),
+            Some(Decision::reply("Bob，请文明发言").shutup(60))
+        );
+        // A swap, a rebuild or a restart: a fresh instance, the same store.
+        let mut g = guard(&config);
+        host.advance(Duration::from_secs(3600));
+        assert_eq!(
+            spam(&mut g, 9, 1),
+            Some(Decision::reply("Bob，请文明发言（第 2 次，禁言 120 秒）").shutup(120))
+        );
+        // Flooding is a strike too.
+        let mut g = guard(&[("banned.0", "spam"), ("max_messages", "1")]);
+        g.on_message(&said(9, 1, 200, "hi"));
+        assert_eq!(
+            g.on_message(&said(9, 1, 200, "hi")),
+            Some(Decision::reply("Bob，请勿刷屏（第 3 次，禁言 240 秒）").shutup(240))
+        );
+        assert_eq!(
+            kv::get_json::<Strikes>("strikes/9/1"),
+            Ok(Some(Strikes {
+                count: 3,
+                last_ms: host.now_ms()
+            }))
+        );
+        // Other members and other groups have their own strikes.
+        assert_eq!(spam(&mut g, 9, 2).and_then(|d| d.shutup), Some(60));
+        assert_eq!(spam(&mut g, 8, 1).and_then(|d| d.shutup), Some(60));
+    }
+
+    #[test]
+    fn strikes_are_forgiven_and_mutes_capped() {
+        let host = MockHost::new();
+        let mut g = guard(&[
+            ("banned.0", "spam"),
+            ("forgive_after_hours", "2"),
+            ("max_shutup_seconds", "300"),
+        ]);
+        let mutes: Vec<_> = (0..5)
+            .map(|_| {
+                host.advance(Duration::from_secs(7200)); // just within 2 hours
+                spam(&mut g, 9, 1).and_then(|d| d.shutup)
+            })
+            .collect();
+        assert_eq!(
+            mutes,
+            [Some(60), Some(120), Some(240), Some(300), Some(300)]
+        );
+        host.advance(Duration::from_secs(7201));
+        assert_eq!(
+            spam(&mut g, 9, 1),
+            Some(Decision::reply("Bob，请文明发言").shutup(60))
+        );
+        // Far past any doubling, still capped and no overflow.
+        let mut g = guard(&[("banned.0", "spam")]);
+        for _ in 0..40 {
+            spam(&mut g, 7, 1);
+        }
+        assert_eq!(
+            spam(&mut g, 7, 1).and_then(|d| d.shutup),
+            Some(QQ_MAX_SHUTUP_SECONDS)
+        );
+    }
+
+    #[test]
+    fn a_failing_store_mutes_for_the_base_time() {
+        let host = MockHost::new();
+        let mut g = guard(&[("banned.0", "spam")]);
+        spam(&mut g, 9, 1);
+        host.kv_fail(Some(kv::Error::Store("disk full".into())));
+        for _ in 0..3 {
+            assert_eq!(spam(&mut g, 9, 1).and_then(|d| d.shutup), Some(60));
+        }
+        let warned: Vec<_> = host
+            .logs()
+            .into_iter()
+            .filter(|l| l.level == Level::Warn)
+            .collect();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].text.contains("strikes/9/1"), "{warned:?}");
+        host.kv_fail(None);
+        assert_eq!(spam(&mut g, 9, 1).and_then(|d| d.shutup), Some(120));
+        // A member known by session id only gets no strikes.
+        let mut anon = said(9, 5, 100, "spam");
+        anon.sender.qq = None;
+        for _ in 0..2 {
+            assert_eq!(g.on_message(&anon).and_then(|d| d.shutup), Some(60));
+        }
+        assert_eq!(host.kv_entries().len(), 1);
+    }
+
     #[test]
     fn bad_limits_fail_init() {
         let _host = MockHost::new();
@@ -319,6 +522,8 @@ mod tests {
             ("max_messages", "many"),
             ("window_seconds", "0"),
             ("shutup_seconds", "-1"),
+            ("forgive_after_hours", "0"),
+            ("max_shutup_seconds", "59"),
         ] {
             let err = GroupGuard::init(&Config::from_iter([(key, value)])).unwrap_err();
             assert!(err.contains(key), "{err}");
