@@ -178,12 +178,14 @@ post_api = {post_api}
 data_dir = {data_dir}
 cache_dir = {cache_dir}
 
+[limits]
+kv_max_value_bytes = 64
+
 [[scripts]]
 path = {component}
 name = "notes-py"
 timeout_ms = 1000
 memory_mb = 256
-kv_max_value_bytes = 64
 "#,
         post_api = quoted(post_api),
         data_dir = path(data_dir),
@@ -231,15 +233,15 @@ async fn say(gw: &TestGateway, chat: &Value, content: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_kv_notes_survive_restart() {
     logs::capture();
-    let data_dir = std::env::temp_dir().join(format!("openqq-notes-py-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
+    let data = support::DataDir::fresh("notes-py");
+    let data_dir = data.0.as_path();
     let mut rx = Receiver::start().await;
     let alice = json!({"type": "message", "sender_qq": 123456});
     let bob = json!({"type": "message", "sender_qq": 7891234});
     let group = json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603});
     let listing = "你的笔记 (2 条):\n1. buy milk\n2. 周五开会";
 
-    let gw = notes_gateway(&data_dir, &rx.url).await;
+    let gw = notes_gateway(data_dir, &rx.url).await;
     assert_eq!(say(&gw, &alice, "note buy milk").await, "已记下 #1");
     assert_eq!(say(&gw, &alice, "记 周五开会").await, "已记下 #2");
     // Notes are the sender's own.
@@ -264,7 +266,7 @@ async fn python_kv_notes_survive_restart() {
 
     // A new gateway on the same data_dir: the notes, the counters and the
     // note numbers are all still there.
-    let gw = notes_gateway(&data_dir, &rx.url).await;
+    let gw = notes_gateway(data_dir, &rx.url).await;
     assert_eq!(say(&gw, &alice, "notes").await, listing);
     assert_eq!(say(&gw, &alice, "count").await, "本聊天已收到 7 条消息");
     assert_eq!(say(&gw, &group, "count").await, "本聊天已收到 2 条消息");
@@ -288,5 +290,4 @@ async fn python_kv_notes_survive_restart() {
         "还没有笔记。用 “记 <内容>” 记一条。"
     );
     gw.gateway.stop().await;
-    let _ = std::fs::remove_dir_all(&data_dir);
 }
