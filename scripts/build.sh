@@ -6,8 +6,8 @@
 # Output: <workspace>/target/bots/<name>.wasm (Rust bots: $OPENQQ_BOTS_OUT if
 # set). Honours CARGO_TARGET_DIR for cargo's own output.
 #
-# `all` builds the Rust bots, then keyword-reply in every other language whose
-# toolchain is installed, and says which are missing and how to get them
+# `all` builds the Rust bots, then keyword-reply (and notes-py, the Python
+# KV example) in every other language whose toolchain is installed, and says which are missing and how to get them
 # (scripts/toolchains.sh). With OPENQQ_REQUIRE_ALL_LANGS=1 (CI) a missing
 # toolchain is an error.
 set -euo pipefail
@@ -66,7 +66,17 @@ have_toolchain() {
     esac
 }
 
-# keyword-reply in another language, if its toolchain is there.
+# The bots of a language other than Rust, each a directory under scripts/
+# with its own build.sh: keyword-reply in every language, plus bots that
+# show one language's bindings of newer WIT (notes-py: the 0.2.0 KV).
+lang_bots() {
+    case "$1" in
+        py) echo "keyword-reply-py notes-py" ;;
+        *) echo "keyword-reply-$1" ;;
+    esac
+}
+
+# The bots of another language, if its toolchain is there.
 lang() {
     local l="$1" install
     case "$l" in py) install=python ;; *) install="$l" ;; esac
@@ -78,8 +88,11 @@ lang() {
         echo "$l: skipped, toolchain not installed (install: scripts/toolchains.sh $install)"
         return 0
     fi
-    echo "$l: building keyword-reply-$l"
-    bash "$root/scripts/keyword-reply-$l/build.sh"
+    local bot
+    for bot in $(lang_bots "$l"); do
+        echo "$l: building $bot"
+        bash "$root/scripts/$bot/build.sh"
+    done
 }
 
 main() {

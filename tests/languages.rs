@@ -4,14 +4,18 @@
 //! The non-Rust components come from `scripts/build.sh` (CI installs the
 //! toolchains with `scripts/toolchains.sh` first). A missing component fails
 //! its test with the command that builds it: a language is never skipped.
+//!
+//! Also `notes-py`: a Python bot on `openqq:bot@0.2.0` that keeps its notes
+//! and counters in the gateway's KV store through componentize-py's own
+//! bindings of the `kv` interface.
 
 use crate::support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use openqq::config::{Config, ScriptEntry};
-use serde_json::json;
+use serde_json::{Value, json};
 use support::receiver::Receiver;
 use support::{TestGateway, logs, test_config};
 
@@ -153,4 +157,137 @@ async fn c() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zig() {
     behaves_like_keyword_reply("zig").await;
+}
+
+/// The gateway's config for `notes-py`, written as an operator would: its
+/// store in `data_dir`, notes of at most 64 bytes, unhandled messages to
+/// `post_api`.
+fn notes_config(data_dir: &Path, post_api: &str) -> Config {
+    let component = support::workspace().join("target/bots/notes-py.wasm");
+    assert!(
+        component.exists(),
+        "{} is missing: run `scripts/toolchains.sh python` then `scripts/build.sh py`",
+        component.display()
+    );
+    let quoted = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let path = |p: &Path| quoted(&p.display().to_string());
+    let text = format!(
+        r#"
+listen = "127.0.0.1:0"
+post_api = {post_api}
+data_dir = {data_dir}
+cache_dir = {cache_dir}
+
+[limits]
+kv_max_value_bytes = 64
+
+[[scripts]]
+path = {component}
+name = "notes-py"
+timeout_ms = 1000
+memory_mb = 256
+"#,
+        post_api = quoted(post_api),
+        data_dir = path(data_dir),
+        cache_dir = path(&support::workspace().join("target/test-cwasm-cache")),
+        component = path(&component),
+    );
+    toml::from_str(&text).unwrap_or_else(|e| panic!("notes-py config: {e}\n{text}"))
+}
+
+/// Starts a gateway with `notes-py` loaded.
+async fn notes_gateway(data_dir: &Path, post_api: &str) -> TestGateway {
+    let gw = TestGateway::with_config(notes_config(data_dir, post_api)).await;
+    assert!(
+        gw.gateway.scripts.get("notes-py").is_some(),
+        "notes-py: not loaded; log:\n{}",
+        logs::text()
+    );
+    gw
+}
+
+/// Says `content` in `chat` and returns what the bot replied there: the
+/// first thing the account sent afterwards (one chat's messages are handled
+/// in order, so an earlier message's reply would come before it).
+async fn say(gw: &TestGateway, chat: &Value, content: &str) -> String {
+    let seq = gw.last_seq().await;
+    let mut m = chat.clone();
+    m["content"] = json!(content);
+    gw.receive(m).await;
+    let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    let action = match chat["type"].as_str() {
+        Some("group_message") => "send_group_message",
+        _ => "send_message",
+    };
+    assert_eq!(
+        sent[0]["action"].as_str(),
+        Some(action),
+        "{content:?}: {sent:#?}"
+    );
+    sent[0]["content"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{content:?}: a send without content: {sent:#?}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_kv_notes_survive_restart() {
+    logs::capture();
+    let data = support::DataDir::fresh("notes-py");
+    let data_dir = data.0.as_path();
+    let mut rx = Receiver::start().await;
+    let alice = json!({"type": "message", "sender_qq": 123456});
+    let bob = json!({"type": "message", "sender_qq": 7891234});
+    let group = json!({"type": "group_message", "sender_qq": 888888, "gnumber": 552603});
+    let listing = "你的笔记 (2 条):\n1. buy milk\n2. 周五开会";
+
+    let gw = notes_gateway(data_dir, &rx.url).await;
+    assert_eq!(say(&gw, &alice, "note buy milk").await, "已记下 #1");
+    assert_eq!(say(&gw, &alice, "记 周五开会").await, "已记下 #2");
+    // Notes are the sender's own.
+    assert_eq!(
+        say(&gw, &bob, "notes").await,
+        "还没有笔记。用 “记 <内容>” 记一条。"
+    );
+    assert_eq!(say(&gw, &alice, "notes").await, listing);
+
+    // Anything else passes to the webhook, unanswered: the next reply in
+    // Alice's chat is the count's (and it counted the passed message).
+    let seq = gw.last_seq().await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "hello there"}))
+        .await;
+    assert_eq!(rx.next_with("hello there").await.body["type"], "message");
+    assert_eq!(say(&gw, &alice, "count").await, "本聊天已收到 5 条消息");
+    let sent = gw.sent(seq).await;
+    assert_eq!(sent.len(), 1, "only the count was answered: {sent:#?}");
+    // Each chat has its own counter.
+    assert_eq!(say(&gw, &group, "count").await, "本聊天已收到 1 条消息");
+    gw.gateway.stop().await;
+
+    // A new gateway on the same data_dir: the notes, the counters and the
+    // note numbers are all still there.
+    let gw = notes_gateway(data_dir, &rx.url).await;
+    assert_eq!(say(&gw, &alice, "notes").await, listing);
+    assert_eq!(say(&gw, &alice, "count").await, "本聊天已收到 7 条消息");
+    assert_eq!(say(&gw, &group, "count").await, "本聊天已收到 2 条消息");
+    assert_eq!(say(&gw, &alice, "note 第三条").await, "已记下 #3");
+
+    // Over kv_max_value_bytes: the bot sees the quota error and says so;
+    // nothing was stored.
+    let full = say(&gw, &alice, &format!("note {}", "x".repeat(100))).await;
+    assert!(
+        full.starts_with("存储已满: ") && full.contains("kv_max_value_bytes = 64"),
+        "{full}"
+    );
+    assert_eq!(
+        say(&gw, &alice, "notes").await,
+        "你的笔记 (3 条):\n1. buy milk\n2. 周五开会\n3. 第三条"
+    );
+
+    assert_eq!(say(&gw, &alice, "forget").await, "已删除 3 条笔记");
+    assert_eq!(
+        say(&gw, &alice, "notes").await,
+        "还没有笔记。用 “记 <内容>” 记一条。"
+    );
+    gw.gateway.stop().await;
 }
