@@ -377,3 +377,76 @@ async fn check_prints_the_world_version_and_capabilities() {
     assert!(old.contains("version:  0.1.0"), "{old}");
     assert!(!old.contains("kv:"), "{old}");
 }
+
+fn group(sender: u64, content: &str) -> Value {
+    json!({"type": "group_message", "sender_qq": sender, "gnumber": 552603, "content": content})
+}
+
+/// Says `content` in group 552603 as `sender`; the account's answer.
+async fn say_in_group(gw: &TestGateway, sender: u64, content: &str) -> String {
+    let seq = gw.last_seq().await;
+    gw.receive(group(sender, content)).await;
+    let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    sent[0]["content"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learned_answer_survives_a_swap_and_a_restart() {
+    let data = DataDir::fresh("knowledge");
+    let mut cfg = config(&data, vec![entry("knowledge-base", "operators = [123456]")]);
+    let next = reloadable(&mut cfg);
+    let gw = TestGateway::with_config(cfg.clone()).await;
+    let learned = say_in_group(&gw, 123456, "learn 群规=不许刷屏").await;
+    assert!(learned.contains("群规"), "{learned}");
+    // Anyone in the group gets the answer.
+    assert_eq!(say_in_group(&gw, 888888, "群规").await, "不许刷屏");
+    *next.lock().expect("config slot") = config(
+        &data,
+        vec![entry("knowledge-base", "operators = [123456, 10001]")],
+    );
+    let report = gw.reload_scripts().await;
+    assert_eq!(report["swapped"], json!(["knowledge-base"]), "{report}");
+    assert_eq!(say_in_group(&gw, 888888, "群规").await, "不许刷屏");
+    gw.gateway.stop().await;
+
+    let gw = TestGateway::with_config(cfg).await;
+    assert_eq!(say_in_group(&gw, 888888, "群规").await, "不许刷屏");
+    let listed = gw.get("/admin/kv/knowledge-base?prefix=g/552603/").await;
+    assert_eq!(listed["keys"][0]["key"], "g/552603/群规", "{listed}");
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_checkin_posts_at_its_hour_and_counts_streaks() {
+    let data = DataDir::fresh("checkin");
+    let mut cfg = config(
+        &data,
+        vec![entry(
+            "daily-checkin",
+            "groups = [552603]\ntext = \"早上好\"",
+        )],
+    );
+    cfg.timezone = Some("Asia/Shanghai".into());
+    let gw = TestGateway::with_config(cfg).await;
+    let now = gw.get("/admin/clock").await["now_ms"]
+        .as_u64()
+        .expect("now_ms");
+    let seq = gw.last_seq().await;
+    gw.post_json(
+        "/admin/clock",
+        &json!({"to_ms": next_shanghai_eight(now) - 300}),
+    )
+    .await;
+    let post = sent_text(&gw, seq, "早上好").await;
+    assert_eq!(post["gnumber"], "552603");
+    let first = say_in_group(&gw, 888888, "签到").await;
+    assert!(first.contains("连续 1 天"), "{first}");
+    let again = say_in_group(&gw, 888888, "签到").await;
+    assert!(again.contains("已经签到过了"), "{again}");
+    // The next day (by the gateway's clock) the streak goes on.
+    gw.post_json("/admin/clock", &json!({"advance_ms": 86_400_000}))
+        .await;
+    let second = say_in_group(&gw, 888888, "签到").await;
+    assert!(second.contains("连续 2 天"), "{second}");
+    gw.gateway.stop().await;
+}
