@@ -299,7 +299,7 @@ async fn a_broken_version_never_replaces_a_working_one() {
     );
     let a = gw.admin_scripts().await;
     let m = script(&a, "marker");
-    assert_eq!(m["world"], "openqq:bot/bot@0.1.0");
+    assert_eq!(m["world"], "openqq:bot/bot@0.2.0");
     assert_eq!(m["sha256"].as_str().map(str::len), Some(64));
     assert!(m["calls"].as_u64().is_some_and(|c| c >= 4), "{m}");
     assert!(m["p50_us"].as_f64().is_some(), "{m}");

@@ -318,9 +318,9 @@ fn check(path: &std::path::Path) -> (bool, String) {
 fn check_tells_runnable_bots_from_modules_and_foreign_worlds() {
     let (ok, out) = check(&bot("echo"));
     assert!(ok, "{out}");
-    assert!(out.contains("world:    openqq:bot/bot@0.1.0"), "{out}");
+    assert!(out.contains("world:    openqq:bot/bot@0.2.0"), "{out}");
     assert!(
-        out.contains("openqq:bot/host@0.1.0") && out.contains("on-message") && out.contains("init"),
+        out.contains("openqq:bot/host@0.2.0") && out.contains("on-message") && out.contains("init"),
         "{out}"
     );
     assert!(out.contains("verdict:  OK"), "{out}");

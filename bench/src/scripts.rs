@@ -126,7 +126,19 @@ fn loaded(name: &str, prepared: Prepared, config: &str) -> anyhow::Result<Arc<Lo
         log: Arc::new(LogBudget::new(&Sandbox::default())),
         refusals: openqq::throttle::Throttle::new(std::time::Duration::from_secs(10)),
         loaded_at: SystemTime::now(),
+        timers: scratch_timers()?,
     }))
+}
+
+/// Timers (and the KV database under them) in a directory of this run's own.
+fn scratch_timers() -> anyhow::Result<openqq::timers::Timers> {
+    let dir = std::env::temp_dir().join(format!("openqq-bench-{}", std::process::id()));
+    let storage = openqq::storage::Storage::open(&dir)?;
+    openqq::timers::Timers::new(
+        storage,
+        openqq::timers::Clock::new(false),
+        openqq::timers::Zone::Local,
+    )
 }
 
 #[derive(Default)]
