@@ -13,6 +13,7 @@
 //! Nothing here asserts anything about time; the numbers go to the table.
 
 mod http;
+mod kv;
 mod memory;
 mod onebot_load;
 mod peers;
@@ -60,6 +61,10 @@ enum Command {
     /// --quick). The peers come from `bench/peers/setup.sh`; missing ones
     /// are marked as not measured.
     Peers,
+    /// KV cost (not part of `all`): a plain reply vs `kv get`, `kv set`,
+    /// `kv incr` from the keeper fixture, per message through the pipeline.
+    /// Rewrites only its own section of BENCHMARKS.md (unless --quick).
+    Kv,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
@@ -193,6 +198,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Swap => swap::run(&settings).await,
                 Command::Soak => soak::run(&settings).await,
                 Command::Peers => peers::run(&settings).await,
+                Command::Kv => kv::run(&settings).await,
                 Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
             }
         })
@@ -217,12 +223,16 @@ fn main() -> anyhow::Result<()> {
         sections.push(s);
     }
     let out = cli.opts.out.clone().or_else(|| {
-        (matches!(cli.command, Command::All | Command::Soak | Command::Peers) && !cli.opts.quick)
+        (matches!(
+            cli.command,
+            Command::All | Command::Soak | Command::Peers | Command::Kv
+        ) && !cli.opts.quick)
             .then(|| util::root().join("BENCHMARKS.md"))
     });
     let own = |c: Command| match c {
         Command::Soak => Some((soak::BEGIN, soak::END)),
         Command::Peers => Some((peers::BEGIN, peers::END)),
+        Command::Kv => Some((kv::BEGIN, kv::END)),
         _ => None,
     };
     if let (Some(out), Some((begin, end))) = (&out, own(cli.command)) {
@@ -258,6 +268,10 @@ fn main() -> anyhow::Result<()> {
             let block = marked(peers::BEGIN, peers::END, &p.markdown());
             text = with_block(&text, peers::BEGIN, peers::END, &block);
         }
+        // The KV section of the last `kv` run, after the peers.
+        if let Some(block) = section_of(&old, kv::BEGIN, kv::END) {
+            text = with_block(&text, kv::BEGIN, kv::END, block);
+        }
         std::fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!("wrote {}", out.display());
     }
@@ -274,6 +288,7 @@ fn name(c: Command) -> &'static str {
         Command::Swap => "swap",
         Command::Soak => "soak",
         Command::Peers => "peers",
+        Command::Kv => "kv",
         Command::Receiver => "receiver",
         Command::SoakReceiver => "soak-receiver",
     }
@@ -288,6 +303,10 @@ fn build(c: Command) -> anyhow::Result<String> {
     }
     if c == Command::Peers {
         return build_peers();
+    }
+    if c == Command::Kv {
+        build_rust_bots(&root)?;
+        return Ok("`scripts/build.sh rust` (echo.wasm, keeper.wasm)".into());
     }
     eprintln!("== building the bots: scripts/build.sh all");
     let out = std::process::Command::new("bash")

@@ -12,6 +12,8 @@ use openqq::model::{ChatKind, ChatRef, GroupNumber, InboundMessage, Person, Qq};
 use openqq::scripts::limits::Sandbox;
 use openqq::scripts::{LoadedScript, LogBudget, Prepared, ScriptEngine, Source, flatten};
 use openqq::session::SessionHandle;
+use openqq::storage::Storage;
+use openqq::timers::{Clock, Timers, Zone};
 
 use crate::Settings;
 use crate::util::{self, Section, Table, quantile};
@@ -111,7 +113,12 @@ async fn prepare(
     Ok(tokio::task::spawn_blocking(move || engine.prepare(&name, &bytes)).await??)
 }
 
-fn loaded(name: &str, prepared: Prepared, config: &str) -> anyhow::Result<Arc<LoadedScript>> {
+fn loaded(
+    name: &str,
+    prepared: Prepared,
+    config: &str,
+    timers: &Timers,
+) -> anyhow::Result<Arc<LoadedScript>> {
     let table: toml::Table = toml::from_str(config)?;
     Ok(Arc::new(LoadedScript {
         name: name.into(),
@@ -126,19 +133,8 @@ fn loaded(name: &str, prepared: Prepared, config: &str) -> anyhow::Result<Arc<Lo
         log: Arc::new(LogBudget::new(&Sandbox::default())),
         refusals: openqq::throttle::Throttle::new(std::time::Duration::from_secs(10)),
         loaded_at: SystemTime::now(),
-        timers: scratch_timers()?,
+        timers: timers.clone(),
     }))
-}
-
-/// Timers (and the KV database under them) in a directory of this run's own.
-fn scratch_timers() -> anyhow::Result<openqq::timers::Timers> {
-    let dir = std::env::temp_dir().join(format!("openqq-bench-{}", std::process::id()));
-    let storage = openqq::storage::Storage::open(&dir)?;
-    openqq::timers::Timers::new(
-        storage,
-        openqq::timers::Clock::new(false),
-        openqq::timers::Zone::Local,
-    )
 }
 
 #[derive(Default)]
@@ -154,6 +150,7 @@ async fn measure(
     c: &Case,
     s: &Settings,
     session: &SessionHandle,
+    timers: &Timers,
     round: usize,
     out: &mut Samples,
 ) -> anyhow::Result<bool> {
@@ -175,7 +172,7 @@ async fn measure(
         bail!("{}: expected the cache, got {:?}", c.file, warm.source);
     }
     out.warm.push(warm.load_time.as_secs_f64());
-    let script = loaded(c.file, warm, c.config)?;
+    let script = loaded(c.file, warm, c.config, timers)?;
 
     // Reused: one instance, `calls` messages.
     let mut inst = script.instantiate(session.clone()).await?;
@@ -210,12 +207,20 @@ async fn measure(
 }
 
 pub async fn run(s: &Settings) -> anyhow::Result<Section> {
-    // A gateway only for its session (the host imports need one).
+    // A gateway only for its session (the host imports need one), and
+    // timers over a database of this run's own (the 0.2.0 imports need them).
+    let data = util::fresh_dir("scripts-data");
     let gw = Gateway::start(Config {
         listen: "127.0.0.1:0".parse()?,
+        data_dir: Some(data.join("gateway")),
         ..Config::default()
     })
     .await?;
+    let storage = {
+        let dir = data.join("bots");
+        tokio::task::spawn_blocking(move || Storage::open(&dir)).await??
+    };
+    let timers = Timers::new(storage, Clock::new(false), Zone::Local)?;
     let present: Vec<Case> = cases()
         .into_iter()
         .filter(|c| util::bot(c.file).exists())
@@ -229,7 +234,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
     let mut decided = vec![false; present.len()];
     for round in 0..s.rounds {
         for (k, c) in present.iter().enumerate() {
-            decided[k] = measure(c, s, &gw.session, round, &mut samples[k])
+            decided[k] = measure(c, s, &gw.session, &timers, round, &mut samples[k])
                 .await
                 .with_context(|| format!("script cost of {}", c.file))?;
             let m = &samples[k];
