@@ -102,6 +102,18 @@ async fn kv_values_survive_a_trap_a_swap_and_a_restart() {
     let gw = TestGateway::with_config(cfg).await;
     assert_eq!(ask(&gw, "kv get greeting").await, "你好");
     assert_eq!(ask(&gw, "kv keys").await, "greeting,hits");
+    // Writes per call are capped: the 65th is refused, the 64 before stay.
+    let many = ask(&gw, "kv many 70").await;
+    assert!(
+        many.starts_with("error at 64:")
+            && many.ends_with("too many writes in one call (at most 64)"),
+        "{many}"
+    );
+    assert_eq!(ask(&gw, "kv get m63").await, "1");
+    for i in 0..64 {
+        assert_eq!(ask(&gw, &format!("kv del m{i}")).await, "true");
+    }
+
     gw.gateway.stop().await;
 }
 

@@ -594,6 +594,9 @@ pub(crate) mod mock_kv {
     }
 
     fn check_key(kv: &Kv, key: &str) -> Result<(), Error> {
+        if key.is_empty() {
+            return Err(Error::Quota("a key must not be empty".to_string()));
+        }
         if key.len() > kv.max_key_bytes {
             return Err(Error::Quota(format!(
                 "key is {} bytes, over kv_max_key_bytes = {}",

@@ -202,14 +202,19 @@ pub fn world_of(engine: &Engine, component: &Component) -> String {
     }
 }
 
-/// The version of the `openqq:bot` package a component imports; one that
+/// The newest version of the `openqq:bot` package a component imports; one that
 /// imports none but exports `on-timer` is 0.2.0 (only that world has it).
 pub fn world_version(engine: &Engine, component: &Component) -> Option<String> {
     let ty = component.component_type();
-    let imported = ty.imports(engine).find_map(|(name, _)| {
-        let rest = name.strip_prefix("openqq:bot/")?;
-        rest.split_once('@').map(|(_, v)| v.to_string())
-    });
+    // The newest version imported: a component mixing `host@0.1.0` with
+    // `kv@0.2.0` is a 0.2.0 bot (it must export `on-timer`).
+    let imported = ty
+        .imports(engine)
+        .filter_map(|(name, _)| {
+            let rest = name.strip_prefix("openqq:bot/")?;
+            rest.split_once('@').map(|(_, v)| v.to_string())
+        })
+        .max();
     imported.or_else(|| {
         ty.exports(engine)
             .any(|(name, _)| name == "on-timer")

@@ -38,6 +38,13 @@ pub fn init_wall(deadline: Duration, wall: Duration) -> Duration {
 /// unbounded number of them.
 pub const MAX_SENDS_PER_CALL: u32 = 32;
 
+/// Writes to the database (KV `set`/`delete`/`increment`, timers'
+/// `after`/`cancel`) one call may make; later ones get an error. Each is a
+/// commit with an fsync off the guest's clock: without a cap, one call
+/// could keep the database's single writer busy for its whole wall-clock
+/// limit, delaying every other bot's writes.
+pub const MAX_WRITES_PER_CALL: u32 = 64;
+
 /// The mutes QQ applies: 60 s to 30 days. A bot's mute outside is refused
 /// (the reply still goes), as QQ would refuse it.
 pub use crate::model::{MAX_MUTE_SECS, MIN_MUTE_SECS};

@@ -492,6 +492,11 @@ impl Script {
         session: &SessionHandle,
     ) -> crate::timers::Fired {
         use crate::timers::Fired;
+        // A 0.1.0 version cannot take timers: say so without holding the
+        // slot its chats need.
+        if !matches!(self.current().prepared.pre, super::engine::Linked::V2(_)) {
+            return Fired::Absent;
+        }
         let what = format!("timer:{name}");
         let slot = &self.slots[0];
         let patience = self.current().wall + LOCK_GRACE;

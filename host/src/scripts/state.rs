@@ -104,6 +104,8 @@ pub struct BotState {
     /// `host::send` calls in the call in progress, refused ones included
     /// (see `MAX_SENDS_PER_CALL`).
     pub send_attempts: u32,
+    /// Database writes in the call in progress (see `MAX_WRITES_PER_CALL`).
+    pub writes: u32,
     /// Whether the call in progress is `init` (the only one that may
     /// declare timers).
     pub in_init: bool,
@@ -169,6 +171,7 @@ impl BotState {
             deadline: None,
             queued: Vec::new(),
             send_attempts: 0,
+            writes: 0,
             in_init: false,
             declared: Vec::new(),
         }
@@ -188,6 +191,7 @@ impl BotState {
         }
         self.deadline = Some(deadline);
         self.send_attempts = 0;
+        self.writes = 0;
         self.limiter.denied = None;
     }
 

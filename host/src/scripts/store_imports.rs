@@ -6,6 +6,7 @@
 //! (`BotState::off_clock`). Every refusal is an `Err` the bot sees.
 
 use super::bindings::v2::openqq::bot::{kv, timers};
+use super::limits::MAX_WRITES_PER_CALL;
 use super::state::BotState;
 use crate::storage::KvError;
 use crate::timers::{Declared, MAX_DECLARED, Schedule, check_name};
@@ -18,6 +19,19 @@ fn to_wit(e: KvError) -> kv::Error {
     }
 }
 
+impl BotState {
+    /// Counts one database write of this call; past the cap, why not.
+    fn admit_write(&mut self) -> Result<(), String> {
+        self.writes = self.writes.saturating_add(1);
+        if self.writes > MAX_WRITES_PER_CALL {
+            return Err(format!(
+                "too many writes in one call (at most {MAX_WRITES_PER_CALL})"
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl kv::Host for BotState {
     fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, kv::Error> {
         let storage = self.host.timers.storage();
@@ -25,6 +39,7 @@ impl kv::Host for BotState {
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), kv::Error> {
+        self.admit_write().map_err(kv::Error::Quota)?;
         let (storage, bot, quota) = self.kv_parts();
         self.off_clock(move || storage.kv_set(&bot, &key, &value, &quota))
             .await
@@ -33,6 +48,7 @@ impl kv::Host for BotState {
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, kv::Error> {
+        self.admit_write().map_err(kv::Error::Quota)?;
         let (storage, bot, _) = self.kv_parts();
         self.off_clock(move || storage.kv_delete(&bot, &key))
             .await
@@ -46,6 +62,7 @@ impl kv::Host for BotState {
     }
 
     async fn increment(&mut self, key: String, delta: i64) -> Result<i64, kv::Error> {
+        self.admit_write().map_err(kv::Error::Quota)?;
         let (storage, bot, quota) = self.kv_parts();
         self.off_clock(move || storage.kv_increment(&bot, &key, delta, &quota))
             .await
@@ -99,6 +116,7 @@ impl timers::Host for BotState {
     }
 
     async fn after(&mut self, name: String, delay_ms: u64, payload: String) -> Result<(), String> {
+        self.admit_write()?;
         let timers = self.host.timers.clone();
         let bot = self.host.script.clone();
         let max = self.host.sandbox.timers_max_pending;
@@ -107,6 +125,9 @@ impl timers::Host for BotState {
     }
 
     async fn cancel(&mut self, name: String) -> bool {
+        if self.admit_write().is_err() {
+            return false;
+        }
         let timers = self.host.timers.clone();
         let bot = self.host.script.clone();
         match self.off_clock(move || timers.cancel(&bot, &name)).await {

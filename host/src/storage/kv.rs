@@ -15,6 +15,9 @@ pub(super) const ENTRIES: TableDefinition<(&str, &str), &[u8]> = TableDefinition
 /// `bot name → bytes of its keys and values`.
 pub(super) const USAGE: TableDefinition<&str, u64> = TableDefinition::new("kv_usage");
 
+/// The most keys one `keys` call returns.
+pub const MAX_KEYS_LISTED: usize = 1000;
+
 /// What one bot may keep (`[limits] kv_max_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KvQuota {
@@ -52,6 +55,9 @@ fn st<E: Into<redb::Error>>(what: &'static str) -> impl Fn(E) -> KvError {
 
 impl KvQuota {
     fn check_key(&self, key: &str) -> Result<(), KvError> {
+        if key.is_empty() {
+            return Err(KvError::Quota("a key must not be empty".to_string()));
+        }
         if key.len() > self.max_key_bytes {
             return Err(KvError::Quota(format!(
                 "key is {} bytes, over kv_max_key_bytes = {}",
@@ -168,24 +174,37 @@ impl Storage {
         })
     }
 
-    /// The keys of `bot` that start with `prefix`, in byte order.
+    /// The keys of `bot` that start with `prefix`, in byte order; more
+    /// than `MAX_KEYS_LISTED` is refused (a bot pages with longer prefixes).
     pub fn kv_keys(&self, bot: &str, prefix: &str) -> Result<Vec<String>, KvError> {
-        Ok(self
-            .kv_entries(bot, prefix)?
-            .into_iter()
-            .map(|e| e.key)
-            .collect())
+        let entries = self.kv_entries_upto(bot, prefix, MAX_KEYS_LISTED + 1)?;
+        if entries.len() > MAX_KEYS_LISTED {
+            return Err(KvError::Quota(format!(
+                "more than {MAX_KEYS_LISTED} keys start with {prefix:?}; list with a longer prefix"
+            )));
+        }
+        Ok(entries.into_iter().map(|e| e.key).collect())
     }
 
     /// The entries of `bot` that start with `prefix`, with their sizes.
     pub fn kv_entries(&self, bot: &str, prefix: &str) -> Result<Vec<EntryInfo>, KvError> {
+        self.kv_entries_upto(bot, prefix, usize::MAX)
+    }
+
+    /// As `kv_entries`, at most `limit` of them.
+    pub fn kv_entries_upto(
+        &self,
+        bot: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<EntryInfo>, KvError> {
         let tx = self.db.begin_read().map_err(st("read"))?;
         let t = tx.open_table(ENTRIES).map_err(st("read"))?;
         let mut out = Vec::new();
         for item in t.range((bot, prefix)..).map_err(st("read"))? {
             let (k, v) = item.map_err(st("read"))?;
             let (b, key) = k.value();
-            if b != bot || !key.starts_with(prefix) {
+            if b != bot || !key.starts_with(prefix) || out.len() >= limit {
                 break;
             }
             out.push(EntryInfo {
@@ -276,6 +295,10 @@ mod tests {
             max_value_bytes: 8,
             max_total_bytes: 20,
         };
+        assert!(matches!(
+            s.kv_set("a", "", b"v", &q),
+            Err(KvError::Quota(_))
+        ));
         let long_key = s.kv_set("a", "12345", b"v", &q).unwrap_err();
         assert!(matches!(&long_key, KvError::Quota(t) if t.contains("kv_max_key_bytes = 4")));
         let big = s.kv_set("a", "k", &[0; 9], &q).unwrap_err();

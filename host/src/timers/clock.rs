@@ -5,6 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The latest time the clock may show: 9999-12-31T23:59:59.999Z (time
+/// zones and cron stop making sense past it).
+const LATEST_MS: u64 = 253_402_300_799_999;
+
 /// Real time plus an offset only ever increased. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Clock {
@@ -39,7 +43,15 @@ impl Clock {
         if !self.movable {
             return Err("the clock can be moved only on the sim backend".to_string());
         }
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        let real = crate::clock::unix_now_ms();
+        self.offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                o.checked_add(ms)
+                    .filter(|o| real.saturating_add(*o) <= LATEST_MS)
+            })
+            .map_err(|_| {
+                format!("the clock cannot go past the year 9999 (asked to move {ms} ms)")
+            })?;
         Ok(self.now_ms())
     }
 }
@@ -56,6 +68,8 @@ mod tests {
         let before = sim.now_ms();
         let after = sim.advance(86_400_000).unwrap();
         assert!(after >= before + 86_400_000);
+        assert_eq!(sim.offset_ms(), 86_400_000);
+        assert!(sim.advance(u64::MAX).is_err());
         assert_eq!(sim.offset_ms(), 86_400_000);
     }
 }

@@ -34,8 +34,12 @@ pub use scheduler::run;
 pub const MAX_DECLARED: usize = 32;
 /// The longest timer name, in bytes.
 pub const MAX_NAME_BYTES: usize = 256;
-/// The largest one-shot payload, in bytes.
-pub const MAX_PAYLOAD_BYTES: usize = 64 << 10;
+/// The largest one-shot payload, in bytes: a payload says what to do
+/// (data belongs in the KV, under its quota), so pending timers hold at
+/// most `timers_max_pending` × 4 KiB of a bot's.
+pub const MAX_PAYLOAD_BYTES: usize = 4 << 10;
+/// The shortest delay of a one-shot timer (shorter ones are rounded up).
+pub const MIN_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A timer a bot declared in `init`.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +92,9 @@ struct Inner {
     zone: Zone,
     /// `(bot, name) → pending`, as in the database.
     index: Mutex<BTreeMap<(String, String), Pending>>,
+    /// Held across a change's database write and its index update, so
+    /// concurrent `after`/`cancel` of one name leave both in the same order.
+    writer: Mutex<()>,
     /// Wakes the scheduler: a timer was set or cancelled, the clock moved.
     wake: Notify,
 }
@@ -108,6 +115,7 @@ impl Timers {
             clock,
             zone,
             index: Mutex::new(index),
+            writer: Mutex::new(()),
             wake: Notify::new(),
         })))
     }
@@ -159,7 +167,11 @@ impl Timers {
                 payload.len()
             ));
         }
+        // A timer is never due sooner than `MIN_DELAY`: a bot re-arming
+        // itself from `on-timer` cannot spin at the disk's speed.
+        let delay_ms = delay_ms.max(MIN_DELAY.as_millis() as u64);
         let due = self.now_ms().saturating_add(delay_ms);
+        let _writing = self.0.writer.lock().unwrap_or_else(|p| p.into_inner());
         let p = self
             .0
             .storage
@@ -175,9 +187,21 @@ impl Timers {
     /// # Errors
     /// The database.
     pub fn cancel(&self, bot: &str, name: &str) -> Result<bool, String> {
+        let _writing = self.0.writer.lock().unwrap_or_else(|p| p.into_inner());
         let removed = self.0.storage.oneshot_remove(bot, name, None)?;
         self.lock().remove(&(bot.to_string(), name.to_string()));
         Ok(removed)
+    }
+
+    /// Forgets the index entry of a timer that fired (or was found gone),
+    /// unless it was set again meanwhile.
+    pub(crate) fn forget(&self, p: &Pending) {
+        let _writing = self.0.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut index = self.lock();
+        let key = (p.bot.clone(), p.name.clone());
+        if index.get(&key).is_some_and(|q| q.seq == p.seq) {
+            index.remove(&key);
+        }
     }
 
     /// `bot`'s pending one-shot timers.
@@ -217,4 +241,33 @@ pub fn check_name(name: &str) -> Result<(), String> {
 pub(crate) fn scratch() -> Timers {
     let (_dir, storage) = crate::storage::temp();
     Timers::new(storage, Clock::new(true), Zone::Local).expect("a fresh database reads")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_follows_the_database_and_a_replaced_timer_is_not_forgotten() {
+        let t = scratch();
+        t.set_after("b", "x", 0, "one", 10).unwrap();
+        let first = t.pending("b")[0].clone();
+        // Rounded up to the shortest delay.
+        assert!(first.due_ms >= t.now_ms() + MIN_DELAY.as_millis() as u64 - 50);
+        t.set_after("b", "x", 5000, "two", 10).unwrap();
+        let second = t.pending("b")[0].clone();
+        assert_ne!(first.seq, second.seq);
+        // The first firing's bookkeeping leaves the second alone.
+        t.forget(&first);
+        assert_eq!(t.pending("b"), vec![second.clone()]);
+        assert!(t.cancel("b", "x").unwrap());
+        assert!(t.pending("b").is_empty());
+        assert!(t.storage().oneshots().unwrap().is_empty());
+        let big = "x".repeat(MAX_PAYLOAD_BYTES + 1);
+        assert!(
+            t.set_after("b", "y", 0, &big, 10)
+                .unwrap_err()
+                .contains("payload")
+        );
+    }
 }

@@ -24,6 +24,8 @@ const IDLE: Duration = Duration::from_secs(60);
 /// How long a one-shot timer whose bot could not be called waits to be
 /// tried again.
 const RETRY: Duration = Duration::from_secs(1);
+/// How long a one-shot timer whose bot cannot take timers waits.
+const ABSENT_RETRY: Duration = Duration::from_secs(60);
 /// A timer later than this is logged with its delay.
 const LATE: Duration = Duration::from_secs(1);
 
@@ -128,8 +130,9 @@ pub async fn run(timers: Timers, bots: Arc<dyn TimerBots>, mut stop: watch::Rece
     }
 }
 
-/// Books a one-shot call's end: a timer its bot could not take (paused,
-/// or a 0.1.0 component of that name) is tried again after `RETRY`.
+/// Books a one-shot call's end: a timer its bot could not take is tried
+/// again after `RETRY` (paused, busy) or `ABSENT_RETRY` (a 0.1.0 component
+/// of that name).
 fn settle(
     in_flight: &mut HashSet<(String, String, u64)>,
     retry_at: &mut HashMap<(String, String, u64), u64>,
@@ -138,9 +141,13 @@ fn settle(
     now: u64,
 ) {
     in_flight.remove(&key);
-    if fired != Fired::Called {
-        retry_at.insert(key, now + RETRY.as_millis() as u64);
-    }
+    let wait = match fired {
+        Fired::Called => return,
+        Fired::Later => RETRY,
+        // A 0.1.0 bot of that name: it cannot take timers until swapped.
+        Fired::Absent => ABSENT_RETRY,
+    };
+    retry_at.insert(key, now.saturating_add(wait.as_millis() as u64));
 }
 
 /// Whether the bots and their declarations are the ones already scheduled.
@@ -199,8 +206,12 @@ async fn fire_oneshot(
     let payload =
         tokio::task::spawn_blocking(move || storage.oneshot_payload(&bot, &name, seq)).await;
     let fired = match payload {
-        // Replaced or cancelled meanwhile: the index has the new one.
-        Ok(Ok(None)) => Fired::Called,
+        // Replaced or cancelled meanwhile: this one is gone (the index
+        // has the new one, if any).
+        Ok(Ok(None)) => {
+            timers.forget(&p);
+            Fired::Called
+        }
         Ok(Ok(Some(payload))) => {
             let late_ms = now.saturating_sub(p.due_ms);
             if late_ms > LATE.as_millis() as u64 {
@@ -219,13 +230,7 @@ async fn fire_oneshot(
                 if let Ok(Err(e)) | Err(e) = removed.map_err(|e| e.to_string()) {
                     tracing::error!(script = %p.bot, timer = %p.name, error = %e, "a fired timer could not be removed; it will fire again");
                 }
-                let mut index = timers.lock();
-                if index
-                    .get(&(p.bot.clone(), p.name.clone()))
-                    .is_some_and(|q| q.seq == p.seq)
-                {
-                    index.remove(&(p.bot.clone(), p.name.clone()));
-                }
+                timers.forget(&p);
             }
             fired
         }

@@ -4,6 +4,7 @@
 //!
 //! - `kv set K V`, `kv get K`, `kv del K`, `kv incr K N`, `kv keys [P]`
 //! - `kv fill K N`: sets K to N bytes (for quota tests)
+//! - `kv many N`: N writes in one call (`m0`…), or where the first failed
 //! - `remind MS TEXT`: a one-shot timer; when it fires, TEXT is sent to the
 //!   chat it was set in
 //! - `trap`: panics (the instance is rebuilt; the KV stays)
@@ -91,6 +92,15 @@ impl Bot for Keeper {
                         .map(|()| "ok".into())
                         .map_err(|e| e.to_string()),
                 )
+            }
+            ["kv", "many", n] => {
+                let n: usize = n.parse().ok()?;
+                for i in 0..n {
+                    if let Err(e) = kv::set(&format!("m{i}"), b"1") {
+                        return Some(Decision::reply(format!("error at {i}: {e}")));
+                    }
+                }
+                Some(Decision::reply("ok"))
             }
             ["remind", ms, rest @ ..] => {
                 let ms: u64 = ms.parse().ok()?;
