@@ -122,7 +122,7 @@ async fn quotas_refuse_with_the_bot_seeing_why_and_admin_shows_the_store() {
     let data = DataDir::fresh("quota");
     let mut cfg = config(&data, vec![entry("keeper", "")]);
     cfg.limits.kv_max_value_bytes = 100;
-    cfg.limits.kv_max_total_bytes = 210;
+    cfg.limits.kv_max_total_bytes = 300;
     cfg.limits.kv_max_key_bytes = 8;
     let gw = TestGateway::with_config(cfg).await;
     let refused = ask(&gw, "kv fill a 101").await;
@@ -139,7 +139,7 @@ async fn quotas_refuse_with_the_bot_seeing_why_and_admin_shows_the_store() {
     assert_eq!(ask(&gw, "kv fill b 100").await, "ok");
     let refused = ask(&gw, "kv fill c 100").await;
     assert!(
-        refused.ends_with("the bot's store would hold 303 bytes, over kv_max_total_bytes = 210"),
+        refused.ends_with("the bot's store would hold 399 bytes, over kv_max_total_bytes = 300"),
         "{refused}"
     );
     assert_eq!(ask(&gw, "kv get c").await, "none");
@@ -150,7 +150,8 @@ async fn quotas_refuse_with_the_bot_seeing_why_and_admin_shows_the_store() {
     );
 
     let listed = gw.get("/admin/kv/keeper").await;
-    assert_eq!(listed["total_bytes"], 202, "{listed}");
+    // Each entry costs its key, its value and 32 bytes of bookkeeping.
+    assert_eq!(listed["total_bytes"], 266, "{listed}");
     assert_eq!(
         listed["keys"],
         json!([{"key": "a", "bytes": 100}, {"key": "b", "bytes": 100}])

@@ -264,7 +264,7 @@ mod tests {
     #[test]
     fn quotas_refuse_and_change_nothing() {
         let host = MockHost::new();
-        host.kv_quota(8, 20);
+        host.kv_quota(8, 84);
         let err = set("k", b"123456789").unwrap_err();
         assert_eq!(
             err,
@@ -274,14 +274,14 @@ mod tests {
             err.to_string(),
             "over quota: value is 9 bytes, over kv_max_value_bytes = 8"
         );
-        set("k1", b"12345678").unwrap(); // 10 bytes
-        set("k2", b"1234567").unwrap(); // 19 bytes
+        set("k1", b"12345678").unwrap(); // 10 + 32 bytes (each entry's bookkeeping)
+        set("k2", b"1234567").unwrap(); // 83 bytes
         assert!(
-            matches!(set("k3", b"1"), Err(Error::Quota(t)) if t.contains("kv_max_total_bytes = 20"))
+            matches!(set("k3", b"1"), Err(Error::Quota(t)) if t.contains("kv_max_total_bytes = 84"))
         );
         assert_eq!(get("k3"), Ok(None));
         // Replacing counts only the difference; deleting frees.
-        set("k2", b"12345678").unwrap(); // 20 bytes
+        set("k2", b"12345678").unwrap(); // 84 bytes
         assert_eq!(delete("k1"), Ok(true));
         set("k3", b"1").unwrap();
         host.kv_max_key_bytes(2);

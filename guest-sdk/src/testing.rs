@@ -136,7 +136,9 @@ const KV_MAX_VALUE_BYTES: usize = 64 << 10;
 const KV_MAX_TOTAL_BYTES: u64 = 1 << 20;
 /// The gateway's `timers_max_pending` default and payload cap.
 const TIMERS_MAX_PENDING: usize = 1000;
-const TIMER_MAX_PAYLOAD_BYTES: usize = 64 << 10;
+const TIMER_MAX_PAYLOAD_BYTES: usize = 4 << 10;
+/// The gateway rounds shorter one-shot delays up to this.
+const TIMER_MIN_DELAY_MS: u64 = 1000;
 /// How many timer calls one `advance_firing` makes before it gives up: a
 /// timer that re-arms itself with no delay would otherwise loop for ever.
 const MAX_FIRINGS: usize = 100_000;
@@ -483,10 +485,14 @@ impl MockHost {
     }
 }
 
+/// What each entry costs besides its key and value, as the gateway counts it
+/// (`storage::kv::ENTRY_OVERHEAD`).
+const ENTRY_OVERHEAD: u64 = 32;
+
 fn kv_used(kv: &Kv) -> u64 {
     kv.entries
         .iter()
-        .map(|(k, v)| (k.len() + v.len()) as u64)
+        .map(|(k, v)| (k.len() + v.len()) as u64 + ENTRY_OVERHEAD)
         .sum()
 }
 
@@ -583,7 +589,7 @@ pub fn sess_message(group: u64, qq: u64, name: &str, content: &str) -> Message {
 
 /// The mock behind [`crate::kv`], with the gateway's rules.
 pub(crate) mod mock_kv {
-    use super::{Kv, kv_used, with_state};
+    use super::{ENTRY_OVERHEAD, Kv, kv_used, with_state};
     use crate::kv::Error;
 
     fn with_kv<T>(f: impl FnOnce(&mut Kv) -> Result<T, Error>) -> Result<T, Error> {
@@ -617,8 +623,11 @@ pub(crate) mod mock_kv {
                 kv.max_value_bytes
             )));
         }
-        let old = kv.entries.get(key).map_or(0, |v| key.len() + v.len()) as u64;
-        let next = kv_used(kv) - old + (key.len() + value.len()) as u64;
+        let old = kv
+            .entries
+            .get(key)
+            .map_or(0, |v| (key.len() + v.len()) as u64 + ENTRY_OVERHEAD);
+        let next = kv_used(kv) - old + (key.len() + value.len()) as u64 + ENTRY_OVERHEAD;
         if next > kv.max_total_bytes && next > kv_used(kv) {
             return Err(Error::Quota(format!(
                 "the bot's store would hold {next} bytes, over kv_max_total_bytes = {}",
@@ -679,8 +688,8 @@ pub(crate) mod mock_kv {
 /// The mock behind [`crate::timer`], with the gateway's checks.
 pub(crate) mod mock_timers {
     use super::{
-        Declared, DeclaredTimer, PendingTimer, Schedule, TIMER_MAX_PAYLOAD_BYTES, Timers,
-        with_state,
+        Declared, DeclaredTimer, PendingTimer, Schedule, TIMER_MAX_PAYLOAD_BYTES,
+        TIMER_MIN_DELAY_MS, Timers, with_state,
     };
     use std::time::Duration;
 
@@ -734,7 +743,7 @@ pub(crate) mod mock_timers {
     pub(crate) fn after(name: &str, delay_ms: u64, payload: &str) -> Result<(), String> {
         if payload.len() > TIMER_MAX_PAYLOAD_BYTES {
             return Err(format!(
-                "timer `{name}`: payload is {} bytes, over 64 KiB",
+                "payload is {} bytes, at most {TIMER_MAX_PAYLOAD_BYTES}",
                 payload.len()
             ));
         }
@@ -756,7 +765,7 @@ pub(crate) mod mock_timers {
             let timer = PendingTimer {
                 name: name.to_owned(),
                 payload: payload.to_owned(),
-                due_ms: s.now_ms.saturating_add(delay_ms),
+                due_ms: s.now_ms.saturating_add(delay_ms.max(TIMER_MIN_DELAY_MS)),
             };
             t.pending.push((timer, seq));
             Ok(())
@@ -993,11 +1002,14 @@ mod tests {
         assert!(mock.declared_timers().is_empty());
         assert_eq!(mock.advance_firing(&mut bot, Duration::from_secs(60)), []);
 
-        // A timer set with no delay fires without moving the clock.
+        // A timer set with no delay is rounded up to a second, as the
+        // gateway does: not due at once, due after a second.
         crate::timer::after("now", Duration::ZERO, "").unwrap();
-        let before = mock.now_ms();
-        assert_eq!(mock.fire_due(&mut bot), [Due::new("now", "")]);
-        assert_eq!(mock.now_ms(), before);
+        assert_eq!(mock.fire_due(&mut bot), []);
+        assert_eq!(
+            mock.advance_firing(&mut bot, Duration::from_secs(1)),
+            [Due::new("now", "")]
+        );
     }
 
     #[test]

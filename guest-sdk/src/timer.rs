@@ -90,13 +90,14 @@ pub fn cron(name: &str, expression: &str) -> Result<(), String> {
 }
 
 /// Sets a one-shot timer: [`Bot::on_timer`](crate::Bot::on_timer)`(name,
-/// payload)` once, `delay` from now. Setting a name that is pending replaces
-/// it.
+/// payload)` once, `delay` from now (at least a second: shorter delays are
+/// rounded up). Setting a name that is pending replaces it. Keep the payload
+/// small (what to do); data belongs in the [`kv`](crate::kv) store.
 ///
 /// # Errors
 ///
 /// The gateway's reason: too many pending (`timers_max_pending`, default
-/// 1000), a payload over 64 KiB.
+/// 1000), a payload over 4 KiB, too many writes in one call (64).
 pub fn after(name: &str, delay: Duration, payload: &str) -> Result<(), String> {
     imp::after(name, millis(delay), payload)
 }
@@ -226,11 +227,11 @@ mod tests {
         after("a", Duration::ZERO, "again").unwrap(); // replacing is fine
         let err = after("c", Duration::ZERO, "").unwrap_err();
         assert!(err.contains("timers_max_pending = 2"), "{err}");
-        let big = "x".repeat(64 * 1024 + 1);
+        let big = "x".repeat(4 * 1024 + 1);
         assert!(
             after("a", Duration::ZERO, &big)
                 .unwrap_err()
-                .contains("64 KiB")
+                .contains("at most 4096")
         );
         assert_eq!(millis(Duration::MAX), u64::MAX);
         assert_eq!(millis(Duration::from_micros(1999)), 1);

@@ -15,6 +15,11 @@ pub(super) const ENTRIES: TableDefinition<(&str, &str), &[u8]> = TableDefinition
 /// `bot name → bytes of its keys and values`.
 pub(super) const USAGE: TableDefinition<&str, u64> = TableDefinition::new("kv_usage");
 
+/// What each entry costs against `kv_max_total_bytes` besides its key and
+/// value: the bot's name in the tuple key and the B-tree's own bytes, so
+/// a store of many tiny entries is bounded on disk too.
+pub const ENTRY_OVERHEAD: i64 = 32;
+
 /// The most keys one `keys` call returns.
 pub const MAX_KEYS_LISTED: usize = 1000;
 
@@ -79,6 +84,16 @@ impl KvQuota {
     }
 }
 
+/// How much a bot's usage grows when `key` gets a value of `len` bytes,
+/// replacing one of `old` bytes (or none).
+fn growth(key: &str, len: usize, old: Option<usize>) -> i64 {
+    let new = (key.len() + len) as i64;
+    match old {
+        Some(o) => new - (key.len() + o) as i64,
+        None => new + ENTRY_OVERHEAD,
+    }
+}
+
 /// One entry as the operator sees it (`/admin/kv`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryInfo {
@@ -110,10 +125,7 @@ impl Storage {
                 .insert((bot, key), value)
                 .map_err(st("write"))?
                 .map(|v| v.value().len());
-            Ok((
-                (key.len() + value.len()) as i64 - old.map_or(0, |o| (key.len() + o) as i64),
-                (),
-            ))
+            Ok((growth(key, value.len(), old), ()))
         })
     }
 
@@ -126,7 +138,10 @@ impl Storage {
         self.write(bot, &unlimited, |entries, _| {
             let old = entries.remove((bot, key)).map_err(st("write"))?;
             Ok(match old {
-                Some(v) => (-((key.len() + v.value().len()) as i64), true),
+                Some(v) => (
+                    -((key.len() + v.value().len()) as i64 + ENTRY_OVERHEAD),
+                    true,
+                ),
                 None => (0, false),
             })
         })
@@ -168,9 +183,7 @@ impl Storage {
             entries
                 .insert((bot, key), text.as_bytes())
                 .map_err(st("write"))?;
-            let growth =
-                (key.len() + text.len()) as i64 - old_len.map_or(0, |o| (key.len() + o) as i64);
-            Ok((growth, next))
+            Ok((growth(key, text.len(), old_len), next))
         })
     }
 
@@ -281,10 +294,14 @@ mod tests {
         assert_eq!(s.kv_get("b", "g/1/hi").unwrap(), None);
         assert_eq!(s.kv_keys("a", "g/1/").unwrap(), ["g/1/hi", "g/1/yo"]);
         assert_eq!(s.kv_keys("a", "").unwrap().len(), 3);
-        assert_eq!(s.kv_usage("a").unwrap(), (6 + 5) + (6 + 1) + (6 + 1));
+        let o = ENTRY_OVERHEAD as u64;
+        assert_eq!(
+            s.kv_usage("a").unwrap(),
+            (6 + 5) + (6 + 1) + (6 + 1) + 3 * o
+        );
         assert!(s.kv_delete("a", "g/1/hi").unwrap());
         assert!(!s.kv_delete("a", "g/1/hi").unwrap());
-        assert_eq!(s.kv_usage("a").unwrap(), 14);
+        assert_eq!(s.kv_usage("a").unwrap(), 14 + 2 * o);
     }
 
     #[test]
@@ -293,7 +310,7 @@ mod tests {
         let q = KvQuota {
             max_key_bytes: 4,
             max_value_bytes: 8,
-            max_total_bytes: 20,
+            max_total_bytes: 84,
         };
         assert!(matches!(
             s.kv_set("a", "", b"v", &q),
@@ -306,11 +323,11 @@ mod tests {
         s.kv_set("a", "k1", b"12345678", &q).unwrap(); // 10 bytes
         s.kv_set("a", "k2", b"12345678", &q).unwrap(); // 20 bytes
         let full = s.kv_set("a", "k3", b"1", &q).unwrap_err();
-        assert!(matches!(&full, KvError::Quota(t) if t.contains("kv_max_total_bytes = 20")));
+        assert!(matches!(&full, KvError::Quota(t) if t.contains("kv_max_total_bytes = 84")));
         assert_eq!(s.kv_get("a", "k3").unwrap(), None);
         // Replacing with something smaller fits.
         s.kv_set("a", "k2", b"1", &q).unwrap();
-        assert_eq!(s.kv_usage("a").unwrap(), 13);
+        assert_eq!(s.kv_usage("a").unwrap(), 77);
     }
 
     #[test]
@@ -331,7 +348,10 @@ mod tests {
             s.kv_increment("a", "m", 1, &q),
             Err(KvError::NotANumber(_))
         ));
-        assert_eq!(s.kv_usage("a").unwrap(), (1 + 2) + (1 + 4) + (1 + 19));
+        assert_eq!(
+            s.kv_usage("a").unwrap(),
+            (1 + 2) + (1 + 4) + (1 + 19) + 3 * ENTRY_OVERHEAD as u64
+        );
     }
 
     #[test]

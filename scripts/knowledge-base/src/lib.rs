@@ -423,18 +423,18 @@ mod tests {
     #[test]
     fn a_full_store_is_reported_and_changes_nothing() {
         let host = MockHost::new();
-        host.kv_quota(16, 39);
+        host.kv_quota(16, 71);
         let mut b = with_operator();
         let reply = in_group(&mut b, OP, "learn big=0123456789abcdefg").unwrap();
         assert_eq!(
             reply,
             "知识库已满 / store full: value is 17 bytes, over kv_max_value_bytes = 16"
         );
-        in_group(&mut b, OP, "learn a=0123456789").unwrap(); // `g/552603/a`: 10 + 10 bytes
+        in_group(&mut b, OP, "learn a=0123456789").unwrap(); // `g/552603/a`: 10 + 10 + 32 bytes
         let reply = in_group(&mut b, OP, "learn b=0123456789").unwrap();
         assert!(
             reply.starts_with("知识库已满 / store full: ")
-                && reply.contains("kv_max_total_bytes = 39"),
+                && reply.contains("kv_max_total_bytes = 71"),
             "{reply}"
         );
         assert_eq!(in_group(&mut b, 42, "b"), None);
