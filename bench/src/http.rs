@@ -124,6 +124,7 @@ async fn bare_server() -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()
 pub async fn run(s: &Settings) -> anyhow::Result<Section> {
     let mut cfg = Config {
         listen: "127.0.0.1:0".parse()?,
+        data_dir: Some(util::work("data")),
         ..Config::default()
     };
     cfg.backend.world = Some(world::LARGE.file()?);

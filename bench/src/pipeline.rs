@@ -247,6 +247,7 @@ fn base_config(w: &world::Shape) -> anyhow::Result<Config> {
     let mut c = Config {
         listen: "127.0.0.1:0".parse()?,
         cache_dir: Some(util::work("cache")),
+        data_dir: Some(util::work("data")),
         ..Config::default()
     };
     c.backend.world = Some(w.file()?);

@@ -216,6 +216,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
         listen: "127.0.0.1:0".parse()?,
         cache_dir: Some(util::work("cache")),
         post_api: Some(receiver.url.clone()),
+        data_dir: Some(util::work("data")),
         ..Config::default()
     };
     cfg.backend.world = Some(w.file()?);

@@ -50,6 +50,7 @@ async fn trial(admin: bool, warm: bool, name: &str) -> anyhow::Result<Trial> {
         listen: "127.0.0.1:0".parse()?,
         scripts_dir: Some(dir.clone()),
         cache_dir: Some(cache),
+        data_dir: Some(util::work("data")),
         ..Config::default()
     })
     .await?;
