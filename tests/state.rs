@@ -59,6 +59,12 @@ async fn ask(gw: &TestGateway, content: &str) -> String {
     sent[0]["content"].as_str().unwrap_or_default().to_string()
 }
 
+/// `DELETE path` on the admin API; its JSON answer.
+async fn admin_delete(gw: &TestGateway, path: &str) -> Value {
+    let res = gw.http.delete(gw.url(path)).send().await.expect("delete");
+    res.json().await.expect("JSON answer")
+}
+
 /// Waits for the account to send `content`, after `seq`.
 async fn sent_text(gw: &TestGateway, seq: u64, content: &str) -> Value {
     let sent = gw
@@ -159,17 +165,22 @@ async fn quotas_refuse_with_the_bot_seeing_why_and_admin_shows_the_store() {
     let only_b = gw.get("/admin/kv/keeper?prefix=b").await;
     assert_eq!(only_b["keys"], json!([{"key": "b", "bytes": 100}]));
     // The operator clears a key: there is room again.
-    let deleted: Value = gw
-        .http
-        .delete(gw.url("/admin/kv/keeper/a"))
-        .send()
-        .await
-        .expect("delete")
-        .json()
-        .await
-        .expect("JSON");
+    let deleted: Value = admin_delete(&gw, "/admin/kv/keeper/a").await;
     assert_eq!(deleted["code"], 0, "{deleted}");
     assert_eq!(ask(&gw, "kv fill c 100").await, "ok");
+    // And clears a retired bot's whole store and pending timers.
+    assert_eq!(ask(&gw, "remind 60000 later").await, "set");
+    let cleared: Value = admin_delete(&gw, "/admin/kv/keeper").await;
+    assert_eq!(
+        (&cleared["code"], &cleared["keys"], &cleared["timers"]),
+        (&json!(0), &json!(2), &json!(1)),
+        "{cleared}"
+    );
+    let listed = gw.get("/admin/kv/keeper").await;
+    assert_eq!(
+        (&listed["total_bytes"], &listed["keys"]),
+        (&json!(0), &json!([]))
+    );
     gw.gateway.stop().await;
 }
 

@@ -23,7 +23,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/scripts", get(scripts))
         .route("/admin/scripts/reload", post(reload))
         .route("/admin/webhook", get(webhook))
-        .route("/admin/kv/{bot}", get(kv_list))
+        .route("/admin/kv/{bot}", get(kv_list).delete(kv_clear))
         .route("/admin/kv/{bot}/{*key}", delete(kv_delete))
         .route("/admin/clock", get(clock).post(move_clock))
         .layer(middleware::from_fn_with_state(state, guard))
@@ -177,6 +177,25 @@ async fn kv_list(
             OpenqqJson(json!({"code": 0, "bot": bot, "total_bytes": used, "keys": keys}))
         }
         Ok(Err(e)) => OpenqqJson(json!({"code": 500, "status": e.to_string()})),
+        Err(e) => OpenqqJson(json!({"code": 500, "status": e.to_string()})),
+    }
+}
+
+/// `DELETE /admin/kv/<bot>`: removes the bot's whole store and its
+/// pending one-shot timers (a bot retired for good).
+async fn kv_clear(State(s): State<AppState>, Path(bot): Path<String>) -> OpenqqJson {
+    let timers = s.scripts.timers().clone();
+    let cleared = tokio::task::spawn_blocking(move || {
+        let keys = timers.storage().kv_clear(&bot).map_err(|e| e.to_string())?;
+        let pending = timers.cancel_all(&bot)?;
+        Ok::<_, String>((keys, pending))
+    })
+    .await;
+    match cleared {
+        Ok(Ok((keys, timers))) => {
+            OpenqqJson(json!({"code": 0, "status": "cleared", "keys": keys, "timers": timers}))
+        }
+        Ok(Err(e)) => OpenqqJson(json!({"code": 500, "status": e})),
         Err(e) => OpenqqJson(json!({"code": 500, "status": e.to_string()})),
     }
 }

@@ -187,6 +187,26 @@ impl Storage {
         })
     }
 
+    /// Removes every entry of `bot`; how many there were. Blocking.
+    pub fn kv_clear(&self, bot: &str) -> Result<usize, KvError> {
+        let keys: Vec<String> = self
+            .kv_entries(bot, "")?
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
+        let tx = self.db.begin_write().map_err(st("begin"))?;
+        {
+            let mut entries = tx.open_table(ENTRIES).map_err(st("write"))?;
+            for k in &keys {
+                entries.remove((bot, k.as_str())).map_err(st("write"))?;
+            }
+            let mut usage = tx.open_table(USAGE).map_err(st("write"))?;
+            usage.remove(bot).map_err(st("write"))?;
+        }
+        tx.commit().map_err(st("commit"))?;
+        Ok(keys.len())
+    }
+
     /// The keys of `bot` that start with `prefix`, in byte order; more
     /// than `MAX_KEYS_LISTED` is refused (a bot pages with longer prefixes).
     pub fn kv_keys(&self, bot: &str, prefix: &str) -> Result<Vec<String>, KvError> {
@@ -302,6 +322,12 @@ mod tests {
         assert!(s.kv_delete("a", "g/1/hi").unwrap());
         assert!(!s.kv_delete("a", "g/1/hi").unwrap());
         assert_eq!(s.kv_usage("a").unwrap(), 14 + 2 * o);
+        assert_eq!(s.kv_clear("a").unwrap(), 2);
+        assert_eq!(
+            (s.kv_usage("a").unwrap(), s.kv_keys("a", "").unwrap().len()),
+            (0, 0)
+        );
+        assert_eq!(s.kv_keys("ab", "").unwrap(), ["g/1/zz"]);
     }
 
     #[test]

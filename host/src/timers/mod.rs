@@ -193,6 +193,18 @@ impl Timers {
         Ok(removed)
     }
 
+    /// Cancels every pending one-shot timer of `bot`; how many. Blocking.
+    ///
+    /// # Errors
+    /// The database.
+    pub fn cancel_all(&self, bot: &str) -> Result<usize, String> {
+        let names: Vec<String> = self.pending(bot).into_iter().map(|p| p.name).collect();
+        for name in &names {
+            self.cancel(bot, name)?;
+        }
+        Ok(names.len())
+    }
+
     /// Forgets the index entry of a timer that fired (or was found gone),
     /// unless it was set again meanwhile.
     pub(crate) fn forget(&self, p: &Pending) {
@@ -262,6 +274,12 @@ mod tests {
         assert_eq!(t.pending("b"), vec![second.clone()]);
         assert!(t.cancel("b", "x").unwrap());
         assert!(t.pending("b").is_empty());
+        t.set_after("b", "p", 10, "", 10).unwrap();
+        t.set_after("b", "q", 10, "", 10).unwrap();
+        t.set_after("c", "p", 10, "", 10).unwrap();
+        assert_eq!(t.cancel_all("b").unwrap(), 2);
+        assert_eq!(t.pending("c").len(), 1);
+        t.cancel_all("c").unwrap();
         assert!(t.storage().oneshots().unwrap().is_empty());
         let big = "x".repeat(MAX_PAYLOAD_BYTES + 1);
         assert!(
