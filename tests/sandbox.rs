@@ -10,7 +10,7 @@ use std::time::Duration;
 use openqq::config::{Config, ScriptEntry};
 use serde_json::{Value, json};
 use support::receiver::Receiver;
-use support::{TestGateway, bot, logs, test_config};
+use support::{TestGateway, logs, test_config};
 use tokio::time::Instant;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -21,14 +21,8 @@ const SLACK: Duration = Duration::from_millis(1500);
 /// The hostile bot under `name` (the log and `/admin/scripts` name it).
 fn hostile(name: &str, config: &str) -> ScriptEntry {
     ScriptEntry {
-        path: bot("hostile"),
         name: Some(name.into()),
-        config: toml::from_str(config).expect("test config is TOML"),
-        timeout_ms: None,
-        wall_ms: None,
-        memory_mb: None,
-        instances: None,
-        kv_max_total_bytes: None,
+        ..support::entry("hostile", config)
     }
 }
 

@@ -9,22 +9,9 @@ use std::time::Duration;
 use openqq::config::{Config, ScriptEntry};
 use serde_json::json;
 use support::receiver::Receiver;
-use support::{TestGateway, bot, logs, test_config};
+use support::{TestGateway, bot, entry, logs, test_config};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn entry(name: &str, config: &str) -> ScriptEntry {
-    ScriptEntry {
-        path: bot(name),
-        name: None,
-        config: toml::from_str(config).expect("test config is TOML"),
-        timeout_ms: None,
-        wall_ms: None,
-        memory_mb: None,
-        instances: None,
-        kv_max_total_bytes: None,
-    }
-}
 
 fn cache_dir() -> PathBuf {
     support::workspace().join("target/test-cwasm-cache")

@@ -10,22 +10,9 @@ use std::time::Duration;
 use openqq::config::{Config, ReloadSource, ScriptEntry};
 use serde_json::{Value, json};
 
-use crate::support::{self, DataDir, TestGateway, bot, test_config};
+use crate::support::{self, DataDir, TestGateway, bot, entry, test_config};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn entry(name: &str, config: &str) -> ScriptEntry {
-    ScriptEntry {
-        path: bot(name),
-        name: None,
-        config: toml::from_str(config).expect("test config is TOML"),
-        timeout_ms: None,
-        wall_ms: None,
-        memory_mb: None,
-        instances: None,
-        kv_max_total_bytes: None,
-    }
-}
 
 fn config(data: &DataDir, scripts: Vec<ScriptEntry>) -> Config {
     Config {
@@ -184,6 +171,14 @@ async fn quotas_refuse_with_the_bot_seeing_why_and_admin_shows_the_store() {
     gw.gateway.stop().await;
 }
 
+/// A gateway running `bot` alone, its timers in Shanghai time.
+fn in_shanghai(data: &DataDir, bot: &str, bot_config: &str) -> Config {
+    Config {
+        timezone: Some("Asia/Shanghai".into()),
+        ..config(data, vec![entry(bot, bot_config)])
+    }
+}
+
 /// The next 08:00 in Shanghai (00:00 UTC; no daylight saving there).
 fn next_shanghai_eight(now_ms: u64) -> u64 {
     const DAY: u64 = 86_400_000;
@@ -193,14 +188,11 @@ fn next_shanghai_eight(now_ms: u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cron_timer_fires_on_the_moved_clock_without_waiting() {
     let data = DataDir::fresh("cron");
-    let mut cfg = config(
+    let cfg = in_shanghai(
         &data,
-        vec![entry(
-            "keeper",
-            "cron = \"0 0 8 * * *\"\nevery_ms = 3600000\ngroup = 552603",
-        )],
+        "keeper",
+        "cron = \"0 0 8 * * *\"\nevery_ms = 3600000\ngroup = 552603",
     );
-    cfg.timezone = Some("Asia/Shanghai".into());
     let gw = TestGateway::with_config(cfg).await;
     let admin = gw.admin_scripts().await;
     let timers = &support::script(&admin, "keeper")["timers"]["declared"];
@@ -443,14 +435,11 @@ async fn a_learned_answer_survives_a_swap_and_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_checkin_posts_at_its_hour_and_counts_streaks() {
     let data = DataDir::fresh("checkin");
-    let mut cfg = config(
+    let cfg = in_shanghai(
         &data,
-        vec![entry(
-            "daily-checkin",
-            "groups = [552603]\ntext = \"早上好\"",
-        )],
+        "daily-checkin",
+        "groups = [552603]\ntext = \"早上好\"",
     );
-    cfg.timezone = Some("Asia/Shanghai".into());
     let gw = TestGateway::with_config(cfg).await;
     let now = gw.get("/admin/clock").await["now_ms"]
         .as_u64()

@@ -43,6 +43,21 @@ impl Drop for DataDir {
     }
 }
 
+/// A `[[scripts]]` entry for the built bot `name` (see `bot`) with the
+/// config table `config` (TOML) and the default limits.
+pub fn entry(name: &str, config: &str) -> openqq::config::ScriptEntry {
+    openqq::config::ScriptEntry {
+        path: bot(name),
+        name: None,
+        config: toml::from_str(config).expect("test config is TOML"),
+        timeout_ms: None,
+        wall_ms: None,
+        memory_mb: None,
+        instances: None,
+        kv_max_total_bytes: None,
+    }
+}
+
 /// A running gateway plus an HTTP client pointed at it.
 pub struct TestGateway {
     pub gateway: Gateway,
