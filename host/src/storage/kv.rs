@@ -189,22 +189,29 @@ impl Storage {
 
     /// Removes every entry of `bot`; how many there were. Blocking.
     pub fn kv_clear(&self, bot: &str) -> Result<usize, KvError> {
-        let keys: Vec<String> = self
-            .kv_entries(bot, "")?
-            .into_iter()
-            .map(|e| e.key)
-            .collect();
+        // The keys are read inside the write transaction: a write between a
+        // separate read and this one would be left behind, uncounted.
         let tx = self.db.begin_write().map_err(st("begin"))?;
-        {
+        let removed = {
             let mut entries = tx.open_table(ENTRIES).map_err(st("write"))?;
+            let mut keys = Vec::new();
+            for item in entries.range((bot, "")..).map_err(st("read"))? {
+                let (k, _) = item.map_err(st("read"))?;
+                let (b, key) = k.value();
+                if b != bot {
+                    break;
+                }
+                keys.push(key.to_string());
+            }
             for k in &keys {
                 entries.remove((bot, k.as_str())).map_err(st("write"))?;
             }
             let mut usage = tx.open_table(USAGE).map_err(st("write"))?;
             usage.remove(bot).map_err(st("write"))?;
-        }
+            keys.len()
+        };
         tx.commit().map_err(st("commit"))?;
-        Ok(keys.len())
+        Ok(removed)
     }
 
     /// The keys of `bot` that start with `prefix`, in byte order; more
