@@ -21,6 +21,7 @@ fn marker() -> ScriptEntry {
         memory_mb: None,
         instances: None,
         kv_max_total_bytes: None,
+        ..Default::default()
     }
 }
 

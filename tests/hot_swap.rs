@@ -209,6 +209,7 @@ async fn a_broken_version_never_replaces_a_working_one() {
         memory_mb: None,
         instances: None,
         kv_max_total_bytes: None,
+        ..Default::default()
     };
     let mut rx = Receiver::start().await;
     let gw = TestGateway::with_config(config(&dir, vec![entry], Some(&rx.url))).await;
@@ -426,6 +427,7 @@ async fn a_name_clash_is_rejected_and_a_vanished_directory_unloads_nothing() {
         memory_mb: None,
         instances: None,
         kv_max_total_bytes: None,
+        ..Default::default()
     };
     let gw = TestGateway::with_config(config(&dir, vec![echo], None)).await;
     let a = gw.admin_scripts().await;

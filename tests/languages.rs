@@ -55,6 +55,7 @@ async fn behaves_like_keyword_reply(lang: &str) {
         memory_mb: Some(256),
         instances: None,
         kv_max_total_bytes: None,
+        ..Default::default()
     };
     let config = Config {
         scripts: vec![entry],

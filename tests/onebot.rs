@@ -549,6 +549,7 @@ async fn a_member_who_joins_is_reported_listed_and_greeted_by_name() {
             memory_mb: None,
             instances: None,
             kv_max_total_bytes: None,
+            ..Default::default()
         }];
         config.cache_dir = Some(support::workspace().join("target/test-cwasm-cache"));
         let gw = gateway(config).await;

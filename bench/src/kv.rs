@@ -75,6 +75,7 @@ fn entry(bot: &str) -> ScriptEntry {
         memory_mb: None,
         instances: None,
         kv_max_total_bytes: None,
+        ..Default::default()
     }
 }
 

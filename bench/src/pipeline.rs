@@ -265,6 +265,7 @@ fn marker(instances: Option<usize>) -> ScriptEntry {
         memory_mb: None,
         instances,
         kv_max_total_bytes: None,
+        ..Default::default()
     }
 }
 

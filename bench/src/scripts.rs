@@ -130,6 +130,9 @@ fn loaded(
         memory_mb: 64,
         instances: 1,
         sandbox: Sandbox::default(),
+        granted: Arc::new(openqq::grants::Granted::new(openqq::grants::Grants::least(
+            &openqq::config::LimitsSection::default(),
+        ))),
         log: Arc::new(LogBudget::new(&Sandbox::default())),
         refusals: openqq::throttle::Throttle::new(std::time::Duration::from_secs(10)),
         loaded_at: SystemTime::now(),

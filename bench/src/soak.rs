@@ -229,6 +229,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
         memory_mb: None,
         instances: Some(8),
         kv_max_total_bytes: None,
+        ..Default::default()
     };
     // The hostile bot first: what it fails on passes on to the soak bot.
     cfg.scripts = vec![entry(&hostile, "misbehave"), entry(&live, "soak")];

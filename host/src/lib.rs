@@ -29,6 +29,7 @@ pub mod auth;
 pub mod backend;
 pub mod clock;
 pub mod config;
+pub mod grants;
 pub mod model;
 pub mod pipeline;
 pub mod render;

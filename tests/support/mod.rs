@@ -55,6 +55,7 @@ pub fn entry(name: &str, config: &str) -> openqq::config::ScriptEntry {
         memory_mb: None,
         instances: None,
         kv_max_total_bytes: None,
+        ..Default::default()
     }
 }
 

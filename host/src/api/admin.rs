@@ -95,6 +95,10 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "p99_us": p99,
                 "timer_calls": ScriptStats::get(&st.timer_calls),
                 "timers": timers_of(&s, script),
+                "other_chats": ScriptStats::get(&st.other_chats),
+                "grants": v.granted.grants.to_json(),
+                "denied": v.granted.denials.total(),
+                "denials": v.granted.denials.counts(),
             })
         })
         .collect();

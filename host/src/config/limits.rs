@@ -32,6 +32,15 @@ pub struct LimitsSection {
     pub kv_max_total_bytes: u64,
     /// One-shot timers one bot may have pending.
     pub timers_max_pending: usize,
+    /// Grant quotas (see `grants::Quotas`): `host.send`s per call, sends
+    /// per minute per bot and per chat, and outbound HTTP's bounds.
+    pub sends_per_call: u64,
+    pub sends_per_minute: u64,
+    pub sends_per_minute_per_chat: u64,
+    pub http_requests_per_call: u64,
+    pub http_timeout_ms: u64,
+    pub http_max_request_bytes: u64,
+    pub http_max_response_bytes: u64,
 }
 
 impl Default for LimitsSection {
@@ -53,6 +62,15 @@ impl Default for LimitsSection {
             kv_max_value_bytes: 64 << 10,
             kv_max_total_bytes: 1 << 20,
             timers_max_pending: 1000,
+            sends_per_call: 32,
+            // QQ flags accounts that send fast; a granted bot stays well
+            // below (replies are one per message received, not counted).
+            sends_per_minute: 120,
+            sends_per_minute_per_chat: 30,
+            http_requests_per_call: 8,
+            http_timeout_ms: 10_000,
+            http_max_request_bytes: 1 << 20,
+            http_max_response_bytes: 4 << 20,
         }
     }
 }

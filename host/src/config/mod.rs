@@ -255,7 +255,7 @@ impl Default for WebhookSection {
 }
 
 /// One `[[scripts]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptEntry {
     pub path: PathBuf,
@@ -273,6 +273,24 @@ pub struct ScriptEntry {
     pub instances: Option<usize>,
     /// This bot's KV total, instead of `[limits] kv_max_total_bytes`.
     pub kv_max_total_bytes: Option<u64>,
+    /// Grants (see `grants`): where the bot listens and acts (default
+    /// every chat), where else it may send, which groups it moderates,
+    /// which origins it may call.
+    pub chats: Option<Vec<String>>,
+    #[serde(default)]
+    pub send_to: Vec<String>,
+    #[serde(default)]
+    pub moderate: Vec<String>,
+    #[serde(default)]
+    pub http: Vec<String>,
+    /// This bot's grant quotas, instead of `[limits]`'s.
+    pub sends_per_call: Option<u64>,
+    pub sends_per_minute: Option<u64>,
+    pub sends_per_minute_per_chat: Option<u64>,
+    pub http_requests_per_call: Option<u64>,
+    pub http_timeout_ms: Option<u64>,
+    pub http_max_request_bytes: Option<u64>,
+    pub http_max_response_bytes: Option<u64>,
 }
 
 impl ScriptEntry {
@@ -350,6 +368,14 @@ impl Config {
     pub fn check(&self) -> anyhow::Result<()> {
         self.check_durations()?;
         self.check_script_names()?;
+        crate::grants::Quotas::check(&self.limits, None).map_err(anyhow::Error::msg)?;
+        for e in &self.scripts {
+            let what = || format!("[[scripts]] {}", e.path.display());
+            crate::grants::Quotas::check(&self.limits, Some(e))
+                .map_err(|m| anyhow::anyhow!("{}: {m}", what()))?;
+            crate::grants::Grants::from_entry(e, &self.limits)
+                .map_err(|m| anyhow::anyhow!("{}: {m}", what()))?;
+        }
         self.http.rules()?;
         self.webhook.check()?;
         self.zone()?;

@@ -17,6 +17,12 @@ fn capability(iface: &str) -> &'static str {
         "host" => "host: log, send messages, look up contacts, the time",
         "kv" => "kv: a durable key-value store of its own (quotas: [limits] kv_max_*)",
         "timers" => "timers: declared (every, cron) and one-shot timers, on-timer",
+        "moderation" => {
+            "moderation: mute, unmute, kick group members (grant: moderate; muting a message's sender needs none)"
+        }
+        "http" => {
+            "http: outbound HTTP requests through wasi:http (grant: http, the origins it may reach)"
+        }
         _ => "unknown to this gateway",
     }
 }

@@ -211,6 +211,9 @@ pub fn world_version(engine: &Engine, component: &Component) -> Option<String> {
     let imported = ty
         .imports(engine)
         .filter_map(|(name, _)| {
+            if name.starts_with("wasi:http/outgoing-handler@") {
+                return Some("http".to_string());
+            }
             let rest = name.strip_prefix("openqq:bot/")?;
             rest.split_once('@').map(|(_, v)| v.to_string())
         })
@@ -223,12 +226,17 @@ pub fn world_version(engine: &Engine, component: &Component) -> Option<String> {
 }
 
 /// The `openqq:bot` interfaces a component imports (`host`, `kv`,
-/// `timers`) and the functions it exports: what it can ask for and answer.
+/// `timers`, `moderation`), plus `http` when it imports
+/// `wasi:http/outgoing-handler`, and the functions it exports: what it can
+/// ask for and answer.
 pub fn capabilities(engine: &Engine, component: &Component) -> (Vec<String>, Vec<String>) {
     let ty = component.component_type();
     let imports = ty
         .imports(engine)
         .filter_map(|(name, _)| {
+            if name.starts_with("wasi:http/outgoing-handler@") {
+                return Some("http".to_string());
+            }
             let rest = name.strip_prefix("openqq:bot/")?;
             let iface = rest.split('@').next().unwrap_or(rest);
             (iface != "types").then(|| iface.to_string())

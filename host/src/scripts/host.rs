@@ -3,9 +3,11 @@
 //! A guest error (friend not found, send refused) is an `Err` the bot sees and
 //! handles; nothing here traps.
 
+use super::actions::Queued;
 use super::bindings::openqq::bot::{host, types};
-use super::limits::{MAX_LOG_LINE, MAX_SENDS_PER_CALL};
+use super::limits::MAX_LOG_LINE;
 use super::state::BotState;
+use crate::grants::Chat;
 use crate::model::{GroupNumber, GroupRole, MemberRole, Qq};
 use crate::session::{Lookup, SendRequest};
 
@@ -88,9 +90,10 @@ impl host::Host for BotState {
         // Every attempt counts, refused ones too: a loop of refused sends
         // would otherwise cost a log line each for the whole call.
         self.send_attempts = self.send_attempts.saturating_add(1);
-        if self.send_attempts > MAX_SENDS_PER_CALL {
+        let per_call = self.host.granted.grants.quotas.sends_per_call;
+        if self.send_attempts > per_call {
             return Err(format!(
-                "too many sends in one call (at most {MAX_SENDS_PER_CALL})"
+                "too many sends in one call (at most {per_call}, sends_per_call)"
             ));
         }
         let max = self.host.sandbox.max_reply_chars;
@@ -102,13 +105,25 @@ impl host::Host for BotState {
                 "content too long: {chars} characters, at most {max}"
             ));
         }
-        let prepared = self
+        let session = &self.host.session;
+        let target = session
+            .resolve(&send_request(&to))
+            .map_err(|e| e.to_string())?;
+        if content.is_empty() {
+            return Err(crate::session::SessionError::ContentMissing.to_string());
+        }
+        if let Err(reason) = self
             .host
-            .session
-            .prepare(&send_request(&to), &content)
+            .granted
+            .may_send(self.handling, Chat::of_target(&target))
+        {
+            return Err(self.deny(&reason));
+        }
+        let prepared = session
+            .prepare_to(target, &content)
             .map_err(|e| e.to_string())?;
         let id = prepared.msg_id.0;
-        self.queued.push(prepared);
+        self.queued.push(Queued::Send(prepared));
         Ok(id)
     }
 

@@ -16,9 +16,9 @@ use super::engine::{Linked, Prepared};
 use super::error::{LoadStage, ScriptError};
 use super::limits::{Sandbox, init_deadline, init_wall};
 use super::state::{BotState, LogBudget};
-use crate::model::{ChatKind, ChatRef, Decision, InboundMessage, Person, SendOrigin};
-use crate::pipeline::Effects;
-use crate::session::{PreparedSend, SessionHandle};
+use crate::grants::{Granted, Handling};
+use crate::model::{ChatKind, ChatRef, Decision, InboundMessage, Person};
+use crate::session::SessionHandle;
 use crate::throttle::Throttle;
 
 /// A compiled version of a script, with its settings.
@@ -37,6 +37,8 @@ pub struct LoadedScript {
     pub instances: usize,
     /// The caps of `[limits]`.
     pub sandbox: Sandbox,
+    /// What the bot may do beyond replying (`grants`).
+    pub granted: Arc<Granted>,
     /// The log budget all instances of this version share.
     pub log: Arc<LogBudget>,
     /// The clock, the timers and the KV database the bot's imports use.
@@ -93,6 +95,7 @@ impl LoadedScript {
             self.sandbox,
             self.log.clone(),
             self.timers.clone(),
+            self.granted.clone(),
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -105,7 +108,9 @@ impl LoadedScript {
         store.set_epoch_deadline(1);
         let deadline = init_deadline(self.deadline);
         let wall = init_wall(self.deadline, self.wall);
-        store.data_mut().begin("init", Instant::now() + deadline);
+        store
+            .data_mut()
+            .begin("init", Handling::default(), Instant::now() + deadline);
         store.data_mut().in_init = true;
         let started = tokio::time::timeout(wall, self.start(&mut store)).await;
         store.data_mut().in_init = false;
@@ -187,42 +192,6 @@ fn limit_text(e: &ScriptError) -> String {
     }
 }
 
-/// Carries out the sends a call queued, in order, once it has returned;
-/// failures are logged (the bot already has its `msg_id`s), at most once
-/// per interval.
-pub async fn send_queued(
-    session: &SessionHandle,
-    version: &Arc<LoadedScript>,
-    queued: Vec<PreparedSend>,
-) {
-    for send in queued {
-        send_one(session.clone(), version.clone(), send).await;
-    }
-}
-
-/// As `send_queued`, as effects of the message being handled: each send is
-/// handed to QQ in order without holding the chat's lane.
-pub fn queue_effects(
-    session: &SessionHandle,
-    version: &Arc<LoadedScript>,
-    queued: Vec<PreparedSend>,
-    effects: &mut Effects,
-) {
-    for send in queued {
-        effects.push(send_one(session.clone(), version.clone(), send));
-    }
-}
-
-async fn send_one(session: SessionHandle, version: Arc<LoadedScript>, send: PreparedSend) {
-    let msg_id = send.msg_id;
-    let origin = SendOrigin::Script(version.name.to_string());
-    if let Err(e) = session.send_prepared(send, origin).await
-        && let Some(held_back) = version.refusals.allow()
-    {
-        tracing::warn!(script = %version.name, %msg_id, error = %e, held_back, "a bot's send failed");
-    }
-}
-
 impl Instance {
     /// Whether this bot wants events (exports `on-event`).
     pub fn wants_events(&self) -> bool {
@@ -242,18 +211,22 @@ impl Instance {
         &self.declared
     }
 
-    /// The sends the last call queued, to be carried out now, in order.
-    pub fn take_queued(&mut self) -> Vec<PreparedSend> {
+    /// What the last call queued, to be carried out now, in order.
+    pub fn take_queued(&mut self) -> Vec<super::actions::Queued> {
         self.store.data_mut().take_queued()
     }
 
     /// Calls `on-event` (a no-op for bots without it). After an `Err` the
     /// instance is poisoned, as for messages.
-    pub async fn on_event(&mut self, event: &wit::Event) -> Result<(), ScriptError> {
+    pub async fn on_event(
+        &mut self,
+        event: &wit::Event,
+        handling: Handling,
+    ) -> Result<(), ScriptError> {
         let v = self.version.clone();
         self.store
             .data_mut()
-            .begin("event", Instant::now() + v.deadline);
+            .begin("event", handling, Instant::now() + v.deadline);
         self.store.set_epoch_deadline(1);
         let result = match &self.exports {
             Exports::V1 { on_event: None, .. } => return Ok(()),
@@ -285,9 +258,11 @@ impl Instance {
         msg: &InboundMessage,
     ) -> Result<Option<Decision>, ScriptError> {
         let v = self.version.clone();
-        self.store
-            .data_mut()
-            .begin(&msg.id, Instant::now() + v.deadline);
+        self.store.data_mut().begin(
+            &msg.id,
+            Handling::of_message(msg),
+            Instant::now() + v.deadline,
+        );
         self.store.set_epoch_deadline(1);
         let message = to_wit(msg);
         // Dropping the call's future at the limit abandons the guest where
@@ -323,9 +298,11 @@ impl Instance {
             return Ok(());
         };
         let v = self.version.clone();
-        self.store
-            .data_mut()
-            .begin(&format!("timer:{name}"), Instant::now() + v.deadline);
+        self.store.data_mut().begin(
+            &format!("timer:{name}"),
+            Handling::default(),
+            Instant::now() + v.deadline,
+        );
         self.store.set_epoch_deadline(1);
         let call = bot.call_on_timer(&mut self.store, name, payload);
         let result = tokio::time::timeout(v.wall, call).await;

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::limits::Sandbox;
-use crate::config::{Config, ScriptEntry, stem};
+use crate::config::{Config, ScriptEntry, default_wall, stem};
+use crate::grants::Grants;
 
 /// What to load: one script's file and settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,16 +22,29 @@ pub struct ScriptSpec {
     pub instances: usize,
     /// The caps of `[limits]`.
     pub sandbox: Sandbox,
+    /// What the bot may do beyond replying.
+    pub grants: Grants,
 }
 
 impl ScriptSpec {
     fn from_entry(e: &ScriptEntry, cfg: &Config) -> ScriptSpec {
+        // `Config::check` refused entries that do not parse; were one to
+        // slip through, least privilege is the safe fallback.
+        let grants = Grants::from_entry(e, &cfg.limits).unwrap_or_else(|why| {
+            tracing::error!(script = %e.script_name(), "{why}; running with no grants");
+            Grants::least(&cfg.limits)
+        });
+        let timeout = e.timeout_ms.unwrap_or(cfg.limits.timeout_ms);
+        let wall = match e.wall_ms.or(cfg.limits.wall_ms) {
+            Some(w) => w,
+            None => grants.default_wall_ms(default_wall(timeout)),
+        };
         ScriptSpec {
             name: e.script_name(),
             path: e.path.clone(),
             config: flatten(&e.config),
-            deadline: Duration::from_millis(e.timeout_ms.unwrap_or(cfg.limits.timeout_ms)),
-            wall: Duration::from_millis(cfg.limits.wall_ms(e.timeout_ms, e.wall_ms)),
+            deadline: Duration::from_millis(timeout),
+            wall: Duration::from_millis(wall),
             memory_mb: e.memory_mb.unwrap_or(cfg.limits.memory_mb),
             instances: e.instances.unwrap_or(cfg.limits.instances),
             sandbox: {
@@ -40,6 +54,7 @@ impl ScriptSpec {
                 }
                 s
             },
+            grants,
         }
     }
 
@@ -54,6 +69,7 @@ impl ScriptSpec {
             memory_mb: cfg.limits.memory_mb,
             instances: cfg.limits.instances,
             sandbox: Sandbox::from(&cfg.limits),
+            grants: Grants::least(&cfg.limits),
         }
     }
 }
@@ -193,6 +209,7 @@ mod tests {
             memory_mb: None,
             instances: None,
             kv_max_total_bytes: None,
+            ..Default::default()
         }
     }
 

@@ -10,6 +10,7 @@
 //! Lifetimes, after spin: `ScriptEngine` (process) → `LoadedScript` (one
 //! version of one file) → `Instance` (a store, reused across messages).
 
+mod actions;
 mod bindings;
 mod cache;
 pub mod check;
@@ -19,6 +20,7 @@ mod host;
 pub mod limits;
 mod loaded;
 pub mod loader;
+mod moderation;
 mod registry;
 mod reload;
 mod state;

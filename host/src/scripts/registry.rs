@@ -33,11 +33,13 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 
+use super::actions::{carry_out, queue_effects};
 use super::error::ScriptError;
 use super::host::over_chars;
 use super::limits::{LOCK_GRACE, MAX_MUTE_SECS, MIN_MUTE_SECS, WARN_INTERVAL};
-use super::loaded::{Instance, LoadedScript, WitEvent, queue_effects, send_queued};
+use super::loaded::{Instance, LoadedScript, WitEvent};
 use super::stats::{Outcome, ScriptStats};
+use crate::grants::Chat;
 use crate::model::{Decided, DecidedBy, Decision, InboundMessage};
 use crate::pipeline::{Effects, Handler, spread};
 use crate::session::SessionHandle;
@@ -331,6 +333,10 @@ impl Script {
         session: &SessionHandle,
         effects: &mut Effects,
     ) -> Option<Decision> {
+        if !self.current().granted.listens(Chat::of_message(msg)) {
+            self.stats.record_other_chat();
+            return None;
+        }
         let slot = self.slot_for(Some(&msg.chat_key()));
         let patience = self.current().wall + LOCK_GRACE;
         let Some(mut live) = slot.hold(patience).await else {
@@ -443,6 +449,11 @@ impl Script {
         session: &SessionHandle,
     ) {
         let name = about.name();
+        if let Some(chat) = Chat::of_event(about)
+            && !self.current().granted.listens(chat)
+        {
+            return;
+        }
         let slot = self.slot_for(about.chat_key().as_ref());
         let patience = self.current().wall + LOCK_GRACE;
         let Some(mut live) = slot.hold(patience).await else {
@@ -468,7 +479,9 @@ impl Script {
             return;
         }
         let version = instance.version.clone();
-        let result = instance.on_event(event).await;
+        let result = instance
+            .on_event(event, crate::grants::Handling::of_event(about))
+            .await;
         let queued = instance.take_queued();
         if let Err(e) = result {
             live.instance = None;
@@ -476,7 +489,7 @@ impl Script {
         }
         drop(live);
         if !queued.is_empty() {
-            send_queued(session, &version, queued).await;
+            carry_out(session, &version, queued).await;
         }
     }
 }
@@ -539,7 +552,7 @@ impl Script {
         }
         drop(live);
         if !queued.is_empty() {
-            send_queued(session, &version, queued).await;
+            carry_out(session, &version, queued).await;
         }
         Fired::Called
     }

@@ -16,14 +16,16 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
+use super::actions::carry_out;
 use super::engine::ScriptEngine;
 use super::error::{LoadStage, ScriptError};
 use super::limits::WARN_INTERVAL;
-use super::loaded::{Instance, LoadedScript, send_queued};
+use super::loaded::{Instance, LoadedScript};
 use super::loader::{ScriptSpec, Specs, specs};
 use super::registry::{Registry, Script};
 use super::state::LogBudget;
 use crate::config::Config;
+use crate::grants::Granted;
 use crate::throttle::Throttle;
 
 /// A file that fails to compile while it keeps changing, or that changed
@@ -356,6 +358,11 @@ impl Reloader {
             memory_mb: spec.memory_mb,
             instances: spec.instances.max(1),
             sandbox: spec.sandbox,
+            // The bot's denials and send rate outlive its versions.
+            granted: Arc::new(match self.registry.get(&spec.name) {
+                Some(old) => Granted::succeeding(spec.grants.clone(), &old.current().granted),
+                None => Granted::new(spec.grants.clone()),
+            }),
             log: Arc::new(LogBudget::new(&spec.sandbox)),
             timers: self.registry.timers().clone(),
             refusals: Throttle::new(WARN_INTERVAL),
@@ -373,7 +380,7 @@ impl Reloader {
             .collect();
         if !queued.is_empty() {
             let session = self.registry.session().clone();
-            tokio::spawn(async move { send_queued(&session, &version, queued).await });
+            tokio::spawn(async move { carry_out(&session, &version, queued).await });
         }
         Ok(instances)
     }
@@ -384,6 +391,7 @@ fn same_settings(cur: &LoadedScript, spec: &ScriptSpec) -> bool {
         && cur.deadline == spec.deadline
         && cur.wall == spec.wall
         && cur.sandbox == spec.sandbox
+        && cur.granted.grants == spec.grants
         && cur.memory_mb == spec.memory_mb
         && cur.instances == spec.instances.max(1)
         && cur.path == spec.path

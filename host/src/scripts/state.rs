@@ -13,8 +13,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::actions::Queued;
 use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS, Sandbox};
-use crate::session::{PreparedSend, SessionHandle};
+use crate::grants::{Granted, Handling};
+use crate::session::SessionHandle;
 use crate::throttle::Throttle;
 
 /// The call in progress, shared with the script's output streams: the id of
@@ -96,11 +98,13 @@ pub struct BotState {
     /// the guest's own running time (the epoch callback reads it); the
     /// wall-clock limit around the call bounds the rest.
     pub deadline: Option<Instant>,
-    /// Sends the bot asked for (`host::send`), in order: they are carried
-    /// out once the call has returned and released its instance, so a bot
-    /// never waits for the outbox or QQ while it holds the instance other
-    /// chats need. Sends `init` queued wait here for the first call's.
-    pub queued: Vec<PreparedSend>,
+    /// Sends and moderation the bot asked for, in order: carried out once
+    /// the call has returned and released its instance, so a bot never
+    /// waits for the outbox or QQ while it holds the instance other chats
+    /// need. What `init` queued waits here for the first call's.
+    pub queued: Vec<Queued>,
+    /// The chat and sender of the call in progress, for grant checks.
+    pub handling: Handling,
     /// `host::send` calls in the call in progress, refused ones included
     /// (see `MAX_SENDS_PER_CALL`).
     pub send_attempts: u32,
@@ -124,6 +128,8 @@ pub struct HostCtx {
     /// The clock, the one-shot timers and, through them, the database of
     /// bots' KV stores.
     pub timers: crate::timers::Timers,
+    /// What the bot is granted, and what it was refused.
+    pub granted: Arc<Granted>,
 }
 
 impl BotState {
@@ -137,6 +143,7 @@ impl BotState {
         sandbox: Sandbox,
         log: Arc<LogBudget>,
         timers: crate::timers::Timers,
+        granted: Arc<Granted>,
     ) -> BotState {
         let msg: CurrentMsg = Arc::new(Mutex::new(CallNote::default()));
         let output = |stream| LogOutput {
@@ -167,9 +174,11 @@ impl BotState {
                 sandbox,
                 log,
                 timers,
+                granted,
             },
             deadline: None,
             queued: Vec::new(),
+            handling: Handling::default(),
             send_attempts: 0,
             writes: 0,
             in_init: false,
@@ -182,8 +191,9 @@ impl BotState {
         self.host.log.admit(&self.host.msg)
     }
 
-    /// Marks the start of a call about message `msg_id`.
-    pub fn begin(&mut self, msg_id: &str, deadline: Instant) {
+    /// Marks the start of a call about message `msg_id`, handling `handling`.
+    pub fn begin(&mut self, msg_id: &str, handling: Handling, deadline: Instant) {
+        self.handling = handling;
         if let Ok(mut n) = self.host.msg.lock() {
             n.msg_id.clear();
             n.msg_id.push_str(msg_id);
@@ -241,8 +251,8 @@ impl BotState {
         out
     }
 
-    /// The sends the last call queued, to be carried out now.
-    pub fn take_queued(&mut self) -> Vec<PreparedSend> {
+    /// What the last call queued, to be carried out now.
+    pub fn take_queued(&mut self) -> Vec<Queued> {
         std::mem::take(&mut self.queued)
     }
 
@@ -381,5 +391,14 @@ impl AsyncWrite for LineLogger {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         self.poll_flush(cx)
+    }
+}
+
+impl BotState {
+    /// Counts a refusal by the bot's grants; the error text the bot sees.
+    pub fn deny(&self, reason: &str) -> String {
+        self.host
+            .granted
+            .deny(&self.host.script, &msg_id_of(&self.host.msg), reason)
     }
 }

@@ -27,6 +27,9 @@ pub struct ScriptStats {
     /// Messages passed on without a call: the script was paused after
     /// failing repeatedly, or its instance was busy past the wall-clock limit.
     pub skipped: AtomicU64,
+    /// Messages from chats outside the bot's `chats` grant, which it never
+    /// saw.
+    pub other_chats: AtomicU64,
     /// Timer calls (`on-timer`), whatever their outcome; their failures
     /// count in `traps`, `timeouts` and `wall_clock` too.
     pub timer_calls: AtomicU64,
@@ -92,6 +95,11 @@ impl ScriptStats {
     /// Counts a message passed on without a call.
     pub fn record_skip(&self) {
         self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a message from a chat the bot is not granted.
+    pub fn record_other_chat(&self) {
+        self.other_chats.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Remembers why the script failed, and the pause it earned.

@@ -96,16 +96,44 @@ impl SessionHandle {
         qq: Qq,
         seconds: u64,
     ) -> Result<(), SessionError> {
-        let target = {
-            let c = self.contacts();
-            let g = c.group(gnumber).ok_or(SessionError::GroupObjectNotFound)?;
-            let m = g
-                .member_by_qq(qq)
-                .ok_or_else(|| SessionError::MemberNotFound(qq.to_string()))?;
-            manageable(g, m)?
-        };
+        let target = self.manageable_member(gnumber, qq)?;
         let seconds = mute_secs(seconds).map_err(|r| SessionError::Refused(r.to_string()))?;
         self.mute(&target, seconds).await
+    }
+
+    /// A member by numbers, if the account may mute or kick them (the
+    /// checks a bot's moderation call makes before it is queued).
+    ///
+    /// # Errors
+    /// The group or member unknown, or refused by the rules.
+    pub fn manageable_member(
+        &self,
+        gnumber: GroupNumber,
+        qq: Qq,
+    ) -> Result<MemberRef, SessionError> {
+        let c = self.contacts();
+        let g = c.group(gnumber).ok_or(SessionError::GroupObjectNotFound)?;
+        let m = g
+            .member_by_qq(qq)
+            .ok_or_else(|| SessionError::MemberNotFound(qq.to_string()))?;
+        manageable(g, m)
+    }
+
+    /// Mutes a member already checked (`manageable_member`) for
+    /// `seconds`; 0 lifts the mute.
+    ///
+    /// # Errors
+    /// Refused by QQ.
+    pub async fn mute_member(&self, target: &MemberRef, seconds: u32) -> Result<(), SessionError> {
+        self.mute(target, seconds).await
+    }
+
+    /// Removes a member already checked (`manageable_member`).
+    ///
+    /// # Errors
+    /// Refused by QQ.
+    pub async fn kick_member(&self, target: &MemberRef) -> Result<(), SessionError> {
+        self.kick_one(target).await
     }
 
     async fn mute(&self, target: &MemberRef, seconds: u32) -> Result<(), SessionError> {
@@ -123,16 +151,21 @@ impl SessionHandle {
     pub async fn kick(&self, group: &Lookup, members: &MemberList) -> Result<(), SessionError> {
         let targets = self.resolve_members(group, members)?;
         for t in &targets {
-            self.inner
-                .backend
-                .kick(t)
-                .await
-                .map_err(|e| SessionError::Refused(e.to_string()))?;
-            self.apply_change(BackendEvent::MemberLeft {
-                group: t.gnumber,
-                member: t.qq,
-            });
+            self.kick_one(t).await?;
         }
+        Ok(())
+    }
+
+    async fn kick_one(&self, t: &MemberRef) -> Result<(), SessionError> {
+        self.inner
+            .backend
+            .kick(t)
+            .await
+            .map_err(|e| SessionError::Refused(e.to_string()))?;
+        self.apply_change(BackendEvent::MemberLeft {
+            group: t.gnumber,
+            member: t.qq,
+        });
         Ok(())
     }
 }

@@ -113,11 +113,24 @@ impl SessionHandle {
     /// # Errors
     /// Not found, or content missing.
     pub fn prepare(&self, req: &SendRequest, content: &str) -> Result<PreparedSend, SessionError> {
+        self.prepare_to(self.resolve(req)?, content)
+    }
+
+    /// As `prepare`, to a target already resolved (a bot's grants are
+    /// checked between the two).
+    ///
+    /// # Errors
+    /// Content missing.
+    pub fn prepare_to(
+        &self,
+        target: SendTarget,
+        content: &str,
+    ) -> Result<PreparedSend, SessionError> {
         if content.is_empty() {
             return Err(SessionError::ContentMissing);
         }
         Ok(PreparedSend {
-            target: self.resolve(req)?,
+            target,
             msg_id: self.inner.outbox.reserve(),
             content: content.to_string(),
         })

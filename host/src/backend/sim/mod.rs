@@ -305,7 +305,8 @@ impl Backend for Sim {
     async fn shutup(&self, target: &MemberRef, seconds: u32) -> Result<(), BackendError> {
         let mut st = self.state();
         check_moderation(&st.world, target)?;
-        if seconds < 60 {
+        // 0 lifts a mute (OneBot's `set_group_ban` with duration 0).
+        if seconds != 0 && seconds < 60 {
             return Err(BackendError::Rejected {
                 retcode: 2,
                 reason: "mute time under 60 s".into(),

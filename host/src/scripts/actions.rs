@@ -1,0 +1,78 @@
+//! What a bot's call asked the gateway to do besides its decision — sends
+//! (`host.send`) and moderation (`moderation.*`) — checked when asked and
+//! carried out once the call has returned and released its instance, in
+//! the order asked: a bot never waits for the outbox or QQ while holding
+//! the instance other chats need.
+
+use std::sync::Arc;
+
+use super::loaded::LoadedScript;
+use crate::model::{MemberRef, SendOrigin};
+use crate::pipeline::Effects;
+use crate::session::{PreparedSend, SessionHandle};
+
+/// One action a call queued, already checked against the bot's grants
+/// and the account's contacts.
+#[derive(Debug)]
+pub enum Queued {
+    Send(PreparedSend),
+    /// Mute for this many seconds; 0 lifts a mute.
+    Mute(MemberRef, u32),
+    Kick(MemberRef),
+}
+
+/// Carries out what a call queued, in order, once it has returned;
+/// failures are logged (the bot already had its answer), at most once per
+/// interval.
+pub async fn carry_out(session: &SessionHandle, version: &Arc<LoadedScript>, queued: Vec<Queued>) {
+    for action in queued {
+        one(session.clone(), version.clone(), action).await;
+    }
+}
+
+/// As `carry_out`, as effects of the message being handled: each action is
+/// handed to QQ in order without holding the chat's lane.
+pub fn queue_effects(
+    session: &SessionHandle,
+    version: &Arc<LoadedScript>,
+    queued: Vec<Queued>,
+    effects: &mut Effects,
+) {
+    for action in queued {
+        effects.push(one(session.clone(), version.clone(), action));
+    }
+}
+
+async fn one(session: SessionHandle, version: Arc<LoadedScript>, action: Queued) {
+    let (what, result) = match action {
+        Queued::Send(send) => {
+            let msg_id = send.msg_id;
+            let origin = SendOrigin::Script(version.name.to_string());
+            let r = session.send_prepared(send, origin).await.map(|_| ());
+            (format!("send {msg_id}"), r.map_err(|e| e.to_string()))
+        }
+        Queued::Mute(target, secs) => {
+            let r = session.mute_member(&target, secs).await;
+            let what = if secs == 0 { "unmute" } else { "mute" };
+            (
+                format!("{what} {} in {}", target.qq, target.gnumber),
+                r.map_err(|e| e.to_string()),
+            )
+        }
+        Queued::Kick(target) => {
+            let r = session.kick_member(&target).await;
+            (
+                format!("kick {} from {}", target.qq, target.gnumber),
+                r.map_err(|e| e.to_string()),
+            )
+        }
+    };
+    match result {
+        Ok(()) => tracing::debug!(script = %version.name, "{what}: done"),
+        Err(e) => {
+            if let Some(held_back) = version.refusals.allow() {
+                tracing::warn!(script = %version.name, error = %e, held_back, "a bot's {what} failed");
+            }
+        }
+    }
+}
