@@ -12,6 +12,7 @@ mod api_v1;
 mod api_v2;
 mod cross_site;
 mod flow;
+mod grants;
 mod hot_swap;
 mod languages;
 mod malformed;

@@ -134,11 +134,19 @@ async fn scripts_run_in_order_and_the_first_decision_wins() {
     gw.gateway.stop().await;
 }
 
+/// `entry` granted `host.send` to `chat` besides the chat it handles.
+fn granted(entry: ScriptEntry, chat: &str) -> ScriptEntry {
+    ScriptEntry {
+        send_to: vec![chat.to_string()],
+        ..entry
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_can_send_look_up_and_forward() {
     let scripts = vec![
-        entry("misbehave", ""),
-        entry("forward", "group = \"552603\""),
+        granted(entry("misbehave", ""), "friend:7891234"),
+        granted(entry("forward", "group = \"552603\""), "group:552603"),
     ];
     let mut rx = Receiver::start().await;
     let gw = TestGateway::with_config(config_with(scripts, Some(&rx.url))).await;
@@ -176,7 +184,10 @@ async fn a_bot_can_send_look_up_and_forward() {
 /// `host::send` waits in a spaced outbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_that_waits_in_the_outbox_is_not_a_timeout() {
-    let mut config = config_with(vec![entry("misbehave", "")], None);
+    let mut config = config_with(
+        vec![granted(entry("misbehave", ""), "friend:7891234")],
+        None,
+    );
     config.outbox.spacing_ms = 300;
     config.limits.timeout_ms = 100;
     let gw = TestGateway::with_config(config).await;

@@ -85,7 +85,8 @@ async fn kv_values_survive_a_trap_a_swap_and_a_restart() {
     assert_eq!(openqq::scripts::ScriptStats::get(&keeper.stats.traps), 1);
 
     // A reload with another config makes a new version: a swap.
-    *next.lock().expect("config slot") = config(&data, vec![entry("keeper", "group = 552603")]);
+    *next.lock().expect("config slot") =
+        config(&data, vec![posting(entry("keeper", "group = 552603"))]);
     let report = gw.reload_scripts().await;
     assert_eq!(report["swapped"], json!(["keeper"]), "{report}");
     assert_eq!(ask(&gw, "kv get greeting").await, "你好");
@@ -175,7 +176,16 @@ async fn quotas_refuse_with_the_bot_seeing_why_and_admin_shows_the_store() {
 fn in_shanghai(data: &DataDir, bot: &str, bot_config: &str) -> Config {
     Config {
         timezone: Some("Asia/Shanghai".into()),
-        ..config(data, vec![entry(bot, bot_config)])
+        ..config(data, vec![posting(entry(bot, bot_config))])
+    }
+}
+
+/// `entry` granted to send to group 552603 from its timer calls (which
+/// handle no chat).
+fn posting(entry: ScriptEntry) -> ScriptEntry {
+    ScriptEntry {
+        send_to: vec!["group:552603".into()],
+        ..entry
     }
 }
 
@@ -264,7 +274,7 @@ async fn an_unloaded_bots_timers_stop() {
     let mut cfg = config(
         &data,
         vec![
-            entry("keeper", "every_ms = 1000\ngroup = 552603"),
+            posting(entry("keeper", "every_ms = 1000\ngroup = 552603")),
             entry("echo", ""),
         ],
     );

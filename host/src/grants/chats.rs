@@ -43,6 +43,30 @@ impl Chat {
         Chat { kind, number }
     }
 
+    /// The chat as the database stores it: a kind code and the number.
+    pub fn to_stored(self) -> (u8, u64) {
+        let code = match self.kind {
+            ChatKind::Friend => 0,
+            ChatKind::Group => 1,
+            ChatKind::Discuss => 2,
+            ChatKind::Sess => 3,
+        };
+        (code, self.number)
+    }
+
+    /// A chat the database stored; `None` for a code this version does not
+    /// know.
+    pub fn from_stored((code, number): (u8, u64)) -> Option<Chat> {
+        let kind = match code {
+            0 => ChatKind::Friend,
+            1 => ChatKind::Group,
+            2 => ChatKind::Discuss,
+            3 => ChatKind::Sess,
+            _ => return None,
+        };
+        Some(Chat { kind, number })
+    }
+
     pub fn group(number: u64) -> Chat {
         Chat {
             kind: ChatKind::Group,
@@ -190,6 +214,20 @@ mod tests {
         assert_eq!(ChatSet::parse(&["group:1", "*"]).unwrap(), ChatSet::Every);
         let none = ChatSet::parse::<&str>(&[]).unwrap();
         assert!(!none.allows(chat(ChatKind::Friend, 1)));
+    }
+
+    #[test]
+    fn a_stored_chat_reads_back_as_itself() {
+        for kind in [
+            ChatKind::Friend,
+            ChatKind::Group,
+            ChatKind::Discuss,
+            ChatKind::Sess,
+        ] {
+            let c = chat(kind, 552603);
+            assert_eq!(Chat::from_stored(c.to_stored()), Some(c));
+        }
+        assert_eq!(Chat::from_stored((9, 1)), None);
     }
 
     #[test]

@@ -293,14 +293,19 @@ impl Instance {
     /// Calls `on-timer(name, payload)` (0.2.0 bots; a no-op for others),
     /// with a message call's limits. After an `Err` the instance is
     /// poisoned, as for messages.
-    pub async fn on_timer(&mut self, name: &str, payload: &str) -> Result<(), ScriptError> {
+    pub async fn on_timer(
+        &mut self,
+        name: &str,
+        payload: &str,
+        handling: Handling,
+    ) -> Result<(), ScriptError> {
         let Exports::V2(bot) = &self.exports else {
             return Ok(());
         };
         let v = self.version.clone();
         self.store.data_mut().begin(
             &format!("timer:{name}"),
-            Handling::default(),
+            handling,
             Instant::now() + v.deadline,
         );
         self.store.set_epoch_deadline(1);

@@ -502,6 +502,7 @@ impl Script {
         &self,
         name: &str,
         payload: &str,
+        chat: Option<Chat>,
         session: &SessionHandle,
     ) -> crate::timers::Fired {
         use crate::timers::Fired;
@@ -539,7 +540,12 @@ impl Script {
             return Fired::Absent;
         }
         let version = instance.version.clone();
-        let result = instance.on_timer(name, payload).await;
+        // A timer set in a chat the bot no longer serves handles none.
+        let handling = crate::grants::Handling {
+            chat: chat.filter(|c| version.granted.listens(*c)),
+            sender: None,
+        };
+        let result = instance.on_timer(name, payload, handling).await;
         let queued = instance.take_queued();
         let took = started.elapsed();
         match &result {
@@ -652,11 +658,12 @@ impl crate::timers::TimerBots for Registry {
         bot: Arc<str>,
         name: String,
         payload: String,
+        chat: Option<Chat>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::timers::Fired> + Send>> {
         let registry = self.clone();
         Box::pin(async move {
             match registry.get(&bot) {
-                Some(s) => s.fire_timer(&name, &payload, &registry.session).await,
+                Some(s) => s.fire_timer(&name, &payload, chat, &registry.session).await,
                 None => crate::timers::Fired::Absent,
             }
         })

@@ -120,7 +120,9 @@ impl timers::Host for BotState {
         let timers = self.host.timers.clone();
         let bot = self.host.script.clone();
         let max = self.host.sandbox.timers_max_pending;
-        self.off_clock(move || timers.set_after(&bot, &name, delay_ms, &payload, max))
+        // Set while handling a chat, its call may send back there.
+        let chat = self.handling.chat;
+        self.off_clock(move || timers.set_after(&bot, &name, delay_ms, &payload, chat, max))
             .await?
     }
 

@@ -114,6 +114,8 @@ impl Storage {
             .context("database: kv usage table")?;
         tx.open_table(oneshots::TABLE)
             .context("database: timers table")?;
+        tx.open_table(oneshots::CHATS)
+            .context("database: timer chats table")?;
         tx.commit().context("database: commit")?;
         Ok(())
     }

@@ -13,6 +13,15 @@ use super::{Storage, store_error};
 pub(super) const TABLE: TableDefinition<(&str, &str), (u64, u64, &str)> =
     TableDefinition::new("timers");
 
+/// `(bot, name) → (chat kind, chat number)`: the chat a timer was set in,
+/// when it was set while handling one (its call may send back there).
+/// A table of its own, so databases written before it keep opening.
+pub(super) const CHATS: TableDefinition<(&str, &str), (u8, u64)> =
+    TableDefinition::new("timer_chats");
+
+/// A chat as stored: a kind code and a number (see `grants::Chat`).
+pub type StoredChat = (u8, u64);
+
 /// A pending one-shot timer, without its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -35,6 +44,7 @@ impl Storage {
         name: &str,
         due_ms: u64,
         payload: &str,
+        chat: Option<StoredChat>,
         max_pending: usize,
     ) -> Result<Pending, String> {
         let seq = self
@@ -61,6 +71,12 @@ impl Storage {
             }
             t.insert((bot, name), (due_ms, seq, payload))
                 .map_err(st("write"))?;
+            let mut chats = tx.open_table(CHATS).map_err(st("write"))?;
+            match chat {
+                Some(c) => chats.insert((bot, name), c).map(|_| ()),
+                None => chats.remove((bot, name)).map(|_| ()),
+            }
+            .map_err(st("write"))?;
         }
         tx.commit().map_err(st("commit"))?;
         Ok(Pending {
@@ -84,6 +100,8 @@ impl Storage {
                 (Some(c), Some(s)) if c != s => false,
                 _ => {
                     t.remove((bot, name)).map_err(st("write"))?;
+                    let mut chats = tx.open_table(CHATS).map_err(st("write"))?;
+                    chats.remove((bot, name)).map_err(st("write"))?;
                     true
                 }
             }
@@ -92,21 +110,29 @@ impl Storage {
         Ok(removed)
     }
 
-    /// The payload of `bot`'s timer `name` if it is still the one numbered
-    /// `seq`.
+    /// The payload of `bot`'s timer `name`, and the chat it was set in,
+    /// if it is still the one numbered `seq`.
     pub fn oneshot_payload(
         &self,
         bot: &str,
         name: &str,
         seq: u64,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<(String, Option<StoredChat>)>, String> {
         let tx = self.db.begin_read().map_err(st("read"))?;
         let t = tx.open_table(TABLE).map_err(st("read"))?;
-        let v = t.get((bot, name)).map_err(st("read"))?;
-        Ok(v.and_then(|v| {
-            let (_, s, payload) = v.value();
-            (s == seq).then(|| payload.to_string())
-        }))
+        let Some(v) = t.get((bot, name)).map_err(st("read"))? else {
+            return Ok(None);
+        };
+        let (_, s, payload) = v.value();
+        if s != seq {
+            return Ok(None);
+        }
+        let chats = tx.open_table(CHATS).map_err(st("read"))?;
+        let chat = chats
+            .get((bot, name))
+            .map_err(st("read"))?
+            .map(|c| c.value());
+        Ok(Some((payload.to_string(), chat)))
     }
 
     /// Every pending one-shot timer (read once at start).
@@ -142,13 +168,15 @@ mod tests {
     #[test]
     fn timers_are_replaced_by_name_and_removed_only_if_unchanged() {
         let (_d, s) = crate::storage::temp();
-        let first = s.oneshot_put("a", "t", 10, "one", 10).unwrap();
-        let second = s.oneshot_put("a", "t", 20, "two", 10).unwrap();
+        let first = s.oneshot_put("a", "t", 10, "one", None, 10).unwrap();
+        let second = s
+            .oneshot_put("a", "t", 20, "two", Some((1, 552603)), 10)
+            .unwrap();
         assert_ne!(first.seq, second.seq);
         assert_eq!(s.oneshot_payload("a", "t", first.seq).unwrap(), None);
         assert_eq!(
-            s.oneshot_payload("a", "t", second.seq).unwrap().as_deref(),
-            Some("two")
+            s.oneshot_payload("a", "t", second.seq).unwrap(),
+            Some(("two".to_string(), Some((1, 552603))))
         );
         // The first firing must not remove the second.
         assert!(!s.oneshot_remove("a", "t", Some(first.seq)).unwrap());
@@ -160,13 +188,13 @@ mod tests {
     #[test]
     fn pending_timers_are_capped_per_bot() {
         let (_d, s) = crate::storage::temp();
-        s.oneshot_put("a", "1", 1, "", 2).unwrap();
-        s.oneshot_put("a", "2", 1, "", 2).unwrap();
-        s.oneshot_put("b", "1", 1, "", 2).unwrap();
-        let e = s.oneshot_put("a", "3", 1, "", 2).unwrap_err();
+        s.oneshot_put("a", "1", 1, "", None, 2).unwrap();
+        s.oneshot_put("a", "2", 1, "", None, 2).unwrap();
+        s.oneshot_put("b", "1", 1, "", None, 2).unwrap();
+        let e = s.oneshot_put("a", "3", 1, "", None, 2).unwrap_err();
         assert!(e.contains("timers_max_pending = 2"), "{e}");
         // Replacing one is not one more.
-        s.oneshot_put("a", "2", 5, "again", 2).unwrap();
+        s.oneshot_put("a", "2", 5, "again", None, 2).unwrap();
     }
 
     #[test]
@@ -174,11 +202,11 @@ mod tests {
         let d = crate::storage::tempdir::TempDir::new();
         let seq = {
             let s = Storage::open(d.path()).unwrap();
-            s.oneshot_put("a", "t", 42, "p", 10).unwrap().seq
+            s.oneshot_put("a", "t", 42, "p", None, 10).unwrap().seq
         };
         let s = Storage::open(d.path()).unwrap();
         let all = s.oneshots().unwrap();
         assert_eq!(all[0].due_ms, 42);
-        assert!(s.oneshot_put("a", "u", 1, "", 10).unwrap().seq > seq);
+        assert!(s.oneshot_put("a", "u", 1, "", None, 10).unwrap().seq > seq);
     }
 }

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
+use crate::grants::Chat;
 use crate::storage::{Pending, Storage};
 
 mod clock;
@@ -69,12 +70,14 @@ pub trait TimerBots: Send + Sync + 'static {
     /// `Arc` is a new one whenever the declarations may have changed.
     fn declared(&self) -> Vec<(Arc<str>, Arc<Vec<Declared>>)>;
 
-    /// Calls `bot`'s `on-timer(name, payload)`.
+    /// Calls `bot`'s `on-timer(name, payload)`; `chat` is the chat a
+    /// one-shot timer was set in (its call may send back there).
     fn fire(
         &self,
         bot: Arc<str>,
         name: String,
         payload: String,
+        chat: Option<Chat>,
     ) -> Pin<Box<dyn Future<Output = Fired> + Send>>;
 
     /// Notified when bots are loaded, swapped or unloaded.
@@ -148,7 +151,8 @@ impl Timers {
     }
 
     /// Sets (or replaces) `bot`'s one-shot timer `name`, due `delay_ms`
-    /// from now. Blocking: it returns once the timer is on disk.
+    /// from now, remembering `chat`, the chat it was set in. Blocking: it
+    /// returns once the timer is on disk.
     ///
     /// # Errors
     /// A name or payload over its cap, too many pending, or the database.
@@ -158,6 +162,7 @@ impl Timers {
         name: &str,
         delay_ms: u64,
         payload: &str,
+        chat: Option<Chat>,
         max_pending: usize,
     ) -> Result<(), String> {
         check_name(name)?;
@@ -172,10 +177,14 @@ impl Timers {
         let delay_ms = delay_ms.max(MIN_DELAY.as_millis() as u64);
         let due = self.now_ms().saturating_add(delay_ms);
         let _writing = self.0.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let p = self
-            .0
-            .storage
-            .oneshot_put(bot, name, due, payload, max_pending)?;
+        let p = self.0.storage.oneshot_put(
+            bot,
+            name,
+            due,
+            payload,
+            chat.map(Chat::to_stored),
+            max_pending,
+        )?;
         self.lock().insert((p.bot.clone(), p.name.clone()), p);
         self.0.wake.notify_one();
         Ok(())
@@ -262,11 +271,11 @@ mod tests {
     #[test]
     fn the_index_follows_the_database_and_a_replaced_timer_is_not_forgotten() {
         let t = scratch();
-        t.set_after("b", "x", 0, "one", 10).unwrap();
+        t.set_after("b", "x", 0, "one", None, 10).unwrap();
         let first = t.pending("b")[0].clone();
         // Rounded up to the shortest delay.
         assert!(first.due_ms >= t.now_ms() + MIN_DELAY.as_millis() as u64 - 50);
-        t.set_after("b", "x", 5000, "two", 10).unwrap();
+        t.set_after("b", "x", 5000, "two", None, 10).unwrap();
         let second = t.pending("b")[0].clone();
         assert_ne!(first.seq, second.seq);
         // The first firing's bookkeeping leaves the second alone.
@@ -274,16 +283,16 @@ mod tests {
         assert_eq!(t.pending("b"), vec![second.clone()]);
         assert!(t.cancel("b", "x").unwrap());
         assert!(t.pending("b").is_empty());
-        t.set_after("b", "p", 10, "", 10).unwrap();
-        t.set_after("b", "q", 10, "", 10).unwrap();
-        t.set_after("c", "p", 10, "", 10).unwrap();
+        t.set_after("b", "p", 10, "", None, 10).unwrap();
+        t.set_after("b", "q", 10, "", None, 10).unwrap();
+        t.set_after("c", "p", 10, "", None, 10).unwrap();
         assert_eq!(t.cancel_all("b").unwrap(), 2);
         assert_eq!(t.pending("c").len(), 1);
         t.cancel_all("c").unwrap();
         assert!(t.storage().oneshots().unwrap().is_empty());
         let big = "x".repeat(MAX_PAYLOAD_BYTES + 1);
         assert!(
-            t.set_after("b", "y", 0, &big, 10)
+            t.set_after("b", "y", 0, &big, None, 10)
                 .unwrap_err()
                 .contains("payload")
         );

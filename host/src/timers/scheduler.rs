@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::{Declared, Fired, TimerBots, Timers};
+use crate::grants::Chat;
 use crate::storage::Pending;
 
 /// The longest the loop sleeps without looking again (a safety net; every
@@ -81,7 +82,7 @@ pub async fn run(timers: Timers, bots: Arc<dyn TimerBots>, mut stop: watch::Rece
                 beat.running.clone(),
             );
             tokio::spawn(async move {
-                bots.fire(bot, name, String::new()).await;
+                bots.fire(bot, name, String::new(), None).await;
                 running.store(false, Ordering::Release);
             });
         }
@@ -212,13 +213,18 @@ async fn fire_oneshot(
             timers.forget(&p);
             Fired::Called
         }
-        Ok(Ok(Some(payload))) => {
+        Ok(Ok(Some((payload, chat)))) => {
             let late_ms = now.saturating_sub(p.due_ms);
             if late_ms > LATE.as_millis() as u64 {
                 tracing::info!(script = %p.bot, timer = %p.name, late_ms, "one-shot timer fired late (the gateway was down or busy)");
             }
             let fired = bots
-                .fire(Arc::from(p.bot.as_str()), p.name.clone(), payload)
+                .fire(
+                    Arc::from(p.bot.as_str()),
+                    p.name.clone(),
+                    payload,
+                    chat.and_then(Chat::from_stored),
+                )
                 .await;
             if fired == Fired::Called {
                 let storage = timers.storage().clone();

@@ -8,6 +8,11 @@
 //! - `remind MS TEXT`: a one-shot timer; when it fires, TEXT is sent to the
 //!   chat it was set in
 //! - `trap`: panics (the instance is rebuilt; the KV stays)
+//! - `seen TEXT`: replies `seen: TEXT` (a test sees which chats reach it)
+//! - `send group|friend N TEXT`, `send temp G Q TEXT`: `host.send`, answers
+//!   `sent` or the error
+//! - `mute G Q SECS`, `unmute G Q`, `kick G Q`: moderation calls, answer
+//!   `ok` or the error
 //!
 //! Config: `every_ms` and/or `cron` declare timers named `every` / `cron`;
 //! each call sends `tick:<name>` to the group `group` (a number).
@@ -34,6 +39,51 @@ fn origin(msg: &Message) -> Option<String> {
         (None, Some(qq)) => Some(format!("f:{qq}")),
         _ => None,
     }
+}
+
+fn number(s: &str) -> Result<u64, String> {
+    s.parse().map_err(|_| format!("not a number: {s}"))
+}
+
+/// `send group|friend N TEXT` or `send temp G Q TEXT`.
+fn send(text: &str) -> Result<String, String> {
+    let words: Vec<&str> = text.splitn(5, ' ').collect();
+    let (to, content) = match words.as_slice() {
+        ["send", "group", n, rest @ ..] => (
+            Destination::Group(Address::Number(number(n)?)),
+            rest.join(" "),
+        ),
+        ["send", "friend", n, rest @ ..] => (
+            Destination::Friend(Address::Number(number(n)?)),
+            rest.join(" "),
+        ),
+        ["send", "temp", g, q, rest @ ..] => (
+            Destination::GroupTemp(openqq_bot::GroupTemp {
+                group: Address::Number(number(g)?),
+                member: Address::Number(number(q)?),
+            }),
+            rest.join(" "),
+        ),
+        _ => return Err("usage: send group|friend N TEXT".into()),
+    };
+    host::send(to, &content).map(|_| "sent".to_string())
+}
+
+/// `mute G Q SECS`, `unmute G Q`, `kick G Q`, through the raw 0.2.0
+/// `moderation` import.
+fn moderate(text: &str) -> Result<String, String> {
+    use openqq_bot::bindings::openqq::bot::moderation;
+    let words: Vec<&str> = text.split(' ').collect();
+    match words.as_slice() {
+        ["mute", g, q, secs] => {
+            let secs = u32::try_from(number(secs)?).map_err(|e| e.to_string())?;
+            moderation::mute(number(g)?, number(q)?, secs)
+        }
+        ["unmute", g, q] => moderation::unmute(number(g)?, number(q)?),
+        ["kick", g, q] => moderation::kick(number(g)?, number(q)?),
+        _ => Err("usage: mute G Q SECS | unmute G Q | kick G Q".into()),
+    }
+    .map(|()| "ok".to_string())
 }
 
 impl Bot for Keeper {
@@ -115,6 +165,9 @@ impl Bot for Keeper {
                 )
             }
             ["trap"] => panic!("asked to trap"),
+            ["seen", rest @ ..] => Some(Decision::reply(format!("seen: {}", rest.join(" ")))),
+            ["send", ..] => answer(send(text)),
+            ["mute" | "unmute" | "kick", ..] => answer(moderate(text)),
             _ => None,
         }
     }
