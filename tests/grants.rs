@@ -160,7 +160,10 @@ async fn a_bot_limited_to_one_group_sees_only_it_and_is_denied_everywhere_else()
     let sent = gw.sent(0).await;
     let acted: Vec<(&str, &str)> = sent
         .iter()
-        .filter(|r| r["action"] != "send_group_message" || r["gnumber"] != GROUP.to_string())
+        .filter(|r| {
+            r["action"] != "send_group_message"
+                || r["gnumber"].as_str().and_then(|g| g.parse().ok()) != Some(GROUP)
+        })
         .map(|r| {
             (
                 r["action"].as_str().unwrap_or(""),
