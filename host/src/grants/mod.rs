@@ -320,6 +320,12 @@ impl Granted {
         next
     }
 
+    /// Whether the bot may make outbound HTTP requests (and so wait
+    /// seconds in a call).
+    pub fn waits_on_http(&self) -> bool {
+        !self.grants.http.is_empty()
+    }
+
     /// Whether messages and events of `chat` reach the bot.
     pub fn listens(&self, chat: Chat) -> bool {
         self.grants.chats.allows(chat)

@@ -8,6 +8,10 @@ use super::limits::Sandbox;
 use crate::config::{Config, ScriptEntry, default_wall, stem};
 use crate::grants::Grants;
 
+/// The default `instances` of a bot with `http` grants: how many of its
+/// calls may wait on HTTP at once before other chats wait for one.
+pub const HTTP_INSTANCES: usize = 4;
+
 /// What to load: one script's file and settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScriptSpec {
@@ -46,7 +50,13 @@ impl ScriptSpec {
             deadline: Duration::from_millis(timeout),
             wall: Duration::from_millis(wall),
             memory_mb: e.memory_mb.unwrap_or(cfg.limits.memory_mb),
-            instances: e.instances.unwrap_or(cfg.limits.instances),
+            // A bot that waits on HTTP serves other chats meanwhile from
+            // its other instances (`Script::hold_for_message`).
+            instances: e.instances.unwrap_or(if grants.http.is_empty() {
+                cfg.limits.instances
+            } else {
+                cfg.limits.instances.max(HTTP_INSTANCES)
+            }),
             sandbox: {
                 let mut s = Sandbox::from(&cfg.limits);
                 if let Some(total) = e.kv_max_total_bytes {

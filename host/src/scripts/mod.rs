@@ -23,6 +23,7 @@ pub mod loader;
 mod moderation;
 mod registry;
 mod reload;
+mod slot;
 mod state;
 mod stats;
 mod store_imports;

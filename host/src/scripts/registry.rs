@@ -6,7 +6,9 @@
 //! `instances` — each behind an async mutex: calls to one instance are
 //! serialised, different instances and scripts run in parallel. A chat
 //! always goes to the same instance, so the state a bot keeps about a chat
-//! stays in one place. A call pins the version it started with; a swap only
+//! stays in one place — except for a bot granted `http`, whose messages go
+//! to any free instance (4 by default), so one call waiting seconds on a
+//! web API does not hold up the bot's other chats. A call pins the version it started with; a swap only
 //! changes what the *next* call gets.
 //!
 //! What a misbehaving bot can cost the others is bounded:
@@ -24,7 +26,6 @@
 //!   the count (a bot that fails on one chat's messages only is paused too);
 //!   failures age out of the window, and a swap or a reload clears them.
 
-use std::collections::VecDeque;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +39,7 @@ use super::error::ScriptError;
 use super::host::over_chars;
 use super::limits::{LOCK_GRACE, MAX_MUTE_SECS, MIN_MUTE_SECS, WARN_INTERVAL};
 use super::loaded::{Instance, LoadedScript, WitEvent};
+use super::slot::{Held, Live, Slot};
 use super::stats::{Outcome, ScriptStats};
 use crate::grants::Chat;
 use crate::model::{Decided, DecidedBy, Decision, InboundMessage};
@@ -47,102 +49,6 @@ use crate::throttle::Throttle;
 
 /// Failures this recent count towards a pause.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-
-/// One instance of a script and the one a swap prepared to replace it.
-struct Slot {
-    /// The live instance and its failures. Async mutex: it is held across
-    /// the guest call.
-    live: tokio::sync::Mutex<Live>,
-    /// When the current holder of `live` took it; `None` when free.
-    held_since: std::sync::Mutex<Option<Instant>>,
-    /// An instance of the newest version, built and initialised by a swap,
-    /// waiting for this slot's next call to adopt it.
-    ready: std::sync::Mutex<Option<Instance>>,
-}
-
-/// What a slot's mutex guards.
-struct Live {
-    instance: Option<Instance>,
-    /// When the recent failures happened (within `FAILURE_WINDOW`).
-    failures: VecDeque<Instant>,
-    /// Until when the instance is not rebuilt.
-    paused_until: Option<Instant>,
-    /// The script's `clears` when `failures` was last counted: a swap or a
-    /// reload since then starts over.
-    cleared: u64,
-}
-
-/// The slot's instance, held; marks the slot free again when dropped.
-struct Held<'a> {
-    live: tokio::sync::MutexGuard<'a, Live>,
-    since: &'a std::sync::Mutex<Option<Instant>>,
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        *self.since.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-}
-
-impl std::ops::Deref for Held<'_> {
-    type Target = Live;
-    fn deref(&self) -> &Live {
-        &self.live
-    }
-}
-
-impl std::ops::DerefMut for Held<'_> {
-    fn deref_mut(&mut self) -> &mut Live {
-        &mut self.live
-    }
-}
-
-impl Slot {
-    fn new(live: Instance) -> Slot {
-        Slot {
-            live: tokio::sync::Mutex::new(Live {
-                instance: Some(live),
-                failures: VecDeque::new(),
-                paused_until: None,
-                cleared: 0,
-            }),
-            held_since: std::sync::Mutex::new(None),
-            ready: std::sync::Mutex::new(None),
-        }
-    }
-
-    fn take_ready(&self) -> Option<Instance> {
-        self.ready.lock().unwrap_or_else(|p| p.into_inner()).take()
-    }
-
-    fn holder_since(&self) -> Option<Instant> {
-        *self.held_since.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Takes the instance, waiting for the calls ahead; `None` when the one
-    /// holding it has held it past `patience` (it is rebuilding, or stuck
-    /// past its limits): the caller passes the bot by.
-    async fn hold(&self, patience: Duration) -> Option<Held<'_>> {
-        loop {
-            let holder = self.holder_since();
-            let until = holder.unwrap_or_else(Instant::now) + patience;
-            match tokio::time::timeout_at(until.into(), self.live.lock()).await {
-                Ok(live) => {
-                    *self.held_since.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Some(Instant::now());
-                    return Some(Held {
-                        live,
-                        since: &self.held_since,
-                    });
-                }
-                // The same holder all along: it is the one that is slow.
-                Err(_) if self.holder_since() == holder => return None,
-                // Others came and went: wait for the one holding it now.
-                Err(_) => continue,
-            }
-        }
-    }
-}
 
 /// One script, across all its versions.
 pub struct Script {
@@ -325,6 +231,22 @@ impl Script {
         }
     }
 
+    /// The slot a message is handled in, held. A chat keeps to its own
+    /// slot — unless the bot may wait on HTTP: then any free instance
+    /// takes the message, so a call waiting seconds for an answer holds
+    /// up no other chat while another instance is free (such a bot keeps
+    /// per-chat state in its KV store, not in one instance's memory).
+    async fn hold_for_message(&self, msg: &InboundMessage) -> Option<(&Slot, Held<'_>)> {
+        if self.current().granted.waits_on_http()
+            && let Some(free) = self.slots.iter().find_map(|s| Some((s, s.try_hold()?)))
+        {
+            return Some(free);
+        }
+        let slot = self.slot_for(Some(&msg.chat_key()));
+        let patience = self.current().wall + LOCK_GRACE;
+        Some((slot, slot.hold(patience).await?))
+    }
+
     /// Runs the script on `msg`. Failures are logged here and count as a
     /// pass; sends the call queued go out after the instance is released.
     pub async fn call(
@@ -337,9 +259,7 @@ impl Script {
             self.stats.record_other_chat();
             return None;
         }
-        let slot = self.slot_for(Some(&msg.chat_key()));
-        let patience = self.current().wall + LOCK_GRACE;
-        let Some(mut live) = slot.hold(patience).await else {
+        let Some((slot, mut live)) = self.hold_for_message(msg).await else {
             self.skipped(
                 &msg.id,
                 "its instance has been held longer than the wall-clock limit (rebuilding)",
