@@ -59,13 +59,14 @@ const CASES: [Case; 4] = [
     },
 ];
 
-struct Subject {
-    gw: Gateway,
+/// A gateway with one bot, driven one message at a time.
+pub(crate) struct Subject {
+    pub gw: Gateway,
     sim: Arc<Sim>,
     seq: u64,
 }
 
-fn entry(bot: &str) -> ScriptEntry {
+pub(crate) fn entry(bot: &str) -> ScriptEntry {
     ScriptEntry {
         path: util::bot(bot),
         name: Some(bot.into()),
@@ -80,23 +81,26 @@ fn entry(bot: &str) -> ScriptEntry {
 }
 
 async fn start(bot: &str) -> anyhow::Result<Subject> {
-    if !util::bot(bot).exists() {
-        bail!(
-            "{} is missing (scripts/build.sh rust)",
-            util::bot(bot).display()
-        );
+    start_with(entry(bot), bot).await
+}
+
+/// A gateway running `bot` (its entry), with its own empty `data_dir`
+/// named after `tag`.
+pub(crate) async fn start_with(bot: ScriptEntry, tag: &str) -> anyhow::Result<Subject> {
+    if !bot.path.exists() {
+        bail!("{} is missing (scripts/build.sh rust)", bot.path.display());
     }
     let gw = Gateway::start(Config {
         listen: "127.0.0.1:0".parse()?,
         cache_dir: Some(util::work("cache")),
         // Its own, empty database: every run starts from nothing.
-        data_dir: Some(util::fresh_dir(&format!("kv/{bot}-data"))),
-        scripts: vec![entry(bot)],
+        data_dir: Some(util::fresh_dir(&format!("kv/{tag}-data"))),
+        scripts: vec![bot],
         ..Config::default()
     })
     .await?;
     if gw.scripts.list().is_empty() {
-        bail!("{bot} did not load");
+        bail!("{tag} did not load");
     }
     let sim = gw.sim.clone().context("sim backend")?;
     let seq = sim.sent_after(0).last().map_or(0, |r| r.seq);
@@ -104,7 +108,7 @@ async fn start(bot: &str) -> anyhow::Result<Subject> {
 }
 
 /// Injects `content` and waits for the one reply; injection → `Record::at`.
-async fn one(sub: &mut Subject, content: &str) -> anyhow::Result<(Duration, String)> {
+pub(crate) async fn one(sub: &mut Subject, content: &str) -> anyhow::Result<(Duration, String)> {
     let t0 = Instant::now();
     sub.sim
         .receive(RawChat::Friend, FRIEND, content.to_string())

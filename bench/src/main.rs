@@ -12,6 +12,7 @@
 //!
 //! Nothing here asserts anything about time; the numbers go to the table.
 
+mod grants;
 mod http;
 mod kv;
 mod memory;
@@ -65,6 +66,11 @@ enum Command {
     /// `kv incr` from the keeper fixture, per message through the pipeline.
     /// Rewrites only its own section of BENCHMARKS.md (unless --quick).
     Kv,
+    /// The cost of grants (not part of `all`): a message with and without a
+    /// `chats` list and a `host.send` grant check, through the pipeline,
+    /// and each check alone. Rewrites only its own section of BENCHMARKS.md
+    /// (unless --quick).
+    Grants,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
@@ -199,6 +205,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Soak => soak::run(&settings).await,
                 Command::Peers => peers::run(&settings).await,
                 Command::Kv => kv::run(&settings).await,
+                Command::Grants => grants::run(&settings).await,
                 Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
             }
         })
@@ -225,7 +232,7 @@ fn main() -> anyhow::Result<()> {
     let out = cli.opts.out.clone().or_else(|| {
         (matches!(
             cli.command,
-            Command::All | Command::Soak | Command::Peers | Command::Kv
+            Command::All | Command::Soak | Command::Peers | Command::Kv | Command::Grants
         ) && !cli.opts.quick)
             .then(|| util::root().join("BENCHMARKS.md"))
     });
@@ -233,6 +240,7 @@ fn main() -> anyhow::Result<()> {
         Command::Soak => Some((soak::BEGIN, soak::END)),
         Command::Peers => Some((peers::BEGIN, peers::END)),
         Command::Kv => Some((kv::BEGIN, kv::END)),
+        Command::Grants => Some((grants::BEGIN, grants::END)),
         _ => None,
     };
     if let (Some(out), Some((begin, end))) = (&out, own(cli.command)) {
@@ -268,9 +276,11 @@ fn main() -> anyhow::Result<()> {
             let block = marked(peers::BEGIN, peers::END, &p.markdown());
             text = with_block(&text, peers::BEGIN, peers::END, &block);
         }
-        // The KV section of the last `kv` run, after the peers.
-        if let Some(block) = section_of(&old, kv::BEGIN, kv::END) {
-            text = with_block(&text, kv::BEGIN, kv::END, block);
+        // The sections of the last `kv` and `grants` runs, after the peers.
+        for (begin, end) in [(kv::BEGIN, kv::END), (grants::BEGIN, grants::END)] {
+            if let Some(block) = section_of(&old, begin, end) {
+                text = with_block(&text, begin, end, block);
+            }
         }
         std::fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!("wrote {}", out.display());
@@ -289,6 +299,7 @@ fn name(c: Command) -> &'static str {
         Command::Soak => "soak",
         Command::Peers => "peers",
         Command::Kv => "kv",
+        Command::Grants => "grants",
         Command::Receiver => "receiver",
         Command::SoakReceiver => "soak-receiver",
     }
@@ -304,7 +315,7 @@ fn build(c: Command) -> anyhow::Result<String> {
     if c == Command::Peers {
         return build_peers();
     }
-    if c == Command::Kv {
+    if c == Command::Kv || c == Command::Grants {
         build_rust_bots(&root)?;
         return Ok("`scripts/build.sh rust` (echo.wasm, keeper.wasm)".into());
     }
