@@ -48,8 +48,8 @@ impl MockHost {
     }
 
     /// Makes every later KV call fail with `error` (e.g.
-    /// [`Error::Denied`](crate::kv::Error::Denied) or
-    /// [`Error::Store`](crate::kv::Error::Store)); `None` undoes it.
+    /// [`Error::Denied`] or
+    /// [`Error::Store`]); `None` undoes it.
     pub fn kv_fail(&self, error: Option<Error>) {
         with_state(|s| s.kv.failure = error);
     }

@@ -19,7 +19,7 @@
 //! assert_eq!(mock.sends().len(), 2);
 //! ```
 //!
-//! The mock also keeps the bot's [`kv`] store in memory, with the
+//! The mock also keeps the bot's [`kv`](crate::kv) store in memory, with the
 //! gateway's rules and default quotas ([`MockHost::kv_quota`] changes them),
 //! and its [`timer`](crate::timer)s on a clock the test moves:
 //!
