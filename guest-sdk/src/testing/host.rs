@@ -55,6 +55,7 @@ fn deliver(s: &mut State, to: &Destination, content: &str) -> Result<u64, String
         Destination::Discuss(_) | Destination::DiscussTemp(_) => Ok(()),
     };
     found.map_err(str::to_owned)?;
+    super::grants::may_send(s, to)?;
     let id = s.next_msg_id;
     s.next_msg_id += 1;
     Ok(id)

@@ -53,6 +53,12 @@
 //! );
 //! assert_eq!(kv::get_str("tick"), Ok(Some("2".to_owned())));
 //! ```
+//!
+//! [`moderation`](crate::moderation) calls are checked with the gateway's
+//! rules and recorded ([`MockHost::moderations`]). Grants are not enforced
+//! unless a test asks ([`MockHost::enforce_grants`] with [`Grants`]); then a
+//! bot's call beyond them is refused with the gateway's `denied: …` words,
+//! and [`MockHost::on_message`] tells the mock which chat is being handled.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -62,10 +68,14 @@ use crate::{
     Message, Person,
 };
 
+mod grants;
 pub(crate) mod host;
 pub(crate) mod kv;
+pub(crate) mod moderation;
 pub(crate) mod timers;
 
+pub use grants::Grants;
+pub use moderation::{Moderated, Moderation};
 pub use timers::{DeclaredTimer, Due, PendingTimer, Schedule};
 
 /// The QQ number of the mock account (the simulator's seed account).
@@ -102,6 +112,11 @@ struct State {
     sends: Vec<Sent>,
     kv: kv::Kv,
     timers: timers::Timers,
+    moderations: Vec<Moderated>,
+    /// `None` until a test enforces grants.
+    grants: Option<Grants>,
+    handling: grants::Handling,
+    denials: Vec<String>,
 }
 
 impl Default for State {
@@ -122,6 +137,10 @@ impl Default for State {
             sends: Vec::new(),
             kv: kv::Kv::default(),
             timers: timers::Timers::default(),
+            moderations: Vec::new(),
+            grants: None,
+            handling: grants::Handling::default(),
+            denials: Vec::new(),
         }
     }
 }
@@ -141,7 +160,8 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
 /// clock reads [`MESSAGE_TIME`] and sends succeed with message ids 1, 2, …
 /// when their destination is known. The KV store is empty, with the gateway's
 /// default quotas (keys 256 bytes, values 64 KiB, 1 MiB in all); there are no
-/// timers, and at most 1000 one-shot timers may be pending.
+/// timers, and at most 1000 one-shot timers may be pending. Grants are not
+/// enforced.
 ///
 /// The clock moves only when the test moves it ([`set_now_ms`](Self::set_now_ms),
 /// [`advance`](Self::advance), [`advance_firing`](Self::advance_firing)).
