@@ -17,4 +17,9 @@ wit_bindgen::generate!({
     // The export macro runs in the bot's crate, which has no bindings of its own.
     pub_export_macro: true,
     default_bindings_module: "openqq_bot::bindings",
+    // The WASI interfaces the world imports (`wasi:http/outgoing-handler` and
+    // what it uses) are generated here too; `stream-error` holds a resource,
+    // which cannot be compared or hashed.
+    generate_all,
+    additional_derives_ignore: ["stream-error"],
 });

@@ -1,5 +1,5 @@
 //! What a script's `Store` holds: WASI (denying everything, its resource
-//! table capped), the memory limiter, the deadline of the call in progress,
+//! table capped), the HTTP client's context, the memory limiter, the deadline of the call in progress,
 //! the sends it queued, its log budget, and the handles its host imports use.
 
 use std::pin::Pin;
@@ -12,8 +12,10 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::actions::Queued;
+use super::http::HttpHooks;
 use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS, Sandbox};
 use crate::grants::{Granted, Handling};
 use crate::session::SessionHandle;
@@ -91,7 +93,11 @@ pub fn note_error(note: &CurrentMsg, text: &str) {
 /// Per-store state of one script instance.
 pub struct BotState {
     wasi: WasiCtx,
+    /// The resources of WASI and of `wasi:http`, in one table (they share
+    /// streams and pollables).
     table: ResourceTable,
+    http: WasiHttpCtx,
+    http_hooks: HttpHooks,
     pub limiter: Limiter,
     pub host: HostCtx,
     /// When the call in progress must end; `None` between calls. It bounds
@@ -110,6 +116,9 @@ pub struct BotState {
     pub send_attempts: u32,
     /// Database writes in the call in progress (see `MAX_WRITES_PER_CALL`).
     pub writes: u32,
+    /// Outbound HTTP requests the call in progress asked for, refused ones
+    /// included (see `http_requests_per_call`).
+    pub http_requests: u32,
     /// Whether the call in progress is `init` (the only one that may
     /// declare timers).
     pub in_init: bool,
@@ -160,9 +169,12 @@ impl BotState {
             .allow_ip_name_lookup(false);
         let mut table = ResourceTable::new();
         table.set_max_capacity(sandbox.max_resources);
+        let http_hooks = HttpHooks::new(&granted.grants.quotas);
         BotState {
             wasi: b.build(),
             table,
+            http: WasiHttpCtx::new(),
+            http_hooks,
             limiter: Limiter {
                 memory_bytes,
                 denied: None,
@@ -181,6 +193,7 @@ impl BotState {
             handling: Handling::default(),
             send_attempts: 0,
             writes: 0,
+            http_requests: 0,
             in_init: false,
             declared: Vec::new(),
         }
@@ -202,6 +215,7 @@ impl BotState {
         self.deadline = Some(deadline);
         self.send_attempts = 0;
         self.writes = 0;
+        self.http_requests = 0;
         self.limiter.denied = None;
     }
 
@@ -267,6 +281,16 @@ impl WasiView for BotState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for BotState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
         }
     }
 }
