@@ -62,7 +62,8 @@
 //! contacts up. [`kv`] keeps the bot's durable data (bytes, text, or any serde
 //! type as JSON); [`timer`] declares repeating timers in `init` and sets
 //! one-shot ones with a payload; [`moderation`] mutes, unmutes and kicks
-//! group members.
+//! group members; [`http`] calls web APIs (a blocking client over
+//! `wasi:http/outgoing-handler`).
 //!
 //! What a bot may do beyond answering the message it handles is granted per
 //! bot in the gateway's config: `send_to` (where else `host::send` may go),
@@ -71,10 +72,11 @@
 //!
 //! # Testing
 //!
-//! On native targets (`cargo test`) the [`host`], [`kv`], [`timer`] and
-//! [`moderation`] functions talk to a thread-local [`testing::MockHost`]
-//! instead of the gateway (an in-memory store, a clock the test moves, grants
-//! enforced when a test asks), so bot logic is tested without wasm:
+//! On native targets (`cargo test`) the [`host`], [`kv`], [`timer`],
+//! [`moderation`] and [`http`] functions talk to a thread-local
+//! [`testing::MockHost`] instead of the gateway (an in-memory store, a clock
+//! the test moves, canned HTTP responses, grants enforced when a test asks),
+//! so bot logic is tested without wasm:
 //!
 //! ```
 //! # use openqq_bot::{Bot, Config, Decision, Message};
@@ -101,6 +103,7 @@
 pub mod bindings;
 mod config;
 pub mod host;
+pub mod http;
 pub mod kv;
 mod message;
 pub mod moderation;

@@ -3,6 +3,7 @@
 //! once a test sets them ([`MockHost::enforce_grants`]).
 
 use super::{MockHost, State, with_state};
+use crate::http::Target;
 use crate::{Address, Bot, ChatKind, Decision, Destination, Message};
 
 /// What a bot is granted, named as in its `[[scripts]]` entry of the
@@ -170,7 +171,7 @@ impl MockHost {
     /// that `[[scripts]]` entry: `host::send` beyond the chat being handled
     /// needs `send_to`, moderation beyond muting that message's sender needs
     /// `moderate`, HTTP needs `http`. A refusal is an `Err` starting
-    /// `denied:` (for HTTP, `ErrorCode::HttpRequestDenied`),
+    /// `denied:` (for HTTP, [`ErrorCode::HttpRequestDenied`](crate::http::ErrorCode)),
     /// recorded in [`denials`](Self::denials).
     ///
     /// The chat being handled is known only to calls made through
@@ -245,6 +246,19 @@ pub(super) fn may_moderate(
         return Ok(());
     }
     Err(deny(s, format!("{verb} in {chat}: not in moderate")))
+}
+
+/// Whether enforced grants let the bot reach `origin` (`scheme://host:port`,
+/// the port always written), as the gateway compares them.
+pub(super) fn may_fetch(s: &mut State, origin: &str) -> Result<(), String> {
+    let Some(grants) = &s.grants else {
+        return Ok(());
+    };
+    let granted = |g: &String| Target::parse(g).is_ok_and(|t| t.origin() == origin);
+    if grants.http.iter().any(granted) {
+        return Ok(());
+    }
+    Err(deny(s, format!("http to {origin}: not in http")))
 }
 
 #[cfg(test)]

@@ -55,7 +55,23 @@
 //! ```
 //!
 //! [`moderation`](crate::moderation) calls are checked with the gateway's
-//! rules and recorded ([`MockHost::moderations`]). Grants are not enforced
+//! rules and recorded ([`MockHost::moderations`]). [`http`](crate::http)
+//! requests are recorded ([`MockHost::http_requests`]) and answered with what
+//! the test registered per URL:
+//!
+//! ```
+//! use openqq_bot::http::Request;
+//! use openqq_bot::testing::{self, MockHost};
+//!
+//! let mock = MockHost::new();
+//! let url = "https://api.example.com/v1/joke";
+//! mock.http_respond(url, testing::http_json(200, &serde_json::json!({"joke": "…"})));
+//! let joke: serde_json::Value = Request::get(url).send().unwrap().json().unwrap();
+//! assert_eq!(joke["joke"], "…");
+//! assert_eq!(mock.http_requests()[0].url, url);
+//! ```
+//!
+//! Grants are not enforced
 //! unless a test asks ([`MockHost::enforce_grants`] with [`Grants`]); then a
 //! bot's call beyond them is refused with the gateway's `denied: …` words,
 //! and [`MockHost::on_message`] tells the mock which chat is being handled.
@@ -70,11 +86,13 @@ use crate::{
 
 mod grants;
 pub(crate) mod host;
+pub(crate) mod http;
 pub(crate) mod kv;
 pub(crate) mod moderation;
 pub(crate) mod timers;
 
 pub use grants::Grants;
+pub use http::{http_json, http_response};
 pub use moderation::{Moderated, Moderation};
 pub use timers::{DeclaredTimer, Due, PendingTimer, Schedule};
 
@@ -117,6 +135,7 @@ struct State {
     grants: Option<Grants>,
     handling: grants::Handling,
     denials: Vec<String>,
+    web: http::Web,
 }
 
 impl Default for State {
@@ -141,6 +160,7 @@ impl Default for State {
             grants: None,
             handling: grants::Handling::default(),
             denials: Vec::new(),
+            web: http::Web::default(),
         }
     }
 }
