@@ -19,6 +19,10 @@ use crate::support::{self, DataDir, TestGateway, entry, test_config};
 const WAIT: Duration = Duration::from_secs(20);
 const MODEL: &str = "test-model";
 const KEY: &str = "sk-test";
+/// How long the mock model thinks: past the default 100 ms CPU deadline
+/// (`timeout_ms`), so an answer shows that waiting on HTTP is bounded by
+/// the wall-clock limit only.
+const THINKING: Duration = Duration::from_millis(300);
 /// The smart-reply bot's default apology (`smart_reply::DEFAULT_APOLOGY`).
 const APOLOGY: &str = "抱歉，我现在答不上来，请稍后再试。/ Sorry, I cannot answer right now.";
 
@@ -58,6 +62,7 @@ async fn complete(
     if !well_formed {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "bad shape"})));
     }
+    tokio::time::sleep(THINKING).await;
     let n = {
         let mut r = requests.lock().unwrap_or_else(|p| p.into_inner());
         r.push(body);
