@@ -7,9 +7,10 @@
 #![allow(clippy::too_many_arguments)]
 
 wit_bindgen::generate!({
-    // The one 0.2.0 world: every bot imports `host`, `kv` and `timers` and
-    // exports `on-event` and `on-timer` too (ignored unless it overrides
-    // `Bot::on_event` / `Bot::on_timer`).
+    // The one 0.2.0 world: every bot may import `host`, `kv`, `timers`,
+    // `moderation` and `wasi:http/outgoing-handler` (a component imports
+    // only what it calls) and exports `on-event` and `on-timer` too (ignored
+    // unless it overrides `Bot::on_event` / `Bot::on_timer`).
     world: "bot",
     path: "../wit/0.2.0",
     // Tests compare decisions and look contacts up by address.
