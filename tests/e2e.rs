@@ -19,6 +19,7 @@ mod malformed;
 mod onebot;
 mod sandbox;
 mod scripts;
+mod smart_reply;
 mod state;
 mod webhook;
 mod webhook_backlog;

@@ -7,9 +7,10 @@
 #![allow(clippy::too_many_arguments)]
 
 wit_bindgen::generate!({
-    // The one 0.2.0 world: every bot imports `host`, `kv` and `timers` and
-    // exports `on-event` and `on-timer` too (ignored unless it overrides
-    // `Bot::on_event` / `Bot::on_timer`).
+    // The one 0.2.0 world: every bot may import `host`, `kv`, `timers`,
+    // `moderation` and `wasi:http/outgoing-handler` (a component imports
+    // only what it calls) and exports `on-event` and `on-timer` too (ignored
+    // unless it overrides `Bot::on_event` / `Bot::on_timer`).
     world: "bot",
     path: "../wit/0.2.0",
     // Tests compare decisions and look contacts up by address.
@@ -17,4 +18,9 @@ wit_bindgen::generate!({
     // The export macro runs in the bot's crate, which has no bindings of its own.
     pub_export_macro: true,
     default_bindings_module: "openqq_bot::bindings",
+    // The WASI interfaces the world imports (`wasi:http/outgoing-handler` and
+    // what it uses) are generated here too; `stream-error` holds a resource,
+    // which cannot be compared or hashed.
+    generate_all,
+    additional_derives_ignore: ["stream-error"],
 });

@@ -7,7 +7,7 @@
 #[cfg(target_arch = "wasm32")]
 use crate::bindings::openqq::bot::host as imp;
 #[cfg(not(target_arch = "wasm32"))]
-use crate::testing::mock as imp;
+use crate::testing::host as imp;
 use crate::{Destination, Friend, Group, Level, Member, Person};
 
 /// Writes one line to the gateway's log, tagged with the bot's name and the

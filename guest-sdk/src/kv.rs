@@ -38,7 +38,7 @@ use std::fmt;
 #[cfg(target_arch = "wasm32")]
 use crate::bindings::openqq::bot::kv as imp;
 #[cfg(not(target_arch = "wasm32"))]
-use crate::testing::mock_kv as imp;
+use crate::testing::kv as imp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -61,14 +61,22 @@
 //! The [`host`] module logs ([`info!`] and friends), sends messages and looks
 //! contacts up. [`kv`] keeps the bot's durable data (bytes, text, or any serde
 //! type as JSON); [`timer`] declares repeating timers in `init` and sets
-//! one-shot ones with a payload.
+//! one-shot ones with a payload; [`moderation`] mutes, unmutes and kicks
+//! group members; [`http`] calls web APIs (a blocking client over
+//! `wasi:http/outgoing-handler`).
+//!
+//! What a bot may do beyond answering the message it handles is granted per
+//! bot in the gateway's config: `send_to` (where else `host::send` may go),
+//! `moderate` (groups it may moderate), `http` (origins it may call). A call
+//! the grants refuse returns an error starting `denied:`; it never traps.
 //!
 //! # Testing
 //!
-//! On native targets (`cargo test`) the [`host`], [`kv`] and [`timer`]
-//! functions talk to a thread-local [`testing::MockHost`] instead of the
-//! gateway (an in-memory store, a clock the test moves), so bot logic is
-//! tested without wasm:
+//! On native targets (`cargo test`) the [`host`], [`kv`], [`timer`],
+//! [`moderation`] and [`http`] functions talk to a thread-local
+//! [`testing::MockHost`] instead of the gateway (an in-memory store, a clock
+//! the test moves, canned HTTP responses, grants enforced when a test asks),
+//! so bot logic is tested without wasm:
 //!
 //! ```
 //! # use openqq_bot::{Bot, Config, Decision, Message};
@@ -95,8 +103,10 @@
 pub mod bindings;
 mod config;
 pub mod host;
+pub mod http;
 pub mod kv;
 mod message;
+pub mod moderation;
 #[doc(hidden)]
 pub mod runtime;
 pub mod timer;

@@ -59,7 +59,7 @@ use std::time::Duration;
 #[cfg(target_arch = "wasm32")]
 use crate::bindings::openqq::bot::timers as imp;
 #[cfg(not(target_arch = "wasm32"))]
-use crate::testing::mock_timers as imp;
+use crate::testing::timers as imp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -4,7 +4,8 @@
 //! (`wit/0.2.0`). 0.2.0 repeats 0.1.0's `types` word for word, so `v2` takes
 //! them from `v1` (`with`): a message, a decision or a destination is one
 //! Rust type whichever version a bot targets, and `host` is implemented once
-//! (`v2`'s `host` delegates to `v1`'s).
+//! (`v2`'s `host` delegates to `v1`'s). The WASI interfaces 0.2.0 imports
+//! (`wasi:http/outgoing-handler` and what it uses) are wasmtime's.
 //!
 //! The async imports wait off the guest's clock (sends queue at once; the
 //! KV's writes wait for the disk). Exports are called with `*_async` because
@@ -36,6 +37,11 @@ pub mod v2 {
         exports: { default: async },
         with: {
             "openqq:bot/types": super::v1::openqq::bot::types,
+            // `wasi:http/outgoing-handler` and what it uses: wasmtime's own
+            // implementations, linked beside the world (`engine.rs`).
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
         },
     });
 }

@@ -85,19 +85,17 @@ impl ScriptEngine {
             .map_err(anyhow::Error::from)
             .context("cannot link WASI")?;
         // Both world versions, side by side: a 0.1.0 component finds
-        // `openqq:bot/host@0.1.0`, a 0.2.0 one `…@0.2.0` and `kv`/`timers`.
+        // `openqq:bot/host@0.1.0`, a 0.2.0 one `…@0.2.0`, `kv`, `timers`,
+        // `moderation` and `wasi:http`.
         v1::Bot::add_to_linker::<BotState, wasmtime::component::HasSelf<BotState>>(
             &mut linker,
             |s| s,
         )
         .map_err(anyhow::Error::from)
         .context("cannot link the openqq host (0.1.0)")?;
-        v2::Bot::add_to_linker::<BotState, wasmtime::component::HasSelf<BotState>>(
-            &mut linker,
-            |s| s,
-        )
-        .map_err(anyhow::Error::from)
-        .context("cannot link the openqq host (0.2.0)")?;
+        link_v2(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("cannot link the openqq host (0.2.0)")?;
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("openqq-epoch".into())
@@ -191,6 +189,19 @@ impl ScriptEngine {
     pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
         Component::new(&self.engine, bytes)
     }
+}
+
+/// 0.2.0's imports: its own interfaces and `wasi:http` (`http.rs`). Not
+/// `v2::Bot::add_to_linker`, which would link the WASI interfaces `wasi:http`
+/// uses a second time.
+fn link_v2(linker: &mut Linker<BotState>) -> wasmtime::Result<()> {
+    use v2::openqq::bot::{host, kv, moderation, timers};
+    use wasmtime::component::HasSelf;
+    host::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
+    kv::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
+    timers::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
+    moderation::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
+    super::http::add_to_linker(linker)
 }
 
 /// The `openqq:bot` world a component targets, from the version of its

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{ResourceTableError, TypedFunc};
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::{CallHook, Store, Trap, UpdateDeadline};
 
 use super::bindings::openqq::bot::types as wit;
 use super::bindings::{v1, v2};
@@ -99,18 +99,31 @@ impl LoadedScript {
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
-        // Each tick past the deadline check: stop the call if it is over
-        // time, else yield to the runtime so other tasks run.
-        store.epoch_deadline_callback(|ctx| match ctx.data().deadline {
-            Some(d) if Instant::now() >= d => Ok(UpdateDeadline::Interrupt),
-            _ => Ok(UpdateDeadline::Yield(1)),
+        // The CPU clock stops while the guest is in the host (waiting on
+        // HTTP, a sleep, the disk).
+        store.call_hook(|mut ctx, hook| {
+            match hook {
+                CallHook::CallingHost => ctx.data_mut().in_host(true, Instant::now()),
+                CallHook::ReturningFromHost => ctx.data_mut().in_host(false, Instant::now()),
+                CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
+            }
+            Ok(())
+        });
+        // At each tick: stop the call once its CPU deadline is spent, else
+        // yield to the runtime so other tasks run.
+        store.epoch_deadline_callback(|mut ctx| {
+            if ctx.data_mut().cpu_tick(Instant::now()) {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
         });
         store.set_epoch_deadline(1);
         let deadline = init_deadline(self.deadline);
         let wall = init_wall(self.deadline, self.wall);
         store
             .data_mut()
-            .begin("init", Handling::default(), Instant::now() + deadline);
+            .begin("init", Handling::default(), deadline);
         store.data_mut().in_init = true;
         let started = tokio::time::timeout(wall, self.start(&mut store)).await;
         store.data_mut().in_init = false;
@@ -224,9 +237,7 @@ impl Instance {
         handling: Handling,
     ) -> Result<(), ScriptError> {
         let v = self.version.clone();
-        self.store
-            .data_mut()
-            .begin("event", handling, Instant::now() + v.deadline);
+        self.store.data_mut().begin("event", handling, v.deadline);
         self.store.set_epoch_deadline(1);
         let result = match &self.exports {
             Exports::V1 { on_event: None, .. } => return Ok(()),
@@ -258,11 +269,9 @@ impl Instance {
         msg: &InboundMessage,
     ) -> Result<Option<Decision>, ScriptError> {
         let v = self.version.clone();
-        self.store.data_mut().begin(
-            &msg.id,
-            Handling::of_message(msg),
-            Instant::now() + v.deadline,
-        );
+        self.store
+            .data_mut()
+            .begin(&msg.id, Handling::of_message(msg), v.deadline);
         self.store.set_epoch_deadline(1);
         let message = to_wit(msg);
         // Dropping the call's future at the limit abandons the guest where
@@ -303,11 +312,9 @@ impl Instance {
             return Ok(());
         };
         let v = self.version.clone();
-        self.store.data_mut().begin(
-            &format!("timer:{name}"),
-            handling,
-            Instant::now() + v.deadline,
-        );
+        self.store
+            .data_mut()
+            .begin(&format!("timer:{name}"), handling, v.deadline);
         self.store.set_epoch_deadline(1);
         let call = bot.call_on_timer(&mut self.store, name, payload);
         let result = tokio::time::timeout(v.wall, call).await;

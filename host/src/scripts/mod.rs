@@ -17,6 +17,7 @@ pub mod check;
 mod engine;
 mod error;
 mod host;
+mod http;
 pub mod limits;
 mod loaded;
 pub mod loader;

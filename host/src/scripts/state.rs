@@ -1,19 +1,22 @@
 //! What a script's `Store` holds: WASI (denying everything, its resource
-//! table capped), the memory limiter, the deadline of the call in progress,
-//! the sends it queued, its log budget, and the handles its host imports use.
+//! table capped), the HTTP client's context, the memory limiter, the CPU
+//! clock of the call in progress, the sends it queued, its log budget, and
+//! the handles its host imports use.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWrite;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::actions::Queued;
+use super::http::HttpHooks;
 use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS, Sandbox};
 use crate::grants::{Granted, Handling};
 use crate::session::SessionHandle;
@@ -91,13 +94,17 @@ pub fn note_error(note: &CurrentMsg, text: &str) {
 /// Per-store state of one script instance.
 pub struct BotState {
     wasi: WasiCtx,
+    /// The resources of WASI and of `wasi:http`, in one table (they share
+    /// streams and pollables).
     table: ResourceTable,
+    http: WasiHttpCtx,
+    http_hooks: HttpHooks,
     pub limiter: Limiter,
     pub host: HostCtx,
-    /// When the call in progress must end; `None` between calls. It bounds
-    /// the guest's own running time (the epoch callback reads it); the
-    /// wall-clock limit around the call bounds the rest.
-    pub deadline: Option<Instant>,
+    /// The guest's running time in the call in progress; `None` between
+    /// calls. The epoch callback ends the call when it is spent; the
+    /// wall-clock limit around the call bounds the rest (waits included).
+    pub cpu: Option<CpuClock>,
     /// Sends and moderation the bot asked for, in order: carried out once
     /// the call has returned and released its instance, so a bot never
     /// waits for the outbox or QQ while it holds the instance other chats
@@ -110,6 +117,9 @@ pub struct BotState {
     pub send_attempts: u32,
     /// Database writes in the call in progress (see `MAX_WRITES_PER_CALL`).
     pub writes: u32,
+    /// Outbound HTTP requests the call in progress asked for, refused ones
+    /// included (see `http_requests_per_call`).
+    pub http_requests: u32,
     /// Whether the call in progress is `init` (the only one that may
     /// declare timers).
     pub in_init: bool,
@@ -160,9 +170,12 @@ impl BotState {
             .allow_ip_name_lookup(false);
         let mut table = ResourceTable::new();
         table.set_max_capacity(sandbox.max_resources);
+        let http_hooks = HttpHooks::new(&granted.grants.quotas);
         BotState {
             wasi: b.build(),
             table,
+            http: WasiHttpCtx::new(),
+            http_hooks,
             limiter: Limiter {
                 memory_bytes,
                 denied: None,
@@ -176,11 +189,12 @@ impl BotState {
                 timers,
                 granted,
             },
-            deadline: None,
+            cpu: None,
             queued: Vec::new(),
             handling: Handling::default(),
             send_attempts: 0,
             writes: 0,
+            http_requests: 0,
             in_init: false,
             declared: Vec::new(),
         }
@@ -191,24 +205,26 @@ impl BotState {
         self.host.log.admit(&self.host.msg)
     }
 
-    /// Marks the start of a call about message `msg_id`, handling `handling`.
-    pub fn begin(&mut self, msg_id: &str, handling: Handling, deadline: Instant) {
+    /// Marks the start of a call about message `msg_id`, handling `handling`,
+    /// that may run for `deadline` (the guest's own running time).
+    pub fn begin(&mut self, msg_id: &str, handling: Handling, deadline: Duration) {
         self.handling = handling;
         if let Ok(mut n) = self.host.msg.lock() {
             n.msg_id.clear();
             n.msg_id.push_str(msg_id);
             n.last_error = None;
         }
-        self.deadline = Some(deadline);
+        self.cpu = Some(CpuClock::start(deadline, Instant::now()));
         self.send_attempts = 0;
         self.writes = 0;
+        self.http_requests = 0;
         self.limiter.denied = None;
     }
 
     /// Marks the end of a call, however it ended; says in one line how many
     /// log lines the budget held back, if any.
     pub fn end(&mut self) {
-        self.deadline = None;
+        self.cpu = None;
         let (msg_id, held_back, lines) = match self.host.msg.lock() {
             Ok(mut n) => {
                 let out = (n.msg_id.clone(), n.held_back, n.lines);
@@ -233,22 +249,35 @@ impl BotState {
         }
     }
 
-    /// Runs blocking work (a database write) off the async runtime, with
-    /// the wait off the guest's clock: the deadline moves by the time
-    /// waited, so a bot is not stopped for the disk's slowness. The call's
-    /// wall-clock limit still bounds it.
+    /// Runs blocking work (a database write) off the async runtime. The
+    /// wait is off the guest's CPU clock, as all time in the host is
+    /// (`CpuClock`): a bot is not stopped for the disk's slowness. The
+    /// call's wall-clock limit still bounds it.
     pub async fn off_clock<T: Send + 'static>(
         &mut self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, String> {
-        let started = Instant::now();
-        let out = tokio::task::spawn_blocking(work)
+        tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| format!("the store's worker failed: {e}"));
-        if let Some(d) = &mut self.deadline {
-            *d += started.elapsed();
+            .map_err(|e| format!("the store's worker failed: {e}"))
+    }
+
+    /// At an epoch tick during a call: whether its CPU deadline is spent
+    /// (`CpuClock::tick`).
+    pub fn cpu_tick(&mut self, now: Instant) -> bool {
+        self.cpu.as_mut().is_some_and(|c| c.tick(now))
+    }
+
+    /// The guest calls into the host (`true`) or the host returns to it
+    /// (`false`): the CPU clock stops or runs again.
+    pub fn in_host(&mut self, entering: bool, now: Instant) {
+        if let Some(c) = &mut self.cpu {
+            if entering {
+                c.enter_host(now);
+            } else {
+                c.leave_host(now);
+            }
         }
-        out
     }
 
     /// What the last call queued, to be carried out now.
@@ -268,6 +297,72 @@ impl WasiView for BotState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+impl WasiHttpView for BotState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
+    }
+}
+
+/// A call's CPU deadline, counting only the time the guest runs: the clock
+/// stops while the guest is in the host (`enter_host` … `leave_host`, from
+/// the store's call hook) — waiting on an HTTP response, a sleep, the disk.
+/// So a bot waiting for seconds on HTTP is not stopped at its 100 ms
+/// deadline, while a loop is, within a tick of it: the epoch callback
+/// checks the clock at each tick (`tick`). The yield that follows a tick
+/// counts as running: a guest ready to run that waits for a free core is
+/// charged, as a wall clock would, so a busy gateway stops loops no later.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuClock {
+    budget: Duration,
+    /// Running time before `running_since`.
+    spent: Duration,
+    /// Since when the guest runs; `None` while it is in the host.
+    running_since: Option<Instant>,
+}
+
+impl CpuClock {
+    /// A clock running from `now` (the call enters the guest).
+    pub fn start(budget: Duration, now: Instant) -> CpuClock {
+        CpuClock {
+            budget,
+            spent: Duration::ZERO,
+            running_since: Some(now),
+        }
+    }
+
+    /// The guest called into the host: the clock stops.
+    pub fn enter_host(&mut self, now: Instant) {
+        if let Some(since) = self.running_since.take() {
+            self.spent += now.saturating_duration_since(since);
+        }
+    }
+
+    /// The host returned to the guest: the clock runs again.
+    pub fn leave_host(&mut self, now: Instant) {
+        self.running_since.get_or_insert(now);
+    }
+
+    /// At an epoch tick (the guest is in the host for it): whether the
+    /// budget is spent; if not, the clock runs through the yield after it.
+    pub fn tick(&mut self, now: Instant) -> bool {
+        let spent = self.is_spent(now);
+        self.leave_host(now);
+        spent
+    }
+
+    /// Whether the guest has run for its whole budget by `now`.
+    pub fn is_spent(&self, now: Instant) -> bool {
+        let running = self
+            .running_since
+            .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+        self.spent + running >= self.budget
     }
 }
 
@@ -400,5 +495,56 @@ impl BotState {
         self.host
             .granted
             .deny(&self.host.script, &msg_id_of(&self.host.msg), reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn the_cpu_clock_counts_the_guest_s_running_time_only() {
+        let t0 = Instant::now();
+        let c = CpuClock::start(100 * MS, t0);
+        assert!(!c.is_spent(t0 + 99 * MS));
+        assert!(c.is_spent(t0 + 100 * MS));
+
+        // 30 ms running, 5 s in the host (an HTTP response), then 69 ms.
+        let mut c = CpuClock::start(100 * MS, t0);
+        c.enter_host(t0 + 30 * MS);
+        assert!(!c.is_spent(t0 + 5000 * MS));
+        c.leave_host(t0 + 5030 * MS);
+        assert!(!c.is_spent(t0 + 5099 * MS));
+        assert!(c.is_spent(t0 + 5100 * MS));
+    }
+
+    #[test]
+    fn repeated_or_unmatched_transitions_count_nothing_twice() {
+        let t0 = Instant::now();
+        let mut c = CpuClock::start(100 * MS, t0);
+        c.enter_host(t0 + 10 * MS);
+        c.enter_host(t0 + 50 * MS);
+        c.leave_host(t0 + 60 * MS);
+        c.leave_host(t0 + 90 * MS);
+        // 10 ms before the host, 39 ms after it.
+        assert!(!c.is_spent(t0 + 149 * MS));
+        assert!(c.is_spent(t0 + 150 * MS));
+        // A clock read before it started counts nothing.
+        assert!(!CpuClock::start(MS, t0 + MS).is_spent(t0));
+    }
+
+    #[test]
+    fn the_yield_after_a_tick_counts_as_running() {
+        let t0 = Instant::now();
+        let mut c = CpuClock::start(100 * MS, t0);
+        // The tick's libcall enters the host at 10 ms; the guest is resumed
+        // 80 ms later, on a busy runtime.
+        c.enter_host(t0 + 10 * MS);
+        assert!(!c.tick(t0 + 10 * MS));
+        c.leave_host(t0 + 90 * MS);
+        c.enter_host(t0 + 100 * MS);
+        assert!(c.tick(t0 + 100 * MS));
     }
 }

@@ -1,12 +1,23 @@
 //! Forward: copies every friend message into a group.
 //!
-//! Config:
+//! Config, in the bot's `[[scripts]]` entry of the gateway's config:
 //!
 //! ```toml
-//! [bots.config]
-//! group = 123456      # required: the group number to forward to
-//! prefix = "[转发] "  # the default
+//! [[scripts]]
+//! path = "target/bots/forward.wasm"
+//! send_to = ["group:123456"]   # the grant: it may send to that group
+//! config = { group = 123456, prefix = "[转发] " }
 //! ```
+//!
+//! - `group` (required): the group number to forward to.
+//! - `prefix`: put before each copy; `[转发] ` by default.
+//!
+//! The `send_to` grant is needed: a bot may send only to the chat of the
+//! message it is handling unless granted more, and forwarding sends a
+//! friend's message somewhere else. Without it every forward is refused
+//! (`denied: send to group:123456: not the chat being handled, and not in
+//! send_to`), logged by the bot and counted by the gateway in
+//! `/admin/scripts` (`denied`).
 //!
 //! A friend message is sent to the group as `<prefix><sender name>: <content>`
 //! with `host::send`. The bot then answers `None` whether or not the send
@@ -50,7 +61,7 @@ openqq_bot::export_bot!(Forward);
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use openqq_bot::testing::{self, MockHost};
+    use openqq_bot::testing::{self, Grants, MockHost};
     use openqq_bot::{GroupRole, Level};
 
     fn forward(pairs: &[(&str, &str)]) -> Forward {
@@ -92,6 +103,28 @@ mod tests {
             None
         );
         assert!(host.logged(Level::Warn, "cannot forward to group 555: group not found"));
+    }
+
+    #[test]
+    fn forwarding_needs_the_send_to_grant() {
+        let host = MockHost::new();
+        host.add_group(testing::group(555, "family", GroupRole::Attend));
+        let mut f = forward(&[("group", "555")]);
+        let msg = testing::friend_message(1, "Alice", "hi");
+
+        host.enforce_grants(Grants::least());
+        assert_eq!(host.on_message(&mut f, &msg), None);
+        let refused = "denied: send to group:555: not the chat being handled, and not in send_to";
+        assert_eq!(host.sends()[0].result, Err(refused.to_owned()));
+        assert!(host.logged(
+            Level::Warn,
+            &format!("cannot forward to group 555: {refused}")
+        ));
+
+        host.enforce_grants(Grants::least().send_to("group:555"));
+        assert_eq!(host.on_message(&mut f, &msg), None);
+        assert_eq!(host.sends()[1].result, Ok(1));
+        assert_eq!(host.denials(), [refused]);
     }
 
     #[test]
