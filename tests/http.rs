@@ -155,9 +155,9 @@ impl Drop for Elsewhere {
 }
 
 /// The fetcher, granted `origins`.
-fn fetcher(origins: &[String]) -> ScriptEntry {
+fn fetcher(origins: &[&str]) -> ScriptEntry {
     ScriptEntry {
-        http: origins.to_vec(),
+        http: origins.iter().map(ToString::to_string).collect(),
         ..entry("fetcher", "")
     }
 }
@@ -195,7 +195,7 @@ async fn a_granted_origin_is_fetched_and_everything_else_refused_before_connecti
     logs::capture();
     let server = Server::start().await;
     let elsewhere = Elsewhere::start().await;
-    let gw = TestGateway::with_config(config(vec![fetcher(&[server.origin()])])).await;
+    let gw = TestGateway::with_config(config(vec![fetcher(&[&server.origin()])])).await;
     assert_eq!(admin(&gw).await["world"], "openqq:bot/bot@0.2.0");
 
     let answer = ask(&gw, &format!("/get {}", server.url("/hello"))).await;
@@ -253,12 +253,25 @@ async fn redirects_are_not_followed() {
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let gw = TestGateway::with_config(config(vec![fetcher(&[format!("http://127.0.0.1:{port}")])]))
-        .await;
-    let answer = ask(&gw, &format!("/get http://127.0.0.1:{port}/moved")).await;
+    let origin = format!("http://127.0.0.1:{port}");
+    let gw = TestGateway::with_config(config(vec![fetcher(&[&origin])])).await;
+    let answer = ask(&gw, &format!("/get {origin}/moved")).await;
     assert_eq!(answer, "302 0 ");
     assert_eq!(elsewhere.connections.load(Ordering::SeqCst), 0);
     server.abort();
+    gw.gateway.stop().await;
+}
+
+/// https goes through the client's TLS (rustls): here to a server that
+/// speaks plain HTTP, so the handshake fails, and the bot is told so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_goes_through_tls() {
+    let server = Server::start().await;
+    let origin = format!("https://127.0.0.1:{}", server.port);
+    let gw = TestGateway::with_config(config(vec![fetcher(&[&origin])])).await;
+    let answer = ask(&gw, &format!("/get {origin}/hello")).await;
+    assert_eq!(answer, "error: ErrorCode::TlsProtocolError");
+    assert_eq!(admin(&gw).await["denied"], 0);
     gw.gateway.stop().await;
 }
 
@@ -268,7 +281,7 @@ async fn bodies_past_their_caps_fail() {
     let entry = ScriptEntry {
         http_max_request_bytes: Some(CAP),
         http_max_response_bytes: Some(CAP),
-        ..fetcher(&[server.origin()])
+        ..fetcher(&[&server.origin()])
     };
     let gw = TestGateway::with_config(config(vec![entry])).await;
 
@@ -324,7 +337,7 @@ async fn a_silent_server_times_out_and_the_wait_is_off_the_cpu_deadline() {
     let entry = ScriptEntry {
         timeout_ms: Some(100),
         http_timeout_ms: Some(timeout.as_millis() as u64),
-        ..fetcher(&[server.origin()])
+        ..fetcher(&[&server.origin()])
     };
     let gw = TestGateway::with_config(config(vec![entry])).await;
     for command in ["/get", "/get-patient"] {
@@ -351,7 +364,7 @@ async fn requests_per_call_are_capped() {
     let server = Server::start().await;
     let entry = ScriptEntry {
         http_requests_per_call: Some(3),
-        ..fetcher(&[server.origin()])
+        ..fetcher(&[&server.origin()])
     };
     let gw = TestGateway::with_config(config(vec![entry])).await;
     let hello = server.url("/hello");
@@ -403,7 +416,7 @@ async fn a_bot_waiting_on_http_holds_up_no_other_chat() {
     let server = Server::start().await;
     let slow = ScriptEntry {
         chats: Some(vec![format!("group:{slow_group}")]),
-        ..fetcher(&[server.origin()])
+        ..fetcher(&[&server.origin()])
     };
     let gw = TestGateway::with_config(config(vec![slow, entry("echo", "")])).await;
     let seq = gw.last_seq().await;

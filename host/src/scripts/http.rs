@@ -211,8 +211,20 @@ impl WasiHttpHooks for HttpHooks {
                 _ => cause = c.source(),
             }
         }
-        tracing::debug!("bot's HTTP request failed: {err:?}");
+        tracing::debug!("a bot's HTTP request failed: {err:?}");
         ErrorCode::HttpProtocolError
+    }
+
+    // What a bot's request meets is the bot's to see, not the gateway's to
+    // warn about (wasmtime's defaults warn once per failed request).
+    fn p2_error_from_connect(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::debug!("a bot's HTTP request could not connect: {err}");
+        ErrorCode::ConnectionRefused
+    }
+
+    fn p2_error_from_tls(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::debug!("a bot's HTTPS request failed in TLS: {err}");
+        ErrorCode::TlsProtocolError
     }
 }
 
