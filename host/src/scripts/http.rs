@@ -15,8 +15,8 @@
 //! Redirects are never followed: the client is hyper's bare connection, so
 //! a `3xx` reaches the guest as it is, and a request to where it points is a
 //! new request, checked like any other. The waits are the guest's wasi:io
-//! polls: off its CPU deadline (the epoch clock counts running time only),
-//! within its call's wall-clock limit.
+//! polls, in the host: off its CPU deadline (`state::CpuClock`), within its
+//! call's wall-clock limit.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -202,12 +202,11 @@ impl WasiHttpHooks for HttpHooks {
     }
 
     fn p2_error_from_hyper(&mut self, err: &hyper::Error) -> ErrorCode {
-        // A capped body's error comes back wrapped in hyper's: say which.
+        // A request body cut at its cap fails hyper's send: say so.
         let mut cause = std::error::Error::source(err);
         while let Some(c) = cause {
             match c.downcast_ref::<Error>() {
                 Some(Error::HttpRequestBodySize(n)) => return ErrorCode::HttpRequestBodySize(*n),
-                Some(Error::HttpResponseTimeout) => return ErrorCode::HttpResponseTimeout,
                 _ => cause = c.source(),
             }
         }
