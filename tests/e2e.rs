@@ -14,6 +14,7 @@ mod cross_site;
 mod flow;
 mod grants;
 mod hot_swap;
+mod http;
 mod languages;
 mod malformed;
 mod onebot;
