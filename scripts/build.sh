@@ -33,14 +33,14 @@ install_component() {
 
 # Rust bots: package name -> component name. The marker fixture is built twice.
 rust() {
-    local packages=(echo keyword-reply group-guard forward knowledge-base daily-checkin misbehave marker foreign hostile keeper)
+    local packages=(echo keyword-reply group-guard forward knowledge-base daily-checkin misbehave marker foreign hostile keeper fetcher)
     local release="$cargo_target/wasm32-wasip2/release"
     local cargo_args=(build --release --target wasm32-wasip2 --manifest-path "$root/Cargo.toml")
 
     echo "rust: building ${packages[*]}"
     cargo "${cargo_args[@]}" "${packages[@]/#/--package=}"
     local pkg
-    for pkg in echo keyword-reply group-guard forward knowledge-base daily-checkin misbehave foreign hostile keeper; do
+    for pkg in echo keyword-reply group-guard forward knowledge-base daily-checkin misbehave foreign hostile keeper fetcher; do
         install_component "$release/${pkg//-/_}.wasm" "$pkg"
     done
     install_component "$release/marker.wasm" marker-v1

@@ -13,6 +13,7 @@ mod api_v2;
 mod cross_site;
 mod flow;
 mod hot_swap;
+mod http;
 mod languages;
 mod malformed;
 mod onebot;

@@ -222,9 +222,6 @@ pub fn world_version(engine: &Engine, component: &Component) -> Option<String> {
     let imported = ty
         .imports(engine)
         .filter_map(|(name, _)| {
-            if name.starts_with("wasi:http/outgoing-handler@") {
-                return Some("http".to_string());
-            }
             let rest = name.strip_prefix("openqq:bot/")?;
             rest.split_once('@').map(|(_, v)| v.to_string())
         })

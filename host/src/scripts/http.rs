@@ -8,15 +8,15 @@
 //! count). A refusal is `HTTP-request-denied`, counted and logged once per
 //! reason (`BotState::deny`). Bounded in the client (`HttpHooks`): one
 //! deadline per request, connect to last byte (`http_timeout`; the guest's
-//! `request-options` may only shorten its parts), and both bodies capped
+//! `request-options` may only shorten its phases), and both bodies capped
 //! (`http_max_request_bytes`, `http_max_response_bytes`), by their
 //! `Content-Length` up front and by counting as they stream.
 //!
 //! Redirects are never followed: the client is hyper's bare connection, so
 //! a `3xx` reaches the guest as it is, and a request to where it points is a
 //! new request, checked like any other. The waits are the guest's wasi:io
-//! polls: off its CPU deadline (the epoch clock counts running time only),
-//! within its call's wall-clock limit.
+//! polls, in the host: off its CPU deadline (`state::CpuClock`), within its
+//! call's wall-clock limit.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -202,17 +202,28 @@ impl WasiHttpHooks for HttpHooks {
     }
 
     fn p2_error_from_hyper(&mut self, err: &hyper::Error) -> ErrorCode {
-        // A capped body's error comes back wrapped in hyper's: say which.
+        // A request body cut at its cap fails hyper's send: say so.
         let mut cause = std::error::Error::source(err);
         while let Some(c) = cause {
             match c.downcast_ref::<Error>() {
                 Some(Error::HttpRequestBodySize(n)) => return ErrorCode::HttpRequestBodySize(*n),
-                Some(Error::HttpResponseTimeout) => return ErrorCode::HttpResponseTimeout,
                 _ => cause = c.source(),
             }
         }
-        tracing::debug!("bot's HTTP request failed: {err:?}");
+        tracing::debug!("a bot's HTTP request failed: {err:?}");
         ErrorCode::HttpProtocolError
+    }
+
+    // What a bot's request meets is the bot's to see, not the gateway's to
+    // warn about (wasmtime's defaults warn once per failed request).
+    fn p2_error_from_connect(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::debug!("a bot's HTTP request could not connect: {err}");
+        ErrorCode::ConnectionRefused
+    }
+
+    fn p2_error_from_tls(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::debug!("a bot's HTTPS request failed in TLS: {err}");
+        ErrorCode::TlsProtocolError
     }
 }
 
@@ -254,14 +265,16 @@ async fn send(
     Ok((response, Box::new(io)))
 }
 
-/// The guest's timeouts, none longer than the request's.
+/// The guest's timeouts that are shorter than the request's; the others
+/// are left to the request's own deadline (wasmtime's client waits 600 s
+/// for what is not set, and `http_timeout_ms` is at most that).
 fn clamp(asked: Option<RequestOptions>, timeout: Duration) -> RequestOptions {
     let asked = asked.unwrap_or_default();
-    let cap = |t: Option<Duration>| Some(t.map_or(timeout, |t| t.min(timeout)));
+    let shorter = |t: Option<Duration>| t.filter(|t| *t < timeout);
     RequestOptions {
-        connect_timeout: cap(asked.connect_timeout),
-        first_byte_timeout: cap(asked.first_byte_timeout),
-        between_bytes_timeout: cap(asked.between_bytes_timeout),
+        connect_timeout: shorter(asked.connect_timeout),
+        first_byte_timeout: shorter(asked.first_byte_timeout),
+        between_bytes_timeout: shorter(asked.between_bytes_timeout),
     }
 }
 
@@ -418,24 +431,16 @@ mod tests {
     #[test]
     fn the_guests_timeouts_may_only_shorten_the_request_s() {
         let t = Duration::from_secs(5);
-        let all = clamp(None, t);
-        assert_eq!(
-            (
-                all.connect_timeout,
-                all.first_byte_timeout,
-                all.between_bytes_timeout
-            ),
-            (Some(t), Some(t), Some(t))
-        );
+        assert_eq!(clamp(None, t), RequestOptions::default());
         let asked = RequestOptions {
             connect_timeout: Some(Duration::from_secs(1)),
-            first_byte_timeout: Some(Duration::from_secs(60)),
+            first_byte_timeout: Some(Duration::from_secs(3600)),
             between_bytes_timeout: None,
         };
         let c = clamp(Some(asked), t);
         assert_eq!(c.connect_timeout, Some(Duration::from_secs(1)));
-        assert_eq!(c.first_byte_timeout, Some(t));
-        assert_eq!(c.between_bytes_timeout, Some(t));
+        assert_eq!(c.first_byte_timeout, None);
+        assert_eq!(c.between_bytes_timeout, None);
     }
 
     fn chunks(n: usize, size: usize) -> WasiBody {
