@@ -71,7 +71,7 @@ have_toolchain() {
 # show one language's bindings of newer WIT (notes-py: the 0.2.0 KV).
 lang_bots() {
     case "$1" in
-        py) echo "keyword-reply-py notes-py" ;;
+        py) echo "keyword-reply-py notes-py weather-py" ;;
         *) echo "keyword-reply-$1" ;;
     esac
 }

@@ -7,17 +7,20 @@
 //!
 //! Also `notes-py`: a Python bot on `openqq:bot@0.2.0` that keeps its notes
 //! and counters in the gateway's KV store through componentize-py's own
-//! bindings of the `kv` interface.
+//! bindings of the `kv` interface; and `weather-py`, one that asks a web API
+//! through componentize-py's own bindings of `wasi:http`.
 
 use crate::support;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openqq::config::{Config, ScriptEntry};
 use serde_json::{Value, json};
 use support::receiver::Receiver;
-use support::{TestGateway, logs, test_config};
+use support::{TestGateway, logs, script, test_config};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -290,5 +293,147 @@ async fn python_kv_notes_survive_restart() {
         say(&gw, &alice, "notes").await,
         "还没有笔记。用 “记 <内容>” 记一条。"
     );
+    gw.gateway.stop().await;
+}
+
+/// The weather API `weather-py` asks: `GET /weather?city=<city>` answers
+/// JSON for 北京, 404 for other cities and never for 慢城; it records every
+/// city asked. It stops when dropped.
+struct WeatherApi {
+    origin: String,
+    asked: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WeatherApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl WeatherApi {
+    async fn start() -> WeatherApi {
+        use axum::extract::{Query, State};
+        use axum::http::StatusCode;
+        use axum::response::{IntoResponse, Response};
+
+        async fn weather(
+            State(asked): State<Arc<Mutex<Vec<String>>>>,
+            Query(q): Query<HashMap<String, String>>,
+        ) -> Response {
+            let city = q.get("city").cloned().unwrap_or_default();
+            asked.lock().expect("not poisoned").push(city.clone());
+            match city.as_str() {
+                "北京" => axum::Json(json!({
+                    "city": "北京", "weather": "晴", "temp": 25, "humidity": 40, "wind": "北风 3 级"
+                }))
+                .into_response(),
+                "慢城" => std::future::pending().await,
+                _ => (
+                    StatusCode::NOT_FOUND,
+                    axum::Json(json!({"error": "unknown city"})),
+                )
+                    .into_response(),
+            }
+        }
+
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the weather API");
+        let origin = format!("http://{}", listener.local_addr().expect("address"));
+        let app = axum::Router::new()
+            .route("/weather", axum::routing::get(weather))
+            .with_state(asked.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        WeatherApi {
+            origin,
+            asked,
+            task,
+        }
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.asked.lock().expect("not poisoned").clone()
+    }
+}
+
+/// A gateway with `weather-py` asking `api`'s `/weather`, its origin granted
+/// in `http` (or nothing granted: empty).
+async fn weather_gateway(api: &WeatherApi, http: Vec<String>) -> TestGateway {
+    let component = support::workspace().join("target/bots/weather-py.wasm");
+    assert!(
+        component.exists(),
+        "{} is missing: run `scripts/toolchains.sh python` then `scripts/build.sh py`",
+        component.display()
+    );
+    let config = format!("api = \"{}/weather?city=\"\ntimeout_ms = 300", api.origin);
+    let entry = ScriptEntry {
+        path: component,
+        name: Some("weather-py".into()),
+        config: toml::from_str(&config).expect("TOML"),
+        timeout_ms: Some(1000),
+        memory_mb: Some(256),
+        http,
+        ..Default::default()
+    };
+    let gw = TestGateway::with_config(Config {
+        scripts: vec![entry],
+        cache_dir: Some(support::workspace().join("target/test-cwasm-cache")),
+        ..test_config()
+    })
+    .await;
+    assert!(
+        gw.gateway.scripts.get("weather-py").is_some(),
+        "weather-py: not loaded; log:\n{}",
+        logs::text()
+    );
+    gw
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_http_weather_inside_its_grant() {
+    logs::capture();
+    let api = WeatherApi::start().await;
+    let alice = json!({"type": "message", "sender_qq": 123456});
+
+    // Granted: the sentence is built from the API's JSON, and the API saw
+    // the city, URL-encoded by the bot and decoded by the server.
+    let gw = weather_gateway(&api, vec![api.origin.clone()]).await;
+    assert_eq!(
+        say(&gw, &alice, "天气 北京").await,
+        "北京现在晴，气温 25°C，湿度 40%，北风 3 级。"
+    );
+    assert_eq!(api.asked(), ["北京"]);
+    // The API's failures, each named to the asker.
+    assert_eq!(
+        say(&gw, &alice, "weather 火星").await,
+        "抱歉，查不到火星的天气：天气服务出错 (HTTP 404)"
+    );
+    let slow = say(&gw, &alice, "天气 慢城").await;
+    assert!(slow.starts_with("抱歉，查不到慢城的天气：超时 ("), "{slow}");
+    assert_eq!(api.asked(), ["北京", "火星", "慢城"]);
+    let admin = gw.admin_scripts().await;
+    assert_eq!(script(&admin, "weather-py")["denied"], 0, "{admin}");
+    gw.gateway.stop().await;
+
+    // Not granted: refused before a connection is made; the bot says so and
+    // the refusal is counted.
+    let gw = weather_gateway(&api, Vec::new()).await;
+    assert_eq!(
+        say(&gw, &alice, "天气 北京").await,
+        "抱歉，查不到北京的天气：没有访问权限 (HTTP-request-denied)"
+    );
+    assert_eq!(
+        api.asked().len(),
+        3,
+        "the API was reached: {:?}",
+        api.asked()
+    );
+    let admin = gw.admin_scripts().await;
+    let denied = script(&admin, "weather-py")["denied"].as_u64();
+    assert!(denied >= Some(1), "{admin}");
     gw.gateway.stop().await;
 }

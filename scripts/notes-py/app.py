@@ -24,7 +24,7 @@ from typing import List, Optional, Tuple
 from componentize_py_types import Err
 from wit_world import WitWorld
 from wit_world.imports import host, kv
-from wit_world.imports.types import ChatKind, Decision, Event, Message
+from wit_world.imports.openqq_bot_types import ChatKind, Decision, Event, Message
 
 # A listing shows at most this many notes (the newest), each cut to this many
 # characters, so it stays well under QQ's 4,500 characters per message.
