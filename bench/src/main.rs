@@ -14,6 +14,7 @@
 
 mod grants;
 mod http;
+mod http_wait;
 mod kv;
 mod memory;
 mod onebot_load;
@@ -71,6 +72,11 @@ enum Command {
     /// and each check alone. Rewrites only its own section of BENCHMARKS.md
     /// (unless --quick).
     Grants,
+    /// A bot waiting on HTTP and the other chats (not part of `all`): a
+    /// ping's reply time alone and while the fetcher fixture waits 2 s on a
+    /// slow server for other chats. Rewrites only its own section of
+    /// BENCHMARKS.md (unless --quick).
+    HttpWait,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
@@ -206,6 +212,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Peers => peers::run(&settings).await,
                 Command::Kv => kv::run(&settings).await,
                 Command::Grants => grants::run(&settings).await,
+                Command::HttpWait => http_wait::run(&settings).await,
                 Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
             }
         })
@@ -232,7 +239,12 @@ fn main() -> anyhow::Result<()> {
     let out = cli.opts.out.clone().or_else(|| {
         (matches!(
             cli.command,
-            Command::All | Command::Soak | Command::Peers | Command::Kv | Command::Grants
+            Command::All
+                | Command::Soak
+                | Command::Peers
+                | Command::Kv
+                | Command::Grants
+                | Command::HttpWait
         ) && !cli.opts.quick)
             .then(|| util::root().join("BENCHMARKS.md"))
     });
@@ -241,6 +253,7 @@ fn main() -> anyhow::Result<()> {
         Command::Peers => Some((peers::BEGIN, peers::END)),
         Command::Kv => Some((kv::BEGIN, kv::END)),
         Command::Grants => Some((grants::BEGIN, grants::END)),
+        Command::HttpWait => Some((http_wait::BEGIN, http_wait::END)),
         _ => None,
     };
     if let (Some(out), Some((begin, end))) = (&out, own(cli.command)) {
@@ -277,7 +290,11 @@ fn main() -> anyhow::Result<()> {
             text = with_block(&text, peers::BEGIN, peers::END, &block);
         }
         // The sections of the last `kv` and `grants` runs, after the peers.
-        for (begin, end) in [(kv::BEGIN, kv::END), (grants::BEGIN, grants::END)] {
+        for (begin, end) in [
+            (kv::BEGIN, kv::END),
+            (grants::BEGIN, grants::END),
+            (http_wait::BEGIN, http_wait::END),
+        ] {
             if let Some(block) = section_of(&old, begin, end) {
                 text = with_block(&text, begin, end, block);
             }
@@ -300,6 +317,7 @@ fn name(c: Command) -> &'static str {
         Command::Peers => "peers",
         Command::Kv => "kv",
         Command::Grants => "grants",
+        Command::HttpWait => "http-wait",
         Command::Receiver => "receiver",
         Command::SoakReceiver => "soak-receiver",
     }
@@ -315,7 +333,7 @@ fn build(c: Command) -> anyhow::Result<String> {
     if c == Command::Peers {
         return build_peers();
     }
-    if c == Command::Kv || c == Command::Grants {
+    if matches!(c, Command::Kv | Command::Grants | Command::HttpWait) {
         build_rust_bots(&root)?;
         return Ok("`scripts/build.sh rust` (echo.wasm, keeper.wasm)".into());
     }

@@ -536,6 +536,22 @@ mod tests {
         assert_eq!(c.webhook.timeout_secs, 120);
     }
 
+    /// The example config the README's run command uses must load, with
+    /// the grants its bots need.
+    #[test]
+    fn the_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../openqq.toml");
+        let c = Config::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+        let entry = |stem: &str| {
+            c.scripts
+                .iter()
+                .find(|e| e.script_name() == stem)
+                .unwrap_or_else(|| panic!("{stem} is in openqq.toml"))
+        };
+        assert_eq!(entry("forward").send_to, ["group:552603"]);
+        assert_eq!(entry("daily-checkin").send_to, ["group:552603"]);
+    }
+
     #[test]
     fn scripts_keep_their_config_tables() {
         let c: Config = toml::from_str(
