@@ -135,11 +135,26 @@ async fn a_bot_limited_to_one_group_sees_only_it_and_is_denied_everywhere_else()
     for (command, answer) in &denied {
         assert_eq!(&ask(&gw, me(command)).await, answer, "{command}");
     }
+    // A destination by number is refused before it is looked up: a
+    // confined bot cannot tell "not granted" from "no such friend"; nor
+    // can it look up a group it is not granted.
+    assert_eq!(
+        ask(&gw, me("send friend 42 hi")).await,
+        "error: denied: send to friend:42: not the chat being handled, and not in send_to"
+    );
+    assert_eq!(
+        ask(&gw, me(&format!("member {OTHER_GROUP} 777777"))).await,
+        "none"
+    );
+    assert_ne!(
+        ask(&gw, me(&format!("member {GROUP} 888888"))).await,
+        "none"
+    );
     // A second try of the same is counted, not logged again.
     assert_eq!(ask(&gw, me(&denied[0].0)).await, denied[0].1);
 
     let a = admin(&gw, "confined").await;
-    assert_eq!(a["denied"], 7);
+    assert_eq!(a["denied"], 8);
     assert_eq!(
         a["denials"][format!(
             "send to group:{OTHER_GROUP}: not the chat being handled, and not in send_to"
@@ -313,4 +328,33 @@ async fn bad_grants_are_refused_at_load_with_the_key_named() {
         let e = cfg.check().expect_err(says).to_string();
         assert!(e.contains(says), "{e}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_other_chats_never_reach_a_confined_bot() {
+    let data = DataDir::fresh("grants-events");
+    let guard = ScriptEntry {
+        chats: Some(vec![format!("group:{OTHER_GROUP}")]),
+        ..entry("group-guard", "welcome = \"欢迎 {name} 入群\"")
+    };
+    let gw = TestGateway::with_config(config(&data, vec![guard], None)).await;
+    let seq = gw.last_seq().await;
+    for (group, qq) in [(GROUP, 5550001), (OTHER_GROUP, 5550002)] {
+        let join = json!({"gnumber": group, "qq": qq, "nick": format!("新人{qq}")});
+        assert_eq!(gw.post_json("/sim/join", &join).await["code"], 0);
+    }
+    // The welcome for its own group is sent (an event's chat is the chat
+    // being handled); the other group's join never reached it.
+    let sent = gw
+        .sent_until(seq, WAIT, |s| {
+            s.iter().any(|r| r["content"] == "欢迎 新人5550002 入群")
+        })
+        .await;
+    let welcomes: Vec<(&str, &str)> = sent
+        .iter()
+        .filter_map(|r| Some((r["gnumber"].as_str()?, r["content"].as_str()?)))
+        .collect();
+    assert_eq!(welcomes, [("661234", "欢迎 新人5550002 入群")]);
+    assert_eq!(admin(&gw, "group-guard").await["denied"], 0);
+    gw.gateway.stop().await;
 }

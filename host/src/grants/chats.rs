@@ -67,6 +67,13 @@ impl Chat {
         Some(Chat { kind, number })
     }
 
+    pub fn friend(qq: u64) -> Chat {
+        Chat {
+            kind: ChatKind::Friend,
+            number: qq,
+        }
+    }
+
     pub fn group(number: u64) -> Chat {
         Chat {
             kind: ChatKind::Group,

@@ -72,6 +72,15 @@ impl Grants {
         }
     }
 
+    /// No chat and nothing else: what a bot whose grants cannot be read
+    /// gets.
+    pub fn nothing(limits: &LimitsSection) -> Grants {
+        Grants {
+            chats: ChatSet::none(),
+            ..Grants::least(limits)
+        }
+    }
+
     /// The grants of a `[[scripts]]` entry.
     ///
     /// # Errors
@@ -334,6 +343,14 @@ impl Granted {
     /// Whether a send to `to` is allowed while handling `h`, taking it
     /// from the send rate when it is. `Err` is the reason, not yet counted.
     pub fn may_send(&self, h: Handling, to: Chat) -> Result<(), String> {
+        self.may_send_to(h, to)?;
+        self.rate.admit(to)
+    }
+
+    /// The grant half of `may_send`, without taking from the rate: checked
+    /// before a destination is even looked up, so a refused bot cannot tell
+    /// "not granted" from "not a friend".
+    pub fn may_send_to(&self, h: Handling, to: Chat) -> Result<(), String> {
         let here = h.chat == Some(to) && self.grants.chats.allows(to);
         if !here && !self.grants.send_to.allows(to) {
             return Err(match h.chat {
@@ -341,12 +358,21 @@ impl Granted {
                 None => format!("send to {to}: not in send_to (a timer call handles no chat)"),
             });
         }
-        self.rate.admit(to)
+        Ok(())
+    }
+
+    /// Whether the bot may look `chat` up (`host.friend`, `host.group`,
+    /// `host.group-member`): a chat it listens to, sends to or moderates.
+    /// A confined bot learns nothing of the account's other contacts.
+    pub fn may_look_up(&self, chat: Chat) -> bool {
+        let g = &self.grants;
+        g.chats.allows(chat) || g.send_to.allows(chat) || g.moderate.allows(chat)
     }
 
     /// Whether `what` on `member` of `group` is allowed while handling `h`:
     /// muting the sender of the message in its group needs no grant (a
-    /// decision may do it), anything else needs `moderate`.
+    /// decision may do it), anything else needs `moderate`. The caller
+    /// takes it from the send rate once the API's rules pass too.
     pub fn may_moderate(
         &self,
         h: Handling,
@@ -365,7 +391,7 @@ impl Granted {
             };
             return Err(format!("{verb} in {chat}: not in moderate"));
         }
-        self.rate.admit(chat)
+        Ok(())
     }
 
     /// Counts and (once per reason) logs a refusal; the text the bot sees.

@@ -40,7 +40,9 @@ impl SendRate {
     }
 
     /// Takes one send to `chat` from both quotas, or says which is spent.
-    /// A send refused by the chat's quota does not use the bot's.
+    /// A send refused by the chat's quota does not use the bot's; one
+    /// refused by the bot's has used the chat's (GCRA cannot give a cell
+    /// back): a bot at its overall quota waits a little longer per chat.
     pub fn admit(&self, chat: Chat) -> Result<(), String> {
         if self.chats.len() > CHATS_KEPT {
             self.chats.retain_recent();

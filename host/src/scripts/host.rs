@@ -41,6 +41,26 @@ pub fn send_request(to: &types::Destination) -> SendRequest {
     }
 }
 
+/// The chat a destination names by number, known before any look-up;
+/// `None` for one named by session id (a discussion always is).
+fn chat_by_number(to: &types::Destination) -> Option<Chat> {
+    use types::{Address::Number, Destination as D};
+    match to {
+        D::Friend(Number(qq)) => Some(Chat::friend(*qq)),
+        D::Group(Number(n)) => Some(Chat::group(*n)),
+        D::GroupTemp(types::GroupTemp {
+            member: Number(qq), ..
+        })
+        | D::DiscussTemp(types::DiscussTemp {
+            member: Number(qq), ..
+        }) => Some(Chat {
+            kind: crate::model::ChatKind::Sess,
+            number: *qq,
+        }),
+        _ => None,
+    }
+}
+
 /// The length of `text` in characters when it is over `max` of them.
 pub fn over_chars(text: &str, max: usize) -> Option<usize> {
     // More bytes than `max` is needed for more characters: most texts are
@@ -92,9 +112,10 @@ impl host::Host for BotState {
         self.send_attempts = self.send_attempts.saturating_add(1);
         let per_call = self.host.granted.grants.quotas.sends_per_call;
         if self.send_attempts > per_call {
-            return Err(format!(
-                "too many sends in one call (at most {per_call}, sends_per_call)"
-            ));
+            // Counted with the grants' refusals; the text is 0.1.0's.
+            let why = format!("too many sends in one call (at most {per_call}, sends_per_call)");
+            self.deny(&why);
+            return Err(why);
         }
         let max = self.host.sandbox.max_reply_chars;
         if let Some(chars) = over_chars(&content, max) {
@@ -104,6 +125,12 @@ impl host::Host for BotState {
             return Err(format!(
                 "content too long: {chars} characters, at most {max}"
             ));
+        }
+        // A destination named by number is checked before it is looked up.
+        if let Some(chat) = chat_by_number(&to)
+            && let Err(reason) = self.host.granted.may_send_to(self.handling, chat)
+        {
+            return Err(self.deny(&reason));
         }
         let session = &self.host.session;
         let target = session
@@ -137,6 +164,9 @@ impl host::Host for BotState {
     }
 
     fn friend(&mut self, qq: u64) -> Option<types::Friend> {
+        if !self.host.granted.may_look_up(Chat::friend(qq)) {
+            return None;
+        }
         let c = self.host.session.contacts();
         c.friend(Qq(qq)).map(|f| types::Friend {
             id: f.id.clone(),
@@ -148,6 +178,9 @@ impl host::Host for BotState {
     }
 
     fn group(&mut self, number: u64) -> Option<types::Group> {
+        if !self.host.granted.may_look_up(Chat::group(number)) {
+            return None;
+        }
         self.host
             .session
             .contacts()
@@ -156,6 +189,9 @@ impl host::Host for BotState {
     }
 
     fn group_member(&mut self, group: u64, qq: u64) -> Option<types::Member> {
+        if !self.host.granted.may_look_up(Chat::group(group)) {
+            return None;
+        }
         let c = self.host.session.contacts();
         c.group(GroupNumber(group))?
             .member_by_qq(Qq(qq))

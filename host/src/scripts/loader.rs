@@ -32,11 +32,11 @@ pub struct ScriptSpec {
 
 impl ScriptSpec {
     fn from_entry(e: &ScriptEntry, cfg: &Config) -> ScriptSpec {
-        // `Config::check` refused entries that do not parse; were one to
-        // slip through, least privilege is the safe fallback.
+        // `Config::check` refuses entries that do not parse; were one to
+        // slip through (a `Config` built in code), the bot hears nothing.
         let grants = Grants::from_entry(e, &cfg.limits).unwrap_or_else(|why| {
-            tracing::error!(script = %e.script_name(), "{why}; running with no grants");
-            Grants::least(&cfg.limits)
+            tracing::error!(script = %e.script_name(), "{why}; the bot gets no chat at all");
+            Grants::nothing(&cfg.limits)
         });
         let timeout = e.timeout_ms.unwrap_or(cfg.limits.timeout_ms);
         let wall = match e.wall_ms.or(cfg.limits.wall_ms) {

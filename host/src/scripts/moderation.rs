@@ -23,11 +23,15 @@ impl BotState {
         if let Err(reason) = granted.may_moderate(self.handling, what, group, member) {
             return Err(self.deny(&reason));
         }
+        // The API's rules before the rate: a refused call spends no quota.
         let target = self
             .host
             .session
             .manageable_member(GroupNumber(group), Qq(member))
             .map_err(|e| e.to_string())?;
+        if let Err(reason) = granted.rate.admit(crate::grants::Chat::group(group)) {
+            return Err(self.deny(&reason));
+        }
         self.queued.push(match what {
             Moderation::Mute => Queued::Mute(target, seconds),
             Moderation::Unmute => Queued::Mute(target, 0),

@@ -237,10 +237,16 @@ impl Script {
     /// up no other chat while another instance is free (such a bot keeps
     /// per-chat state in its KV store, not in one instance's memory).
     async fn hold_for_message(&self, msg: &InboundMessage) -> Option<(&Slot, Held<'_>)> {
-        if self.current().granted.waits_on_http()
-            && let Some(free) = self.slots.iter().find_map(|s| Some((s, s.try_hold()?)))
-        {
-            return Some(free);
+        if self.current().granted.waits_on_http() {
+            // A free slot in a failure pause is no use: it would pass the
+            // message on while a healthy one sits idle.
+            let free = self.slots.iter().find_map(|s| {
+                let mut live = s.try_hold()?;
+                (!self.paused(&mut live)).then_some((s, live))
+            });
+            if free.is_some() {
+                return free;
+            }
         }
         let slot = self.slot_for(Some(&msg.chat_key()));
         let patience = self.current().wall + LOCK_GRACE;

@@ -13,6 +13,8 @@
 //!   `sent` or the error
 //! - `mute G Q SECS`, `unmute G Q`, `kick G Q`: moderation calls, answer
 //!   `ok` or the error
+//! - `member G Q`: `host.group-member`; answers the member's card or nick,
+//!   or `none`
 //!
 //! Config: `every_ms` and/or `cron` declare timers named `every` / `cron`;
 //! each call sends `tick:<name>` to the group `group` (a number).
@@ -168,6 +170,14 @@ impl Bot for Keeper {
             ["seen", rest @ ..] => Some(Decision::reply(format!("seen: {}", rest.join(" ")))),
             ["send", ..] => answer(send(text)),
             ["mute" | "unmute" | "kick", ..] => answer(moderate(text)),
+            ["member", g, q] => {
+                let (g, q) = (number(g).ok()?, number(q).ok()?);
+                Some(Decision::reply(match host::group_member(g, q) {
+                    Some(m) if !m.card.is_empty() => m.card,
+                    Some(m) => m.nick,
+                    None => "none".to_string(),
+                }))
+            }
             _ => None,
         }
     }
