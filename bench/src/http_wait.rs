@@ -162,7 +162,7 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
         for _ in 0..n {
             alone.push(ping(&pooled).await?);
         }
-        let mut measure = async |sim: &Arc<Sim>, count: usize| -> anyhow::Result<Vec<Duration>> {
+        let measure = async |sim: &Arc<Sim>, count: usize| -> anyhow::Result<Vec<Duration>> {
             let stop = Arc::new(AtomicBool::new(false));
             let driver = keep_waiting(sim.clone(), origin.clone(), stop.clone());
             // Let the first slow calls start.

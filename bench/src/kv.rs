@@ -142,6 +142,38 @@ pub(crate) async fn one(sub: &mut Subject, content: &str) -> anyhow::Result<(Dur
     }
 }
 
+/// Injects `content` and waits for the account to send `want` (other
+/// sends before it are skipped); injection → that send's `Record::at`.
+pub(crate) async fn one_until(
+    sub: &mut Subject,
+    content: &str,
+    want: &str,
+) -> anyhow::Result<Duration> {
+    let t0 = Instant::now();
+    sub.sim
+        .receive(RawChat::Friend, FRIEND, content.to_string())
+        .await
+        .map_err(|e| anyhow::anyhow!("inject: {e}"))?;
+    let deadline = t0 + Duration::from_secs(30);
+    loop {
+        let mut got = None;
+        sub.sim.visit_sent_after(sub.seq, |r| {
+            if got.is_none() && matches!(&r.action, Action::Send { content, .. } if content == want)
+            {
+                got = Some((r.seq, r.at));
+            }
+        });
+        if let Some((seq, at)) = got {
+            sub.seq = seq;
+            return Ok(at - t0);
+        }
+        if Instant::now() > deadline {
+            bail!("no {want:?} after {content:?} in 30 s");
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
 #[derive(Default)]
 struct Samples {
     p50: Vec<f64>,
