@@ -33,11 +33,6 @@ pub fn init_wall(deadline: Duration, wall: Duration) -> Duration {
     init_deadline(deadline).max(wall)
 }
 
-/// `host::send`s one call may make; later ones get an error. Sends are
-/// carried out after the call, so without this one call could queue an
-/// unbounded number of them.
-pub const MAX_SENDS_PER_CALL: u32 = 32;
-
 /// Writes to the database (KV `set`/`delete`/`increment`, timers'
 /// `after`/`cancel`) one call may make; later ones get an error. Each is a
 /// commit with an fsync off the guest's clock: without a cap, one call

@@ -113,7 +113,8 @@ pub struct BotState {
     /// The chat and sender of the call in progress, for grant checks.
     pub handling: Handling,
     /// `host::send` calls in the call in progress, refused ones included
-    /// (see `MAX_SENDS_PER_CALL`).
+    /// (see the `sends_per_call` quota: sends are carried out after the
+    /// call, so without it one call could queue any number).
     pub send_attempts: u32,
     /// Database writes in the call in progress (see `MAX_WRITES_PER_CALL`).
     pub writes: u32,
