@@ -258,7 +258,13 @@ pub(super) fn may_fetch(s: &mut State, origin: &str) -> Result<(), String> {
     if grants.http.iter().any(granted) {
         return Ok(());
     }
-    Err(deny(s, format!("http to {origin}: not in http")))
+    // The gateway names the URL's authority as written: no default port.
+    let named = origin
+        .strip_suffix(":443")
+        .filter(|o| o.starts_with("https://"))
+        .or_else(|| origin.strip_suffix(":80").filter(|o| o.starts_with("http://")))
+        .unwrap_or(origin);
+    Err(deny(s, format!("http to {named}: not in http")))
 }
 
 #[cfg(test)]

@@ -210,7 +210,7 @@ fn without_the_http_grant_the_request_is_denied() {
     assert!(host.logged(Level::Warn, "no answer for message test-1: denied: "));
     assert_eq!(
         host.denials(),
-        ["denied: http to https://llm.example:443: not in http"]
+        ["denied: http to https://llm.example: not in http"]
     );
     host.enforce_grants(Grants::least().http(BASE));
     let answer = host.on_message(&mut b, &msg).and_then(|d| d.reply);
