@@ -358,3 +358,78 @@ async fn events_of_other_chats_never_reach_a_confined_bot() {
     assert_eq!(admin(&gw, "group-guard").await["denied"], 0);
     gw.gateway.stop().await;
 }
+
+/// A server whose `/slow` answers only when told and `/fast` at once.
+async fn slow_and_fast() -> (String, tokio::sync::watch::Sender<bool>) {
+    let (release, released) = tokio::sync::watch::channel(false);
+    let app = axum::Router::new()
+        .route("/fast", axum::routing::get(|| async { "fast" }))
+        .route(
+            "/slow",
+            axum::routing::get(move || {
+                let mut released = released.clone();
+                async move {
+                    let _ = released.wait_for(|r| *r).await;
+                    "slow"
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, release)
+}
+
+/// A bot granted `http` takes a message on any free instance: while one
+/// chat's call waits on a server, another chat that a fixed spread would
+/// put on the same instance is answered by the same bot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_waiting_on_http_answers_its_other_chats_from_another_instance() {
+    use openqq::model::ChatKind;
+    let data = DataDir::fresh("grants-pooled");
+    let (url, release) = slow_and_fast().await;
+    let fetcher = ScriptEntry {
+        http: vec![url.clone()],
+        wall_ms: Some(30_000),
+        ..entry("fetcher", "")
+    };
+    let gw = TestGateway::with_config(config(&data, vec![fetcher], None)).await;
+    assert_eq!(admin(&gw, "fetcher").await["instances"], 4);
+    // Two chats a chat-keyed spread over 4 instances puts on one instance:
+    // the group, and a temp chat of one of its members.
+    let slot = |k: &(ChatKind, u64, u64)| openqq::pipeline::spread(k, 4);
+    let group_slot = slot(&(ChatKind::Group, GROUP, 0));
+    let member = [888888u64, 999999, 123456, 45678, 123455]
+        .into_iter()
+        .find(|q| slot(&(ChatKind::Sess, *q, GROUP)) == group_slot)
+        .expect("a member whose temp chat shares the group's instance");
+    let seq = gw.last_seq().await;
+    gw.receive(in_group(GROUP, 888888, &format!("/get {url}/slow")))
+        .await;
+    let temp = json!({"type": "sess_message", "sender_qq": member, "gnumber": GROUP,
+                      "content": format!("/get {url}/fast")});
+    gw.receive(temp).await;
+    // The fast answer comes while the slow one is still held back.
+    let sent = gw
+        .sent_until(seq, WAIT, |s| {
+            s.iter()
+                .any(|r| r["content"].as_str().is_some_and(|c| c.contains("fast")))
+        })
+        .await;
+    assert!(
+        sent.iter()
+            .all(|r| !r["content"].as_str().unwrap_or("").contains("slow")),
+        "{sent:#?}"
+    );
+    release.send_replace(true);
+    gw.sent_until(seq, WAIT, |s| {
+        s.iter()
+            .any(|r| r["content"].as_str().is_some_and(|c| c.contains("slow")))
+    })
+    .await;
+    gw.gateway.stop().await;
+}

@@ -262,7 +262,11 @@ pub(super) fn may_fetch(s: &mut State, origin: &str) -> Result<(), String> {
     let named = origin
         .strip_suffix(":443")
         .filter(|o| o.starts_with("https://"))
-        .or_else(|| origin.strip_suffix(":80").filter(|o| o.starts_with("http://")))
+        .or_else(|| {
+            origin
+                .strip_suffix(":80")
+                .filter(|o| o.starts_with("http://"))
+        })
         .unwrap_or(origin);
     Err(deny(s, format!("http to {named}: not in http")))
 }
