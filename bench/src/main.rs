@@ -8,6 +8,7 @@
 //! cargo run --release -p openqq-bench -- soak         # 1,000,000 messages; its own section
 //! bash bench/peers/setup.sh                            # NoneBot2 and Koishi into target/peers/
 //! cargo run --release -p openqq-bench -- peers        # openqq vs NoneBot2 vs Koishi; its own section
+//! cargo run --release -p openqq-bench -- slow-chat    # one slow chat beside many; prints its section
 //! ```
 //!
 //! Nothing here asserts anything about time; the numbers go to the table.
@@ -20,6 +21,7 @@ mod onebot_load;
 mod peers;
 mod pipeline;
 mod scripts;
+mod slow_chat;
 mod soak;
 mod swap;
 mod util;
@@ -71,6 +73,9 @@ enum Command {
     /// and each check alone. Rewrites only its own section of BENCHMARKS.md
     /// (unless --quick).
     Grants,
+    /// One slow chat beside many (not part of `all`): ordinary chats' reply
+    /// latency alone and while one chat's every message takes 2 s to decide.
+    SlowChat,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
@@ -206,6 +211,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Peers => peers::run(&settings).await,
                 Command::Kv => kv::run(&settings).await,
                 Command::Grants => grants::run(&settings).await,
+                Command::SlowChat => slow_chat::run(&settings).await,
                 Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
             }
         })
@@ -300,6 +306,7 @@ fn name(c: Command) -> &'static str {
         Command::Peers => "peers",
         Command::Kv => "kv",
         Command::Grants => "grants",
+        Command::SlowChat => "slow-chat",
         Command::Receiver => "receiver",
         Command::SoakReceiver => "soak-receiver",
     }
@@ -314,6 +321,9 @@ fn build(c: Command) -> anyhow::Result<String> {
     }
     if c == Command::Peers {
         return build_peers();
+    }
+    if c == Command::SlowChat {
+        return Ok("none (a native handler)".into());
     }
     if c == Command::Kv || c == Command::Grants {
         build_rust_bots(&root)?;
