@@ -8,6 +8,7 @@
 //! cargo run --release -p openqq-bench -- soak         # 1,000,000 messages; its own section
 //! bash bench/peers/setup.sh                            # NoneBot2 and Koishi into target/peers/
 //! cargo run --release -p openqq-bench -- peers        # openqq vs NoneBot2 vs Koishi; its own section
+//! cargo run --release -p openqq-bench -- slow-chat    # one slow chat beside many; prints its section
 //! ```
 //!
 //! Nothing here asserts anything about time; the numbers go to the table.
@@ -21,6 +22,7 @@ mod onebot_load;
 mod peers;
 mod pipeline;
 mod scripts;
+mod slow_chat;
 mod soak;
 mod swap;
 mod util;
@@ -77,6 +79,9 @@ enum Command {
     /// slow server for other chats. Rewrites only its own section of
     /// BENCHMARKS.md (unless --quick).
     HttpWait,
+    /// One slow chat beside many (not part of `all`): ordinary chats' reply
+    /// latency alone and while one chat's every message takes 2 s to decide.
+    SlowChat,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
@@ -213,6 +218,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Kv => kv::run(&settings).await,
                 Command::Grants => grants::run(&settings).await,
                 Command::HttpWait => http_wait::run(&settings).await,
+                Command::SlowChat => slow_chat::run(&settings).await,
                 Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
             }
         })
@@ -254,6 +260,7 @@ fn main() -> anyhow::Result<()> {
         Command::Kv => Some((kv::BEGIN, kv::END)),
         Command::Grants => Some((grants::BEGIN, grants::END)),
         Command::HttpWait => Some((http_wait::BEGIN, http_wait::END)),
+        Command::SlowChat => Some((slow_chat::BEGIN, slow_chat::END)),
         _ => None,
     };
     if let (Some(out), Some((begin, end))) = (&out, own(cli.command)) {
@@ -294,6 +301,7 @@ fn main() -> anyhow::Result<()> {
             (kv::BEGIN, kv::END),
             (grants::BEGIN, grants::END),
             (http_wait::BEGIN, http_wait::END),
+            (slow_chat::BEGIN, slow_chat::END),
         ] {
             if let Some(block) = section_of(&old, begin, end) {
                 text = with_block(&text, begin, end, block);
@@ -318,6 +326,7 @@ fn name(c: Command) -> &'static str {
         Command::Kv => "kv",
         Command::Grants => "grants",
         Command::HttpWait => "http-wait",
+        Command::SlowChat => "slow-chat",
         Command::Receiver => "receiver",
         Command::SoakReceiver => "soak-receiver",
     }
@@ -332,6 +341,9 @@ fn build(c: Command) -> anyhow::Result<String> {
     }
     if c == Command::Peers {
         return build_peers();
+    }
+    if c == Command::SlowChat {
+        return Ok("none (a native handler)".into());
     }
     if matches!(c, Command::Kv | Command::Grants | Command::HttpWait) {
         build_rust_bots(&root)?;

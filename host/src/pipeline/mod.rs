@@ -3,33 +3,36 @@
 //! the chain; a message no handler took goes to the `Fallback` (the
 //! `post_api` webhook), so nothing is lost.
 //!
-//! Messages from different chats are handled concurrently; messages from one
-//! chat keep their order (they share a lane). A decision does not hold the
-//! lane: its reply and mute are started in the chat's order (`Effects`) and
-//! the lane takes the next message while QQ confirms them. The account's own
-//! sends never come back here: the session only forwards what it received.
+//! A chat always goes to the same one of `LANES` lanes (`lane.rs`), which run
+//! in parallel. Within a lane, chats are decided concurrently: one chat whose
+//! decision waits (a bot waiting on an HTTP call) holds up only its own later
+//! messages. A chat's messages keep their order: the next is decided once the
+//! previous decision is made and its reply and mute are started (`Effects`);
+//! the lane does not wait while QQ confirms them. The account's own sends
+//! never come back here: the session only forwards what it received.
+
+mod lane;
 
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 
 use async_trait::async_trait;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use futures_util::future::CatchUnwind;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::model::{Decided, InboundMessage};
 use crate::session::{Gone, Inbound, SessionHandle};
+use lane::lane;
 
 /// Lanes handle chats in parallel; a chat always maps to the same lane.
 pub const LANES: usize = 8;
-/// Messages waiting per lane before the dispatcher waits (back-pressure).
+/// Messages a lane holds (being decided, or waiting behind their chat's),
+/// and again as many in its channel, before the session waits
+/// (back-pressure): memory stays bounded when a bot is slow.
 const LANE_QUEUE: usize = 1024;
 /// Effects under way per lane (replies QQ has not confirmed yet) before
 /// the lane waits for one to end: memory stays bounded when QQ is slow.
@@ -39,7 +42,8 @@ const IN_FLIGHT: usize = 1024;
 /// the mute — in the order it must reach QQ.
 ///
 /// The lane starts each future (polls it once) in this order as soon as
-/// the handler returns, and does not wait for them to end. So the
+/// the decision is made, before the chat's next message is decided, and
+/// does not wait for them to end. So the
 /// work must be handed to QQ (the outbox, the backend's link) on its first
 /// poll: whatever it awaits after that is confirmation.
 #[derive(Default)]
@@ -133,59 +137,6 @@ pub fn spread(chat: &impl Hash, n: usize) -> usize {
     (h.finish() % n.max(1) as u64) as usize
 }
 
-/// An effect that logs its panic (a bug) instead of ending the lane.
-type Guarded = CatchUnwind<AssertUnwindSafe<BoxFuture<'static, ()>>>;
-
-/// One lane: decides its messages one at a time and keeps their effects
-/// going meanwhile.
-async fn lane(mut rx: mpsc::Receiver<InboundMessage>, chain: Arc<Chain>) {
-    let mut in_flight: FuturesUnordered<Guarded> = FuturesUnordered::new();
-    loop {
-        tokio::select! {
-            biased;
-            Some(done) = in_flight.next(), if !in_flight.is_empty() => log_panic(done),
-            msg = rx.recv(), if in_flight.len() < IN_FLIGHT => {
-                let Some(msg) = msg else { break };
-                // `handle_one` guards the deciding; this guards the rest (the
-                // fallback, building the effects): a bug there must not end
-                // the lane, or every later message would wait for ever.
-                let effects = match AssertUnwindSafe(chain.handle_one(msg)).catch_unwind().await {
-                    Ok(effects) => effects,
-                    Err(panic) => {
-                        tracing::error!(panic = %panic_text(&*panic), "handling a message panicked");
-                        Effects::default()
-                    }
-                };
-                for work in effects.0 {
-                    start(work, &mut in_flight).await;
-                }
-            }
-        }
-    }
-    while let Some(done) = in_flight.next().await {
-        log_panic(done);
-    }
-}
-
-/// Polls `work` once, here and now, so effects reach QQ in the order they
-/// were made; only what QQ has not confirmed yet is kept in `in_flight`
-/// (on the simulator, and with a fast link, most work ends at once and
-/// costs no allocation there).
-async fn start(work: BoxFuture<'static, ()>, in_flight: &mut FuturesUnordered<Guarded>) {
-    let mut guarded = AssertUnwindSafe(work).catch_unwind();
-    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut guarded).poll(cx))).await;
-    match first {
-        Poll::Ready(done) => log_panic(done),
-        Poll::Pending => in_flight.push(guarded),
-    }
-}
-
-fn log_panic(done: Result<(), Box<dyn std::any::Any + Send>>) {
-    if let Err(panic) = done {
-        tracing::error!(panic = %panic_text(&*panic), "carrying out a decision panicked");
-    }
-}
-
 impl Chain {
     /// Runs one message through the chain; returns the work it leaves.
     ///
@@ -231,3 +182,6 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;
