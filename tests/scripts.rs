@@ -145,7 +145,7 @@ fn granted(entry: ScriptEntry, chat: &str) -> ScriptEntry {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_can_send_look_up_and_forward() {
     let scripts = vec![
-        granted(entry("misbehave", ""), "friend:7891234"),
+        granted(entry("misbehave", ""), "friend:*"),
         granted(entry("forward", "group = \"552603\""), "group:552603"),
     ];
     let mut rx = Receiver::start().await;
