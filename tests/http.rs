@@ -3,8 +3,9 @@
 //! reached and the bot gets the body; anything else is refused before a
 //! connection is made, the bot sees `HTTP-request-denied`, `/admin/scripts`
 //! counts it and the log says it once; bodies, requests per call and time
-//! are capped; and a bot waiting on a slow server is off its CPU deadline
-//! and holds up no other chat. Driven through `fetcher`
+//! are capped; a connection ends by its request's deadline though the bot
+//! never reads the body; and a bot waiting on a slow server is off its CPU
+//! deadline and holds up no other chat. Driven through `fetcher`
 //! (`tests/bots/fetcher`), which turns chat commands into requests and
 //! replies with what came back.
 
@@ -20,6 +21,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use openqq::config::{Config, ScriptEntry};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -289,6 +291,9 @@ async fn bodies_past_their_caps_fail() {
     // in chunks with no length, cut once past the cap.
     let answer = ask(&gw, &format!("/get {}", server.url("/big"))).await;
     assert_eq!(answer, "error: ErrorCode::HttpResponseBodySize(Some(2000))");
+    // A HEAD response has no body, whatever its `Content-Length` says.
+    let answer = ask(&gw, &format!("/head {}", server.url("/big"))).await;
+    assert_eq!(answer, "200 0 ");
     let answer = ask(&gw, &format!("/get {}", server.url("/stream-big"))).await;
     assert!(
         answer.starts_with("error: body: HTTP response body size exceeds limit"),
@@ -356,6 +361,123 @@ async fn a_silent_server_times_out_and_the_wait_is_off_the_cpu_deadline() {
         (&json!(0), &json!(0), &json!(2)),
         "{a}"
     );
+    gw.gateway.stop().await;
+}
+
+/// A server that answers every request with a body it never finishes: a
+/// byte every 50 ms, until the client closes the connection, which it
+/// counts.
+struct Trickler {
+    port: u16,
+    closed: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Trickler {
+    async fn start() -> Trickler {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let closed = Arc::new(AtomicUsize::new(0));
+        let counted = closed.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    Trickler::trickle(socket).await;
+                    counted.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Trickler { port, closed, task }
+    }
+
+    /// Reads the request's head, answers, and trickles the body until a
+    /// read sees the end of the client's side or a write fails.
+    async fn trickle(mut socket: tokio::net::TcpStream) {
+        let mut head = Vec::new();
+        let mut buf = [0; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let answer = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+        if socket.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                read = socket.read(&mut buf) => {
+                    if matches!(read, Ok(0) | Err(_)) {
+                        return;
+                    }
+                }
+                () = tokio::time::sleep(Duration::from_millis(50)) => {
+                    if socket.write_all(b"1\r\nx\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/trickle", self.port)
+    }
+}
+
+impl Drop for Trickler {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The connection of a response the bot keeps, its body never read nor
+/// dropped, still ends by the request's deadline: the server sees it
+/// closed, call after call. A bot that reads such a body is told it timed
+/// out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_ends_by_its_deadline_though_the_bot_never_reads_the_body() {
+    let server = Trickler::start().await;
+    let timeout = Duration::from_millis(1000);
+    let entry = ScriptEntry {
+        http_timeout_ms: Some(timeout.as_millis() as u64),
+        ..fetcher(&[&format!("http://127.0.0.1:{}", server.port)])
+    };
+    let gw = TestGateway::with_config(config(vec![entry])).await;
+    for _ in 0..2 {
+        assert_eq!(
+            ask(&gw, &format!("/keep {}", server.url())).await,
+            "200 kept"
+        );
+    }
+    support::wait::poll("both connections closed", timeout + WAIT, || async {
+        (server.closed.load(Ordering::SeqCst) == 2).then_some(())
+    })
+    .await;
+
+    let answer = ask(&gw, &format!("/get {}", server.url())).await;
+    assert_eq!(answer, "error: body: HTTP response timeout");
+    support::wait::poll("the third connection closed", timeout + WAIT, || async {
+        (server.closed.load(Ordering::SeqCst) == 3).then_some(())
+    })
+    .await;
+    assert_eq!(admin(&gw).await["denied"], 0);
+    gw.gateway.stop().await;
+}
+
+/// A grant that names `localhost` reaches it, though a name that resolves
+/// to a loopback address is otherwise refused: the operator wrote it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_naming_localhost_reaches_it() {
+    let server = Server::start().await;
+    let origin = format!("http://localhost:{}", server.port);
+    let gw = TestGateway::with_config(config(vec![fetcher(&[&origin])])).await;
+    let answer = ask(&gw, &format!("/get {origin}/hello")).await;
+    assert_eq!(answer, format!("200 {} {HELLO}", HELLO.len()));
+    assert_eq!(server.hits.hello.load(Ordering::SeqCst), 1);
+    assert_eq!(admin(&gw).await["denied"], 0);
     gw.gateway.stop().await;
 }
 

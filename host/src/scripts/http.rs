@@ -1,43 +1,38 @@
 //! Bots' outbound HTTP: `wasi:http/outgoing-handler@0.2.12` (0.2.0 world),
-//! served by wasmtime's client (hyper; rustls with the webpki roots for
-//! https) inside the bot's grants.
+//! wasmtime's `wasi:http/types` with the gateway's own client
+//! (`http_client`) behind the bot's grants.
 //!
 //! Checked in `handle`, before anything is sent or connected: the request's
 //! scheme, host and port must be an origin of the bot's `http` grant, and the
 //! call may start at most `http_requests_per_call` requests (refused ones
-//! count). A refusal is `HTTP-request-denied`, counted and logged once per
-//! reason (`BotState::deny`). Bounded in the client (`HttpHooks`): one
-//! deadline per request, connect to last byte (`http_timeout`; the guest's
-//! `request-options` may only shorten its phases), and both bodies capped
-//! (`http_max_request_bytes`, `http_max_response_bytes`), by their
-//! `Content-Length` up front and by counting as they stream.
+//! count). Checked in the client, before connecting: what the host name
+//! resolves to (`http_addr`). A refusal is `HTTP-request-denied`, counted
+//! and logged once per reason (`Granted::deny`). Bounded in the client:
+//! one deadline per request, connection included (`http_timeout`), and
+//! both bodies capped. Bounded here: what a guest's request may hold in the
+//! host before it is sent (`HttpHooks`; the fields' size, in
+//! `BotState::new`).
 //!
-//! Redirects are never followed: the client is hyper's bare connection, so
-//! a `3xx` reaches the guest as it is, and a request to where it points is a
-//! new request, checked like any other. The waits are the guest's wasi:io
+//! A `3xx` reaches the guest as it is, and a request to where it points is
+//! a new request, checked like any other. The waits are the guest's wasi:io
 //! polls, in the host: off its CPU deadline (`state::CpuClock`), within its
 //! call's wall-clock limit.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
-use tokio::time::{Instant, Sleep};
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi_http::p2::HttpResult;
 use wasmtime_wasi_http::p2::bindings::LinkOptions;
-use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::http::types::{DnsErrorPayload, ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::bindings::http::{outgoing_handler, types as http_types};
 use wasmtime_wasi_http::p2::types::{HostFutureIncomingResponse, HostOutgoingRequest};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
 
-use super::state::BotState;
-use crate::grants::{Origin, Quotas};
+use super::http_client::{self, Limits, Sent};
+use super::state::{BotState, CurrentMsg, msg_id_of};
+use crate::grants::{Granted, Origin};
 
 /// The longest host (with port) a denial's reason quotes: reasons are
 /// counted by their text and logged, and the guest writes the host.
@@ -133,7 +128,7 @@ fn check_origin(
     authority: Option<&str>,
 ) -> Result<(), String> {
     let authority = authority.unwrap_or("");
-    let quoted: String = authority.chars().take(MAX_QUOTED_HOST).collect();
+    let quoted = quoted(authority);
     let (https, name) = match scheme {
         None | Some(Scheme::Https) => (true, "https"),
         Some(Scheme::Http) => (false, "http"),
@@ -161,35 +156,48 @@ fn check_origin(
     }
 }
 
-/// How wasmtime's client sends a bot's requests: within the bot's quotas.
+/// How wasmtime's client sends a bot's requests: within the bot's quotas
+/// (`http_client`), its refusals counted as the bot's denials.
 pub struct HttpHooks {
     limits: Limits,
+    /// The most of a request's body the guest writes at once; a chunk and
+    /// one more may wait in the host for the connection
+    /// (`p2_outgoing_body_buffer_chunks`), outside the bot's `memory_mb`.
+    body_chunk: usize,
+    script: Arc<str>,
+    msg: CurrentMsg,
+    granted: Arc<Granted>,
 }
 
-/// One request's bounds.
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    timeout: Duration,
-    max_request: u64,
-    max_response: u64,
-}
+/// The most a guest's `fields` (headers, trailers) may hold, roughly in
+/// bytes of the host's memory, outside the bot's `memory_mb` (wasmtime's
+/// default is 128 KiB; each `fields` is a resource, up to
+/// `max_resources`). Past it, wasmtime traps the guest.
+pub const MAX_FIELDS_BYTES: usize = 16 * 1024;
+
+/// The largest chunk of a request's body the guest hands the host at once
+/// (wasmtime's default is 1 MiB).
+const MAX_BODY_CHUNK: usize = 64 * 1024;
 
 impl HttpHooks {
-    pub fn new(q: &Quotas) -> HttpHooks {
+    pub fn new(script: Arc<str>, msg: CurrentMsg, granted: Arc<Granted>) -> HttpHooks {
+        let q = &granted.grants.quotas;
+        let max_request = usize::try_from(q.http_max_request_bytes).unwrap_or(usize::MAX);
         HttpHooks {
             limits: Limits {
                 timeout: q.http_timeout,
                 max_request: q.http_max_request_bytes,
                 max_response: q.http_max_response_bytes,
             },
+            // At least a byte: with none the guest could never write, nor
+            // learn its body is over the cap.
+            body_chunk: max_request.clamp(1, MAX_BODY_CHUNK),
+            script,
+            msg,
+            granted,
         }
     }
 }
-
-type Sent = wasmtime_wasi_http::Result<(
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-)>;
 
 impl WasiHttpHooks for HttpHooks {
     fn send_request(
@@ -198,7 +206,22 @@ impl WasiHttpHooks for HttpHooks {
         options: Option<RequestOptions>,
         _request_done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> Box<dyn Future<Output = Sent> + Send> {
-        Box::new(send(request, options, self.limits))
+        // The address is checked once the name is resolved, after `handle`
+        // returned: the refusal is counted then, for the call that asked.
+        let (granted, script) = (self.granted.clone(), self.script.clone());
+        let msg_id = msg_id_of(&self.msg);
+        let deny = move |reason: &str| {
+            granted.deny(&script, &msg_id, reason);
+        };
+        Box::new(http_client::send(request, options, self.limits, deny))
+    }
+
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        1
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        self.body_chunk
     }
 
     fn p2_error_from_hyper(&mut self, err: &hyper::Error) -> ErrorCode {
@@ -225,147 +248,28 @@ impl WasiHttpHooks for HttpHooks {
         tracing::debug!("a bot's HTTPS request failed in TLS: {err}");
         ErrorCode::TlsProtocolError
     }
-}
 
-/// Sends one request with wasmtime's client, within `limits`.
-async fn send(
-    request: http::Request<WasiBody>,
-    options: Option<RequestOptions>,
-    limits: Limits,
-) -> Sent {
-    let deadline = Instant::now() + limits.timeout;
-    if let Some(n) = content_length(request.headers())
-        && n > limits.max_request
-    {
-        return Err(Error::HttpRequestBodySize(Some(n)));
-    }
-    let request = request.map(|body| {
-        Capped::new(body, limits.max_request, None, Error::HttpRequestBodySize).boxed_unsync()
-    });
-    let options = clamp(options, limits.timeout);
-    let sent = wasmtime_wasi_http::default_send_request(request, Some(options));
-    let (response, io) = tokio::time::timeout_at(deadline, sent)
-        .await
-        .map_err(|_| Error::HttpResponseTimeout)??;
-    if let Some(n) = content_length(response.headers())
-        && n > limits.max_response
-    {
-        return Err(Error::HttpResponseBodySize(Some(n)));
-    }
-    let response = response.map(|body| {
-        let body = body.boxed_unsync();
-        Capped::new(
-            body,
-            limits.max_response,
-            Some(deadline),
-            Error::HttpResponseBodySize,
-        )
-        .boxed_unsync()
-    });
-    Ok((response, Box::new(io)))
-}
-
-/// The guest's timeouts that are shorter than the request's; the others
-/// are left to the request's own deadline (wasmtime's client waits 600 s
-/// for what is not set, and `http_timeout_ms` is at most that).
-fn clamp(asked: Option<RequestOptions>, timeout: Duration) -> RequestOptions {
-    let asked = asked.unwrap_or_default();
-    let shorter = |t: Option<Duration>| t.filter(|t| *t < timeout);
-    RequestOptions {
-        connect_timeout: shorter(asked.connect_timeout),
-        first_byte_timeout: shorter(asked.first_byte_timeout),
-        between_bytes_timeout: shorter(asked.between_bytes_timeout),
+    fn p2_error_from_dns(
+        &mut self,
+        err: &tokio_rustls::rustls::pki_types::InvalidDnsNameError,
+    ) -> ErrorCode {
+        tracing::debug!("a bot's HTTPS request names no valid host: {err}");
+        ErrorCode::DnsError(DnsErrorPayload {
+            rcode: Some("invalid DNS name".to_string()),
+            info_code: None,
+        })
     }
 }
 
-/// A `Content-Length` that is one number; others are left to hyper.
-fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    let mut values = headers.get_all(http::header::CONTENT_LENGTH).iter();
-    let v = values.next()?;
-    match values.next() {
-        Some(_) => None,
-        None => v.to_str().ok()?.parse().ok(),
-    }
-}
-
-/// A body cut with an error once more than `max` bytes went through it, or
-/// once `deadline` passes while it waits for more.
-struct Capped {
-    inner: WasiBody,
-    seen: u64,
-    max: u64,
-    deadline: Option<Pin<Box<Sleep>>>,
-    over: fn(Option<u64>) -> Error,
-    failed: bool,
-}
-
-impl Capped {
-    fn new(
-        inner: WasiBody,
-        max: u64,
-        deadline: Option<Instant>,
-        over: fn(Option<u64>) -> Error,
-    ) -> Capped {
-        Capped {
-            inner,
-            seen: 0,
-            max,
-            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
-            over,
-            failed: false,
-        }
-    }
-}
-
-impl Body for Capped {
-    type Data = Bytes;
-    type Error = Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
-        if self.failed {
-            return Poll::Ready(None);
-        }
-        match Pin::new(&mut self.inner).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                let len = frame.data_ref().map_or(0, |d| d.len() as u64);
-                self.seen = self.seen.saturating_add(len);
-                if self.seen > self.max {
-                    self.failed = true;
-                    return Poll::Ready(Some(Err((self.over)(Some(self.seen)))));
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Pending => {
-                let late = match &mut self.deadline {
-                    Some(d) => d.as_mut().poll(cx).is_ready(),
-                    None => false,
-                };
-                if late {
-                    self.failed = true;
-                    return Poll::Ready(Some(Err(Error::HttpResponseTimeout)));
-                }
-                Poll::Pending
-            }
-            done => done,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.failed || self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
+/// `authority` as a denial's reason quotes it: at most `MAX_QUOTED_HOST`
+/// characters.
+pub fn quoted(authority: &str) -> String {
+    authority.chars().take(MAX_QUOTED_HOST).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::{Full, StreamBody};
 
     fn origins(list: &[&str]) -> Vec<Origin> {
         list.iter().map(|o| Origin::parse(o).unwrap()).collect()
@@ -429,81 +333,20 @@ mod tests {
     }
 
     #[test]
-    fn the_guests_timeouts_may_only_shorten_the_request_s() {
-        let t = Duration::from_secs(5);
-        assert_eq!(clamp(None, t), RequestOptions::default());
-        let asked = RequestOptions {
-            connect_timeout: Some(Duration::from_secs(1)),
-            first_byte_timeout: Some(Duration::from_secs(3600)),
-            between_bytes_timeout: None,
+    fn a_request_body_waits_in_the_host_in_small_chunks() {
+        let hooks = |max_request| {
+            let mut grants = crate::grants::Grants::least(&Default::default());
+            grants.quotas.http_max_request_bytes = max_request;
+            HttpHooks::new(
+                "t".into(),
+                CurrentMsg::default(),
+                Arc::new(Granted::new(grants)),
+            )
         };
-        let c = clamp(Some(asked), t);
-        assert_eq!(c.connect_timeout, Some(Duration::from_secs(1)));
-        assert_eq!(c.first_byte_timeout, None);
-        assert_eq!(c.between_bytes_timeout, None);
-    }
-
-    fn chunks(n: usize, size: usize) -> WasiBody {
-        let frames =
-            (0..n).map(move |_| Ok::<_, Error>(Frame::data(Bytes::from(vec![b'x'; size]))));
-        StreamBody::new(futures_util::stream::iter(frames)).boxed_unsync()
-    }
-
-    async fn collect(body: Capped) -> Result<usize, Error> {
-        body.collect().await.map(|c| c.to_bytes().len())
-    }
-
-    #[tokio::test]
-    async fn a_body_is_cut_once_past_its_cap() {
-        let capped = |body, max| Capped::new(body, max, None, Error::HttpResponseBodySize);
-        assert_eq!(collect(capped(chunks(4, 10), 40)).await.unwrap(), 40);
-        match collect(capped(chunks(4, 10), 39)).await {
-            Err(Error::HttpResponseBodySize(Some(40))) => {}
-            other => panic!("{other:?}"),
-        }
-        let full = Full::new(Bytes::from_static(b"hello"))
-            .map_err(|e| match e {})
-            .boxed_unsync();
-        assert!(matches!(
-            collect(Capped::new(full, 4, None, Error::HttpRequestBodySize)).await,
-            Err(Error::HttpRequestBodySize(Some(5)))
-        ));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_body_that_stalls_past_the_deadline_fails() {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Error>>(1);
-        tx.send(Ok(Frame::data(Bytes::from_static(b"first"))))
-            .await
-            .unwrap();
-        let stream = tokio_stream_of(rx);
-        let body = StreamBody::new(stream).boxed_unsync();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let mut capped = Capped::new(body, 1000, Some(deadline), Error::HttpResponseBodySize);
-        let first = capped.frame().await.unwrap().unwrap();
-        assert_eq!(first.into_data().unwrap(), "first");
-        // The sender is kept: no more frames and no end, until the deadline.
-        assert!(matches!(
-            capped.frame().await,
-            Some(Err(Error::HttpResponseTimeout))
-        ));
-        assert!(capped.frame().await.is_none());
-        drop(tx);
-    }
-
-    fn tokio_stream_of<T: Send + 'static>(
-        mut rx: tokio::sync::mpsc::Receiver<T>,
-    ) -> impl futures_util::Stream<Item = T> + Send + 'static {
-        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-    }
-
-    #[test]
-    fn content_length_is_one_number() {
-        let mut h = http::HeaderMap::new();
-        assert_eq!(content_length(&h), None);
-        h.insert(http::header::CONTENT_LENGTH, "12".parse().unwrap());
-        assert_eq!(content_length(&h), Some(12));
-        h.append(http::header::CONTENT_LENGTH, "12".parse().unwrap());
-        assert_eq!(content_length(&h), None);
+        let mut h = hooks(1 << 20);
+        assert_eq!(h.p2_outgoing_body_chunk_size(), MAX_BODY_CHUNK);
+        assert_eq!(h.p2_outgoing_body_buffer_chunks(), 1);
+        assert_eq!(hooks(1000).p2_outgoing_body_chunk_size(), 1000);
+        assert_eq!(hooks(0).p2_outgoing_body_chunk_size(), 1);
     }
 }

@@ -16,7 +16,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::actions::Queued;
-use super::http::HttpHooks;
+use super::http::{HttpHooks, MAX_FIELDS_BYTES};
 use super::limits::{MAX_OUTPUT_LINE, MAX_TABLE_ELEMENTS, Sandbox};
 use crate::grants::{Granted, Handling};
 use crate::session::SessionHandle;
@@ -171,11 +171,13 @@ impl BotState {
             .allow_ip_name_lookup(false);
         let mut table = ResourceTable::new();
         table.set_max_capacity(sandbox.max_resources);
-        let http_hooks = HttpHooks::new(&granted.grants.quotas);
+        let http_hooks = HttpHooks::new(script.clone(), msg.clone(), granted.clone());
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(MAX_FIELDS_BYTES);
         BotState {
             wasi: b.build(),
             table,
-            http: WasiHttpCtx::new(),
+            http,
             http_hooks,
             limiter: Limiter {
                 memory_bytes,

@@ -8,6 +8,8 @@
 //! |---|---|
 //! | `/get URL` | GET; replies `STATUS BODYLEN BODY-PREFIX` (the first 64 bytes) or `error: <why>` |
 //! | `/get-patient URL` | the same, asking for hour-long timeouts (`request-options`) |
+//! | `/head URL` | HEAD; replies as `/get` |
+//! | `/keep URL` | GET; keeps the response, its body unread, for as long as the instance lives; replies `STATUS kept` or `error: <why>` |
 //! | `/get-many N URL` | N GETs one after the other; replies each outcome, `, `-separated (`200` or `error: …`) |
 //! | `/post URL BYTES` | POSTs BYTES bytes, streamed (no `Content-Length`); replies as `/get` |
 //! | `/post-declared URL BYTES` | the same with `Content-Length: BYTES` |
@@ -27,11 +29,18 @@ wit_bindgen::generate!({
 
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 use wasi::io::streams::StreamError;
 
 struct Fetcher;
+
+thread_local! {
+    /// What `/keep` keeps: responses never read nor dropped, as a careless
+    /// (or hostile) bot would.
+    static KEPT: std::cell::RefCell<Vec<IncomingResponse>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// A request the bot makes.
 struct Ask<'a> {
@@ -42,8 +51,8 @@ struct Ask<'a> {
     patient: bool,
 }
 
-/// What came back: the status and the body, or why not.
-fn fetch(ask: Ask<'_>) -> Result<(u16, Vec<u8>), String> {
+/// The response's head, or why not.
+fn send(ask: Ask<'_>) -> Result<IncomingResponse, String> {
     let (scheme, rest) = ask
         .url
         .split_once("://")
@@ -86,14 +95,19 @@ fn fetch(ask: Ask<'_>) -> Result<(u16, Vec<u8>), String> {
     if let (Some(body), Some((len, _))) = (out_body, ask.body) {
         write_body(body, len);
     }
-    let response = loop {
+    loop {
         match future.get() {
-            Some(Ok(Ok(r))) => break r,
+            Some(Ok(Ok(r))) => return Ok(r),
             Some(Ok(Err(e))) => return Err(error(&e)),
             Some(Err(())) => return Err("response taken twice".into()),
             None => future.subscribe().block(),
         }
-    };
+    }
+}
+
+/// What came back: the status and the body, or why not.
+fn fetch(ask: Ask<'_>) -> Result<(u16, Vec<u8>), String> {
+    let response = send(ask)?;
     let status = response.status();
     let body = response
         .consume()
@@ -174,6 +188,18 @@ impl Guest for Fetcher {
                 patient: true,
                 ..get(url)
             })),
+            ["/head", url] => outcome(fetch(Ask {
+                method: Method::Head,
+                ..get(url)
+            })),
+            ["/keep", url] => match send(get(url)) {
+                Ok(response) => {
+                    let status = response.status();
+                    KEPT.with(|kept| kept.borrow_mut().push(response));
+                    format!("{status} kept")
+                }
+                Err(why) => format!("error: {why}"),
+            },
             ["/get-many", n, url] => (0..n.parse::<u32>().unwrap_or(0))
                 .map(|_| match fetch(get(url)) {
                     Ok((status, _)) => status.to_string(),
