@@ -433,3 +433,22 @@ async fn a_bot_waiting_on_http_answers_its_other_chats_from_another_instance() {
     .await;
     gw.gateway.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_per_minute_bounds_a_bot_across_all_its_chats() {
+    let data = DataDir::fresh("grants-per-minute");
+    let bot = keeper("broadcaster", |e| {
+        e.send_to = vec![format!("group:{GROUP}"), format!("group:{OTHER_GROUP}")];
+        e.sends_per_minute = Some(3);
+    });
+    let gw = TestGateway::with_config(config(&data, vec![bot], None)).await;
+    for group in [GROUP, OTHER_GROUP, GROUP] {
+        let post = format!("send group {group} 广播");
+        assert_eq!(ask(&gw, from_friend(&post)).await, "广播");
+    }
+    assert_eq!(
+        ask(&gw, from_friend(&format!("send group {OTHER_GROUP} 广播"))).await,
+        "error: denied: over sends_per_minute = 3"
+    );
+    gw.gateway.stop().await;
+}

@@ -40,7 +40,14 @@ impl ScriptSpec {
         });
         let timeout = e.timeout_ms.unwrap_or(cfg.limits.timeout_ms);
         let wall = match e.wall_ms.or(cfg.limits.wall_ms) {
-            Some(w) => w,
+            Some(w) => {
+                let request = grants.quotas.http_timeout.as_millis() as u64;
+                if !grants.http.is_empty() && w < request {
+                    tracing::warn!(script = %e.script_name(), wall_ms = w, http_timeout_ms = request,
+                        "wall_ms is shorter than one HTTP request may take: a slow answer will stop the call");
+                }
+                w
+            }
             None => grants.default_wall_ms(default_wall(timeout)),
         };
         ScriptSpec {
