@@ -521,20 +521,38 @@ async fn a_bot_without_the_grant_reaches_nothing() {
 }
 
 /// While the fetcher waits on a slow server for one group, another bot
-/// answers another group: its reply goes out while the request is still
-/// unanswered (the server holds it until the test has seen that reply).
+/// answers a chat of the same pipeline lane: its reply goes out while the
+/// request is still unanswered (the server holds it until the test has
+/// seen that reply).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_waiting_on_http_holds_up_no_other_chat() {
     use openqq::model::ChatKind;
     use openqq::pipeline::{LANES, spread};
-    let (slow_group, other_group) = (552603_u64, 661234_u64);
-    // Until the lanes decide chats side by side (branch pipeline-chats),
-    // a lane decides one message at a time: the two groups must not share
-    // one.
-    assert_ne!(
-        spread(&(ChatKind::Group, slow_group, 0_u64), LANES),
-        spread(&(ChatKind::Group, other_group, 0_u64), LANES),
-    );
+    let slow_group = 552603_u64;
+    // A chat of the default world that shares the slow group's lane: the
+    // lane decides it while the group's call waits.
+    let lane = spread(&(ChatKind::Group, slow_group, 0_u64), LANES);
+    let mut chats = vec![];
+    for qq in [123456_u64, 7891234] {
+        chats.push((
+            (ChatKind::Friend, qq, 0),
+            json!({"type": "message", "sender_qq": qq}),
+        ));
+    }
+    for (g, members) in [
+        (552603_u64, &[888888_u64, 999999, 123456, 45678, 123455][..]),
+        (661234, &[777777, 888888][..]),
+    ] {
+        for &qq in members {
+            let msg = json!({"type": "sess_message", "sender_qq": qq, "gnumber": g});
+            chats.push(((ChatKind::Sess, qq, g), msg));
+        }
+    }
+    let (_, mut ping) = chats
+        .into_iter()
+        .find(|(key, _)| spread(key, LANES) == lane)
+        .expect("a chat that shares the group's lane");
+    ping["content"] = json!("ping");
     let server = Server::start().await;
     let slow = ScriptEntry {
         chats: Some(vec![format!("group:{slow_group}")]),
@@ -549,7 +567,7 @@ async fn a_bot_waiting_on_http_holds_up_no_other_chat() {
         (server.hits.slow.load(Ordering::SeqCst) == 1).then_some(())
     })
     .await;
-    gw.receive(group(other_group, "ping")).await;
+    gw.receive(ping).await;
     let sent = gw
         .sent_until(seq, WAIT, |s| s.iter().any(|r| r["content"] == "pong"))
         .await;
