@@ -20,8 +20,9 @@ use futures_util::future::{BoxFuture, CatchUnwind};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
-use super::{Chain, Effects, IN_FLIGHT, LANE_QUEUE, panic_text};
+use super::{CHAT_LINE, Chain, Effects, IN_FLIGHT, LANE_QUEUE, panic_text};
 use crate::model::{ChatKind, InboundMessage};
+use crate::throttle::Throttle;
 
 /// `InboundMessage::chat_key`: messages with equal keys keep their order.
 type ChatKey = (ChatKind, u64, u64);
@@ -39,27 +40,40 @@ pub(super) async fn lane(mut rx: mpsc::Receiver<InboundMessage>, chain: Arc<Chai
         chain: &chain,
         held: Held::default(),
         deciding: FuturesUnordered::new(),
+        decided: VecDeque::new(),
         in_flight: FuturesUnordered::new(),
+        overflow: Throttle::new(std::time::Duration::from_secs(10)),
     };
     let mut open = true;
     loop {
+        // Decisions made while QQ was too far behind start their effects
+        // once it has caught up, in the order they were made.
+        while lane.has_room()
+            && let Some((chat, effects)) = lane.decided.pop_front()
+        {
+            if let Some(next) = lane.carry_out(chat, effects).await {
+                lane.decide(next).await;
+            }
+        }
         let room = lane.has_room();
         tokio::select! {
             biased;
             Some(done) = lane.in_flight.next(), if !lane.in_flight.is_empty() => log_panic(done),
-            Some((chat, effects)) = lane.deciding.next(), if room && !lane.deciding.is_empty() => {
-                if let Some(next) = lane.carry_out(chat, effects).await {
-                    lane.decide(next).await;
+            // Always polled: a bot's call under way must not stall (and
+            // run into its wall-clock limit) because QQ is slow.
+            Some((chat, effects)) = lane.deciding.next(), if !lane.deciding.is_empty() => {
+                if room && lane.decided.is_empty() {
+                    if let Some(next) = lane.carry_out(chat, effects).await {
+                        lane.decide(next).await;
+                    }
+                } else {
+                    lane.decided.push_back((chat, effects));
                 }
             }
             // Back-pressure: a full lane leaves new messages in the channel,
             // and a full channel makes the session wait.
             msg = rx.recv(), if open && room && lane.held.count < LANE_QUEUE => match msg {
-                Some(msg) => {
-                    if let Some(msg) = lane.held.admit(msg) {
-                        lane.decide(msg).await;
-                    }
-                }
+                Some(msg) => lane.admit(msg).await,
                 None => open = false,
             },
             // Closed, nothing held, nothing in flight.
@@ -76,6 +90,11 @@ struct Lane<'c> {
     /// Decisions that wait (on a bot, on its instance): at most one per
     /// chat, and the chat's line in `held` waits behind it.
     deciding: FuturesUnordered<Deciding<'c>>,
+    /// Decisions made while QQ was too far behind: their effects wait for
+    /// room (at most one per chat, like `deciding`).
+    decided: VecDeque<(ChatKey, Effects)>,
+    /// Says at most once per interval that a chat's line overflowed.
+    overflow: Throttle,
     /// Effects started that QQ has not confirmed yet.
     in_flight: FuturesUnordered<Guarded>,
 }
@@ -87,6 +106,23 @@ impl<'c> Lane<'c> {
         self.in_flight.len() < IN_FLIGHT
     }
 
+    /// Takes a message from the channel: decides it now, queues it behind
+    /// its chat's decision, or — past `CHAT_LINE` — passes it on to the
+    /// fallback, so one flooding chat cannot fill the lane.
+    async fn admit(&mut self, msg: InboundMessage) {
+        match self.held.admit(msg) {
+            Admitted::Decide(msg) => self.decide(msg).await,
+            Admitted::Queued => {}
+            Admitted::LineFull(msg) => {
+                if let Some(held_back) = self.overflow.allow() {
+                    tracing::warn!(msg_id = %msg.id, held_back,
+                        "a chat has {CHAT_LINE} messages waiting for its bots: its new messages go straight to the webhook until they catch up");
+                }
+                self.chain.fallback.pass(msg);
+            }
+        }
+    }
+
     /// Decides `msg`, then its chat's next messages for as long as each
     /// decision is made at once (a native handler, a bot with nothing to
     /// wait for): those cost no trip through `deciding`. The first one that
@@ -96,14 +132,16 @@ impl<'c> Lane<'c> {
         while let Some(msg) = next.take() {
             let chat = msg.chat_key();
             let mut decision = deciding(self.chain, msg);
-            let made = if self.has_room() {
-                poll_once(&mut decision).await
-            } else {
-                // Left unpolled until QQ has confirmed some effects.
-                Poll::Pending
-            };
-            match made {
-                Poll::Ready((_, effects)) => next = self.carry_out(chat, effects).await,
+            match poll_once(&mut decision).await {
+                Poll::Ready((_, effects)) if self.has_room() => {
+                    next = self.carry_out(chat, effects).await;
+                }
+                // Made, but QQ is too far behind: its effects wait, and its
+                // chat's next messages behind them.
+                Poll::Ready(made) => {
+                    self.held.waits_on(chat);
+                    self.decided.push_back(made);
+                }
                 Poll::Pending => {
                     self.held.waits_on(chat);
                     self.deciding.push(decision);
@@ -135,20 +173,25 @@ struct Held {
 }
 
 impl Held {
-    /// Takes `msg` in. Gives it back when its chat has nothing being
-    /// decided: it is to be decided now; otherwise it waits in its line.
-    fn admit(&mut self, msg: InboundMessage) -> Option<InboundMessage> {
-        self.count += 1;
+    /// Takes `msg` in: to be decided now when its chat has nothing being
+    /// decided, else to wait in its line — unless the line is full.
+    fn admit(&mut self, msg: InboundMessage) -> Admitted {
         // Most of the time no decision waits: no hashing then.
         if self.lines.is_empty() {
-            return Some(msg);
+            self.count += 1;
+            return Admitted::Decide(msg);
         }
         match self.lines.get_mut(&msg.chat_key()) {
+            Some(line) if line.len() >= CHAT_LINE => Admitted::LineFull(msg),
             Some(line) => {
+                self.count += 1;
                 line.push_back(msg);
-                None
+                Admitted::Queued
             }
-            None => Some(msg),
+            None => {
+                self.count += 1;
+                Admitted::Decide(msg)
+            }
         }
     }
 
@@ -173,6 +216,16 @@ impl Held {
         }
         next
     }
+}
+
+/// What becomes of a message a lane takes in.
+enum Admitted {
+    /// Its chat has nothing being decided: decide it now.
+    Decide(InboundMessage),
+    /// It waits behind its chat's decision.
+    Queued,
+    /// Its chat's line is full: it is not held.
+    LineFull(InboundMessage),
 }
 
 /// Deciding `msg`: ends with its chat and the work it leaves.

@@ -292,17 +292,37 @@ async fn dropping_the_lanes_ends_the_pipeline_once_what_it_holds_is_done() {
 
 #[tokio::test(start_paused = true)]
 async fn a_full_lane_stops_taking_messages_until_it_has_room() {
-    let a = 5000;
-    let handler = Scripted::default();
-    let release = handler.gate("a0");
-    let mut p = start(handler).await;
-    // The lane holds `LANE_QUEUE` (a0 being decided, the rest behind it);
-    // its channel holds as many again.
-    let full = 2 * LANE_QUEUE;
-    for i in 0..full {
-        p.send(a, &format!("a{i}")).await;
+    // Chats of one lane, each stuck on its first message with a line
+    // behind it (at most `CHAT_LINE`): together they fill the lane
+    // (`LANE_QUEUE`).
+    let per_chat = CHAT_LINE + 1;
+    let mut counts = vec![per_chat; LANE_QUEUE / per_chat];
+    counts.push(LANE_QUEUE % per_chat);
+    let mut friends = vec![5000];
+    while friends.len() <= counts.len() {
+        let last = *friends.last().unwrap();
+        friends.push(same_lane_as(last));
     }
-    let one_more = p.lanes.deliver(msg(a, &format!("a{full}")));
+    // The last friend's messages are decided at once, once they get in.
+    let other = friends.pop().unwrap();
+    let handler = Scripted::default();
+    let releases: Vec<_> = friends
+        .iter()
+        .map(|f| handler.gate(&format!("{f}-0")))
+        .collect();
+    let mut p = start(handler).await;
+    for (f, n) in friends.iter().zip(&counts) {
+        for i in 0..*n {
+            p.send(*f, &format!("{f}-{i}")).await;
+        }
+    }
+    // The lane is full: its channel fills up...
+    let extra = LANE_QUEUE;
+    for i in 0..extra {
+        p.send(other, &format!("x{i}")).await;
+    }
+    // ...and one more is not taken.
+    let one_more = p.lanes.deliver(msg(other, "last"));
     // Paused time: this only runs out once every task is idle, so the lane
     // had every chance to take the message.
     assert!(
@@ -311,8 +331,46 @@ async fn a_full_lane_stops_taking_messages_until_it_has_room() {
             .is_err(),
         "a full lane took one more message"
     );
+    for r in releases {
+        r.send(()).expect("waiting");
+    }
+    p.send(other, "last").await;
+    let got = p.passed(LANE_QUEUE + extra + 1).await;
+    // Nothing lost, and each chat in order.
+    for (f, n) in friends.iter().zip(&counts) {
+        let own: Vec<&String> = got
+            .iter()
+            .filter(|c| c.starts_with(&format!("{f}-")))
+            .collect();
+        let want: Vec<String> = (0..*n).map(|i| format!("{f}-{i}")).collect();
+        assert_eq!(own, want.iter().collect::<Vec<_>>(), "chat {f}");
+    }
+    let others: Vec<&String> = got
+        .iter()
+        .filter(|c| c.starts_with('x') || *c == "last")
+        .collect();
+    assert_eq!(others.len(), extra + 1);
+    assert_eq!(others.last().map(|s| s.as_str()), Some("last"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chat_past_its_line_goes_to_the_fallback_and_holds_up_no_one() {
+    let (a, b) = (6000, same_lane_as(6000));
+    let handler = Scripted::default();
+    let release = handler.gate("a0");
+    let mut p = start(handler).await;
+    // a0 is being decided; CHAT_LINE wait behind it; the rest pass on at
+    // once, and another chat of the lane is still decided.
+    for i in 0..=CHAT_LINE + 3 {
+        p.send(a, &format!("a{i}")).await;
+    }
+    let over: Vec<String> = (CHAT_LINE + 1..=CHAT_LINE + 3)
+        .map(|i| format!("a{i}"))
+        .collect();
+    assert_eq!(p.passed(3).await, over);
+    p.send(b, "b0").await;
+    assert_eq!(p.passed(1).await, ["b0"]);
     release.send(()).expect("a0 is waiting");
-    p.send(a, &format!("a{full}")).await;
-    let want: Vec<String> = (0..=full).map(|i| format!("a{i}")).collect();
-    assert_eq!(p.passed(full + 1).await, want);
+    let rest: Vec<String> = (0..=CHAT_LINE).map(|i| format!("a{i}")).collect();
+    assert_eq!(p.passed(CHAT_LINE + 1).await, rest);
 }
