@@ -116,7 +116,15 @@ impl Pipeline {
             senders.push(tx);
             workers.spawn(lane(rx, self.chain.clone()));
         }
-        let done = tokio::spawn(async move { while workers.join_next().await.is_some() {} });
+        let done = tokio::spawn(async move {
+            while let Some(ended) = workers.join_next().await {
+                // A lane only ends with its channel; a panic outside its
+                // guards is a bug that stops its chats, so say so.
+                if let Err(e) = ended {
+                    tracing::error!(error = %e, "a pipeline lane ended abnormally: its chats get no more messages");
+                }
+            }
+        });
         (Lanes { senders }, done)
     }
 }

@@ -148,6 +148,11 @@ fn check_origin(
     if authority.contains('@') || authority.ends_with(':') || parsed.host().is_empty() {
         return Err(denied());
     }
+    // Something after the host that is not a port (`:99999`) is no port
+    // of a grant's (the client would connect to the default one).
+    if authority.len() > parsed.host().len() && parsed.port_u16().is_none() {
+        return Err(denied());
+    }
     let (host, port) = (parsed.host(), parsed.port_u16());
     if granted.iter().any(|o| o.allows(https, host, port)) {
         Ok(())
@@ -309,6 +314,16 @@ mod tests {
             (
                 Some(&Scheme::Https),
                 Some("api.example.com@evil.com"),
+                "not in http",
+            ),
+            (
+                Some(&Scheme::Https),
+                Some("api.example.com:abc"),
+                "not in http",
+            ),
+            (
+                Some(&Scheme::Https),
+                Some("api.example.com:99999"),
                 "not in http",
             ),
             (

@@ -64,6 +64,9 @@ fn classify_v4(ip: Ipv4Addr) -> Option<Internal> {
         (172, b) if (16..32).contains(&b) => Internal::Private,
         (169, 254) => Internal::LinkLocal,
         (100, b) if (64..128).contains(&b) => Internal::Shared,
+        // IETF protocol assignments and benchmarking (RFC 6890).
+        (192, 0) if ip.octets()[2] == 0 => Internal::Reserved,
+        (198, 18 | 19) => Internal::Reserved,
         (224..=239, _) => Internal::Multicast,
         (240..=255, _) => Internal::Reserved,
         _ => return None,
@@ -84,9 +87,24 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Internal> {
         return classify_v4(v4);
     }
     let s = ip.segments();
-    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    let low_v4 = || {
         let [a, b] = s[6].to_be_bytes();
         let [c, d] = s[7].to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    // NAT64 (well-known `64:ff9b::/96`) and IPv4-compatible (`::a.b.c.d`,
+    // deprecated but routable where `sit` is up) carry the IPv4 address
+    // last; the local-use NAT64 prefix (`64:ff9b:1::/48`) may map to any
+    // private one, and 6to4 (`2002::/16`) embeds one after the prefix.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..6] == [0, 0, 0, 0, 0, 0] {
+        return classify_v4(low_v4());
+    }
+    if s[..3] == [0x64, 0xff9b, 1] {
+        return Some(Internal::Reserved);
+    }
+    if s[0] == 0x2002 {
+        let [a, b] = s[1].to_be_bytes();
+        let [c, d] = s[2].to_be_bytes();
         return classify_v4(Ipv4Addr::new(a, b, c, d));
     }
     Some(match s[0] {
@@ -214,6 +232,14 @@ mod tests {
             ("::ffff:127.0.0.1", Loopback),
             ("::ffff:169.254.169.254", LinkLocal),
             ("64:ff9b::10.1.2.3", Private),
+            ("::7f00:1", Loopback),
+            ("::a9fe:a9fe", LinkLocal),
+            ("2002:a00:1::1", Private),
+            ("2002:7f00:1::1", Loopback),
+            ("64:ff9b:1::a00:1", Reserved),
+            ("192.0.0.8", Reserved),
+            ("198.18.0.1", Reserved),
+            ("198.19.255.255", Reserved),
         ] {
             assert_eq!(kind(ip), Some(expected), "{ip}");
         }
@@ -236,6 +262,10 @@ mod tests {
             "2001:4860:4860::8888",
             "::ffff:8.8.8.8",
             "64:ff9b::8.8.8.8",
+            "2002:808:808::1",
+            "192.0.2.1",
+            "198.20.0.1",
+            "198.17.255.255",
         ] {
             assert_eq!(kind(ip), None, "{ip}");
         }

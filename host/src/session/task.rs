@@ -113,6 +113,7 @@ impl SessionTask {
                 BackendEvent::Message(raw) => {
                     let msg = self.session.normalise(raw);
                     if inbound.deliver(msg).await.is_err() {
+                        tracing::error!("the pipeline is gone: no more messages are handled");
                         break;
                     }
                 }
