@@ -34,11 +34,12 @@ pub const LANES: usize = 8;
 /// and again as many in its channel, before the session waits
 /// (back-pressure): memory stays bounded when a bot is slow.
 const LANE_QUEUE: usize = 1024;
-/// Messages one chat may have waiting behind its decision. Past it, the
-/// chat's new messages go straight to the fallback (the webhook), counted
-/// in a warning: one chat whose bot is slower than its traffic cannot fill
-/// its lane and so hold up every other chat.
-const CHAT_LINE: usize = 64;
+/// Messages one chat may have waiting behind its decision: half a lane, so
+/// a burst in one busy group is still decided by the bots, while one chat
+/// whose bot is slower than its traffic cannot fill its lane and so hold
+/// up every other chat. Past it, the chat's new messages go straight to
+/// the fallback (the webhook), counted in a warning.
+const CHAT_LINE: usize = LANE_QUEUE / 2;
 /// Effects under way per lane (replies QQ has not confirmed yet) before
 /// the lane waits for one to end: memory stays bounded when QQ is slow.
 const IN_FLIGHT: usize = 1024;
