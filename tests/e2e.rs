@@ -17,6 +17,7 @@ mod hot_swap;
 mod http;
 mod languages;
 mod malformed;
+mod metrics;
 mod onebot;
 mod sandbox;
 mod scripts;

@@ -1,6 +1,7 @@
 //! `/admin/*`: what bots are loaded, and reloading them; what became of
 //! webhook reports (`/admin/webhook`); bots' KV stores (`/admin/kv/<bot>`);
-//! the clock bots and timers see (`/admin/clock`, movable on `sim`).
+//! the clock bots and timers see (`/admin/clock`, movable on `sim`); and
+//! `/metrics` for Prometheus (`super::metrics`).
 //!
 //! Answers only loopback clients, unless an `admin_token` is configured: then
 //! any client that presents it (`Authorization: Bearer …` or `?token=`).
@@ -26,6 +27,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/kv/{bot}", get(kv_list).delete(kv_clear))
         .route("/admin/kv/{bot}/{*key}", delete(kv_delete))
         .route("/admin/clock", get(clock).post(move_clock))
+        // Prometheus scrapes `/metrics` by convention; it tells as much
+        // as `/admin/scripts`, so it opens to the same clients.
+        .route("/metrics", get(super::metrics::metrics))
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
