@@ -10,7 +10,7 @@ use openqq::config::{Config, ScriptEntry};
 use serde_json::{Value, json};
 
 use crate::support::receiver::Receiver;
-use crate::support::{self, DataDir, TestGateway, entry, logs, test_config};
+use crate::support::{self, DataDir, TestGateway, entry, logs};
 
 const WAIT: Duration = Duration::from_secs(20);
 /// The group where the account is an admin (the simulator's default world).
@@ -20,11 +20,8 @@ const OTHER_GROUP: u64 = 661234;
 
 fn config(data: &DataDir, scripts: Vec<ScriptEntry>, post_api: Option<&str>) -> Config {
     Config {
-        scripts,
         post_api: post_api.map(str::to_string),
-        data_dir: Some(data.0.clone()),
-        cache_dir: Some(support::workspace().join("target/test-cwasm-cache")),
-        ..test_config()
+        ..support::config_with_store(data, scripts)
     }
 }
 

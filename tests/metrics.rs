@@ -73,11 +73,8 @@ async fn metrics_count_what_bots_and_the_webhook_did() {
     let data = DataDir::fresh("metrics");
     let mut rx = Receiver::start().await;
     let gw = TestGateway::with_config(Config {
-        scripts: vec![entry("echo", "")],
         post_api: Some(rx.url.clone()),
-        data_dir: Some(data.0.clone()),
-        cache_dir: Some(support::workspace().join("target/test-cwasm-cache")),
-        ..test_config()
+        ..support::config_with_store(&data, vec![entry("echo", "")])
     })
     .await;
     let seq = gw.last_seq().await;

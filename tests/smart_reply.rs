@@ -14,7 +14,7 @@ use axum::routing::post;
 use openqq::config::{Config, ScriptEntry};
 use serde_json::{Value, json};
 
-use crate::support::{self, DataDir, TestGateway, entry, test_config};
+use crate::support::{self, DataDir, TestGateway, entry};
 
 const WAIT: Duration = Duration::from_secs(20);
 const MODEL: &str = "test-model";
@@ -105,12 +105,7 @@ impl MockLlm {
 
 /// A gateway running `scripts`, with a store of its own.
 fn config(data: &DataDir, scripts: Vec<ScriptEntry>) -> Config {
-    Config {
-        scripts,
-        data_dir: Some(data.0.clone()),
-        cache_dir: Some(support::workspace().join("target/test-cwasm-cache")),
-        ..test_config()
-    }
+    support::config_with_store(data, scripts)
 }
 
 /// smart-reply asking `llm`, granted its origin when `granted`.

@@ -10,17 +10,12 @@ use std::time::Duration;
 use openqq::config::{Config, ReloadSource, ScriptEntry};
 use serde_json::{Value, json};
 
-use crate::support::{self, DataDir, TestGateway, bot, entry, test_config};
+use crate::support::{self, DataDir, TestGateway, bot, entry};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 fn config(data: &DataDir, scripts: Vec<ScriptEntry>) -> Config {
-    Config {
-        scripts,
-        data_dir: Some(data.0.clone()),
-        cache_dir: Some(support::workspace().join("target/test-cwasm-cache")),
-        ..test_config()
-    }
+    support::config_with_store(data, scripts)
 }
 
 /// Makes `cfg` re-read as whatever is put in the returned slot (the

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use openqq::Gateway;
-use openqq::config::Config;
+use openqq::config::{Config, ScriptEntry};
 use serde_json::{Value, json};
 
 /// A config for tests: an ephemeral loopback port, the embedded world, and
@@ -23,6 +23,17 @@ pub fn test_config() -> Config {
         listen: "127.0.0.1:0".parse().expect("literal address"),
         data_dir: Some(std::env::temp_dir().join(format!("openqq-e2e-{}", std::process::id()))),
         ..Config::default()
+    }
+}
+
+/// `test_config` running `scripts` over a store of its own (`data`),
+/// with the compiled bots cached across tests.
+pub fn config_with_store(data: &DataDir, scripts: Vec<ScriptEntry>) -> Config {
+    Config {
+        scripts,
+        data_dir: Some(data.0.clone()),
+        cache_dir: Some(workspace().join("target/test-cwasm-cache")),
+        ..test_config()
     }
 }
 
@@ -45,8 +56,8 @@ impl Drop for DataDir {
 
 /// A `[[scripts]]` entry for the built bot `name` (see `bot`) with the
 /// config table `config` (TOML) and the default limits.
-pub fn entry(name: &str, config: &str) -> openqq::config::ScriptEntry {
-    openqq::config::ScriptEntry {
+pub fn entry(name: &str, config: &str) -> ScriptEntry {
+    ScriptEntry {
         path: bot(name),
         name: None,
         config: toml::from_str(config).expect("test config is TOML"),
