@@ -109,6 +109,27 @@ pub(crate) async fn start_with(bot: ScriptEntry, tag: &str) -> anyhow::Result<Su
 
 /// Injects `content` and waits for the one reply; injection → `Record::at`.
 pub(crate) async fn one(sub: &mut Subject, content: &str) -> anyhow::Result<(Duration, String)> {
+    first_sent(sub, content, |_| true).await
+}
+
+/// Injects `content` and waits for the account to send `want` (other
+/// sends before it are skipped); injection → that send's `Record::at`.
+pub(crate) async fn one_until(
+    sub: &mut Subject,
+    content: &str,
+    want: &str,
+) -> anyhow::Result<Duration> {
+    Ok(first_sent(sub, content, |text| text == want).await?.0)
+}
+
+/// Injects `content` from the friend and waits for the first thing the
+/// account does after it whose text `wanted` accepts (a send's content,
+/// any other action's debug form); the subject's position moves past it.
+async fn first_sent(
+    sub: &mut Subject,
+    content: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> anyhow::Result<(Duration, String)> {
     let t0 = Instant::now();
     sub.sim
         .receive(RawChat::Friend, FRIEND, content.to_string())
@@ -119,15 +140,16 @@ pub(crate) async fn one(sub: &mut Subject, content: &str) -> anyhow::Result<(Dur
         let mut got = None;
         let mut seq = sub.seq;
         sub.sim.visit_sent_after(sub.seq, |r| {
+            if got.is_some() {
+                return;
+            }
             seq = r.seq;
-            if got.is_none() {
-                got = Some((
-                    r.at,
-                    match &r.action {
-                        Action::Send { content, .. } => content.clone(),
-                        other => format!("{other:?}"),
-                    },
-                ));
+            let text = match &r.action {
+                Action::Send { content, .. } => content.clone(),
+                other => format!("{other:?}"),
+            };
+            if wanted(&text) {
+                got = Some((r.at, text));
             }
         });
         sub.seq = seq;
@@ -135,41 +157,9 @@ pub(crate) async fn one(sub: &mut Subject, content: &str) -> anyhow::Result<(Dur
             return Ok((at - t0, text));
         }
         if Instant::now() > deadline {
-            bail!("no reply to {content:?} after 30 s");
+            bail!("no answer to {content:?} after 30 s");
         }
         // Yield, not sleep: a 1 ms sleep would round every sample up.
-        tokio::task::yield_now().await;
-    }
-}
-
-/// Injects `content` and waits for the account to send `want` (other
-/// sends before it are skipped); injection → that send's `Record::at`.
-pub(crate) async fn one_until(
-    sub: &mut Subject,
-    content: &str,
-    want: &str,
-) -> anyhow::Result<Duration> {
-    let t0 = Instant::now();
-    sub.sim
-        .receive(RawChat::Friend, FRIEND, content.to_string())
-        .await
-        .map_err(|e| anyhow::anyhow!("inject: {e}"))?;
-    let deadline = t0 + Duration::from_secs(30);
-    loop {
-        let mut got = None;
-        sub.sim.visit_sent_after(sub.seq, |r| {
-            if got.is_none() && matches!(&r.action, Action::Send { content, .. } if content == want)
-            {
-                got = Some((r.seq, r.at));
-            }
-        });
-        if let Some((seq, at)) = got {
-            sub.seq = seq;
-            return Ok(at - t0);
-        }
-        if Instant::now() > deadline {
-            bail!("no {want:?} after {content:?} in 30 s");
-        }
         tokio::task::yield_now().await;
     }
 }
