@@ -108,27 +108,26 @@ impl Collector for Gateway {
                 ConstCounter::new(read(s)).encode(family.encode_family(&labels)?)?;
             }
         }
-        let mut p50 = enc.encode_descriptor(
-            "openqq_bot_call_p50_seconds",
-            "Median call time over the bot's recent calls",
-            None,
-            MetricType::Gauge,
-        )?;
         let times: Vec<_> = scripts
             .iter()
             .filter_map(|s| Some((&*s.name, s.stats.percentiles_us()?)))
             .collect();
-        for (bot, (median, _)) in &times {
-            ConstGauge::new(median / 1e6).encode(p50.encode_family(&[("bot", *bot)])?)?;
-        }
-        let mut p99 = enc.encode_descriptor(
-            "openqq_bot_call_p99_seconds",
-            "99th percentile call time over the bot's recent calls",
-            None,
-            MetricType::Gauge,
-        )?;
-        for (bot, (_, tail)) in &times {
-            ConstGauge::new(tail / 1e6).encode(p99.encode_family(&[("bot", *bot)])?)?;
+        for (name, help, pick) in [
+            (
+                "openqq_bot_call_p50_seconds",
+                "Median call time over the bot's recent calls",
+                (|(p50, _)| p50) as fn((f64, f64)) -> f64,
+            ),
+            (
+                "openqq_bot_call_p99_seconds",
+                "99th percentile call time over the bot's recent calls",
+                |(_, p99)| p99,
+            ),
+        ] {
+            let mut family = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (bot, us) in &times {
+                ConstGauge::new(pick(*us) / 1e6).encode(family.encode_family(&[("bot", *bot)])?)?;
+            }
         }
         if let Some(webhook) = &self.0.webhook {
             let [answered, acted, ignored, failed, dropped] = webhook.stats().snapshot();
@@ -148,33 +147,39 @@ impl Collector for Gateway {
                 ConstCounter::new(v).encode(reports.encode_family(&[("outcome", outcome)])?)?;
             }
             let waiting = webhook.backlog().waiting as i64;
-            let backlog = enc.encode_descriptor(
+            gauge(
+                &mut enc,
                 "openqq_webhook_backlog",
                 "Reports waiting to be posted",
-                None,
-                MetricType::Gauge,
+                waiting,
             )?;
-            ConstGauge::new(waiting).encode(backlog)?;
         }
         let uptime = self.0.started.elapsed().map_or(0.0, |d| d.as_secs_f64());
-        let up = enc.encode_descriptor(
+        gauge(
+            &mut enc,
             "openqq_uptime_seconds",
             "Time since the gateway started",
-            None,
-            MetricType::Gauge,
+            uptime,
         )?;
-        ConstGauge::new(uptime).encode(up)?;
         if let Some(rss) = resident_bytes() {
-            let mem = enc.encode_descriptor(
+            let help = "Resident memory of the gateway process";
+            gauge(
+                &mut enc,
                 "openqq_process_resident_memory_bytes",
-                "Resident memory of the gateway process",
-                None,
-                MetricType::Gauge,
+                help,
+                rss,
             )?;
-            ConstGauge::new(rss).encode(mem)?;
         }
         Ok(())
     }
+}
+
+/// One gauge without labels.
+fn gauge<N>(enc: &mut DescriptorEncoder, name: &str, help: &str, v: N) -> Result<(), fmt::Error>
+where
+    ConstGauge<N>: EncodeMetric,
+{
+    ConstGauge::new(v).encode(enc.encode_descriptor(name, help, None, MetricType::Gauge)?)
 }
 
 /// The process's resident memory (Linux, `/proc/self/statm`).
