@@ -163,12 +163,7 @@ impl Collector for Gateway {
         )?;
         if let Some(rss) = resident_bytes() {
             let help = "Resident memory of the gateway process";
-            gauge(
-                &mut enc,
-                "openqq_process_resident_memory_bytes",
-                help,
-                rss,
-            )?;
+            gauge(&mut enc, "openqq_process_resident_memory_bytes", help, rss)?;
         }
         Ok(())
     }
