@@ -1025,20 +1025,34 @@ async fn a_100_kb_get_is_answered_without_a_5xx() {
     assert_eq!(user["nick"], "小灰");
 }
 
-/// Every route reads (or drains) a request body it does not need, so a
-/// client's keep-alive connection survives: a POST with a 200 kB form body,
-/// then a second request on the same connection, both answered. (A handler
-/// that ignores its body leaves hyper to close the connection, and the
-/// client then loses the next request, or even this answer to a reset.)
+/// Every route reads (or drains) a request body it does not need or cannot
+/// parse, so a client's keep-alive connection survives: a POST with a 200 kB
+/// body (a form, a multipart body without a boundary, multipart garbage,
+/// broken JSON), then a second request on the same connection, both
+/// answered. (A handler or parser that stops before the body's end leaves
+/// hyper to close the connection, and the client then loses the next
+/// request, or even this answer to a reset.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_never_costs_the_connection() {
     let sw = Sweep::start().await;
     let mut failures = Vec::new();
-    for (route, _) in ROUTES {
-        let body = format!("a={}", "x".repeat(2 * BIG));
+    let filler = "x".repeat(2 * BIG);
+    let bodies = [
+        ("application/x-www-form-urlencoded", format!("a={filler}")),
+        ("multipart/form-data", format!("--b\r\n{filler}")),
+        (
+            "multipart/form-data; boundary=b",
+            format!("garbage {filler}"),
+        ),
+        ("application/json", format!("{{\"a\": \"{filler}")),
+    ];
+    for ((route, _), (content_type, body)) in ROUTES
+        .iter()
+        .flat_map(|r| bodies.iter().map(move |b| (r, b)))
+    {
         let first = format!(
             "POST /openqq/{route} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         let second = "GET /openqq/get_user_info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -1055,11 +1069,13 @@ async fn a_body_never_costs_the_connection() {
             Ok::<_, String>((a, b))
         };
         match tokio::time::timeout(REQUEST_TIMEOUT, run).await {
-            Err(_) => failures.push(format!("{route}: no answer within {REQUEST_TIMEOUT:?}")),
-            Ok(Err(e)) => failures.push(format!("{route}: {e}")),
+            Err(_) => failures.push(format!(
+                "{route} ({content_type}): no answer within {REQUEST_TIMEOUT:?}"
+            )),
+            Ok(Err(e)) => failures.push(format!("{route} ({content_type}): {e}")),
             Ok(Ok(((s1, _), (s2, b2)))) => {
                 if s1 != 200 || s2 != 200 || !String::from_utf8_lossy(&b2).contains("小灰") {
-                    failures.push(format!("{route}: answers {s1} then {s2}"));
+                    failures.push(format!("{route} ({content_type}): answers {s1} then {s2}"));
                 }
             }
         }

@@ -154,7 +154,16 @@ impl<S: Send + Sync> FromRequest<S> for OpenqqParams {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
+        // The whole body is read before it is parsed, whatever its type: a
+        // parser that gave up half-way would leave bytes unread, the server
+        // would then close the connection after its answer, and a client
+        // reusing that keep-alive connection would see its next request fail.
+        let (parts, body) = req.into_parts();
+        let body = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot read request body: {e}")))?;
         if content_type.starts_with("multipart/form-data") {
+            let req = Request::from_parts(parts, axum::body::Body::from(body));
             let mut form = Multipart::from_request(req, state)
                 .await
                 .map_err(|e| ApiError::bad_request(format!("bad multipart body: {e}")))?;
@@ -176,9 +185,6 @@ impl<S: Send + Sync> FromRequest<S> for OpenqqParams {
             }
             return Ok(params);
         }
-        let body = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("cannot read request body: {e}")))?;
         if body.is_empty() {
             return Ok(params);
         }
