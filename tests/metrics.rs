@@ -262,3 +262,44 @@ async fn metrics_follow_the_admin_access_rule() {
     parse(&with.text().await.expect("body"));
     gw.gateway.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_the_onebot_link_down_and_back() {
+    use openqq::config::BackendKind;
+    use support::onebot_peer::{Peer, PeerWorld, Quirks};
+
+    let peer = Peer::serve(PeerWorld::standard(), Quirks::napcat(), "").await;
+    let mut config = test_config();
+    config.backend.kind = BackendKind::Onebot;
+    config.backend.url = Some(peer.url.clone());
+    config.backend.refresh_secs = 0;
+    let gw = TestGateway::with_config(config).await;
+    peer.connected(1).await;
+    let up = |m: &HashMap<String, f64>| {
+        m.get("openqq_backend_up") == Some(&1.0)
+            && m.get("openqq_backend_link_state{state=\"up\"}") == Some(&1.0)
+    };
+    let m = scrape_until(&gw, up).await;
+    assert_eq!(m["openqq_backend_reconnects_total"], 0.0);
+    assert_eq!(m["openqq_backend_link_state{state=\"connecting\"}"], 0.0);
+
+    // A message in: counted by its chat's kind.
+    let text = json!([{"type": "text", "data": {"text": "hi"}}]);
+    assert!(peer.push(peer.group_message(552603, 888888, 7001, text)));
+    scrape_until(&gw, |m| {
+        m.get("openqq_messages_received_total{kind=\"group\"}") == Some(&1.0)
+    })
+    .await;
+
+    // The implementation goes away: down; it comes back: up, one reconnect.
+    peer.set_accepting(false);
+    peer.drop_connections();
+    let m = scrape_until(&gw, |m| m.get("openqq_backend_up") == Some(&0.0)).await;
+    assert_eq!(m["openqq_backend_link_state{state=\"down\"}"], 1.0);
+    assert_eq!(m["openqq_backend_link_state{state=\"up\"}"], 0.0);
+    peer.set_accepting(true);
+    peer.connected(2).await;
+    let m = scrape_until(&gw, up).await;
+    assert_eq!(m["openqq_backend_reconnects_total"], 1.0);
+    gw.gateway.stop().await;
+}
