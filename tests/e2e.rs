@@ -16,6 +16,7 @@ mod grants;
 mod hot_swap;
 mod http;
 mod languages;
+mod logs;
 mod malformed;
 mod metrics;
 mod onebot;

@@ -98,7 +98,13 @@ async fn metrics_count_what_bots_and_the_webhook_did() {
         .unwrap_or("")
         .to_string();
     assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
-    let m = parse(&res.text().await.expect("body"));
+    parse(&res.text().await.expect("body"));
+    // The reply's send is counted once QQ confirmed it, just after the
+    // sim recorded it.
+    let m = scrape_until(&gw, |m| {
+        m.get("openqq_sends_total{origin=\"bot\",outcome=\"ok\"}") == Some(&1.0)
+    })
+    .await;
     let get = |series: &str| {
         m.get(series)
             .copied()
@@ -120,6 +126,114 @@ async fn metrics_count_what_bots_and_the_webhook_did() {
     );
     assert!(get("openqq_process_resident_memory_bytes") > 1e6);
     assert!(get("openqq_uptime_seconds") >= 0.0);
+
+    // The call-time histogram: one sample a call, in cumulative buckets
+    // (prometheus-client writes `le` first).
+    assert_eq!(get("openqq_bot_call_seconds_count{bot=\"echo\"}"), 2.0);
+    assert!(get("openqq_bot_call_seconds_sum{bot=\"echo\"}") > 0.0);
+    let mut buckets: Vec<(f64, f64)> = m
+        .iter()
+        .filter_map(|(series, v)| {
+            let le = series
+                .strip_prefix("openqq_bot_call_seconds_bucket{le=\"")?
+                .strip_suffix("\",bot=\"echo\"}")?;
+            Some((le.parse::<f64>().unwrap_or(f64::INFINITY), *v))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(buckets.len(), 16, "15 bounds and +Inf: {buckets:?}");
+    assert_eq!(buckets[0].0, 50e-6);
+    assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "{buckets:?}");
+    assert_eq!(buckets[15], (f64::INFINITY, 2.0));
+
+    assert_eq!(get("openqq_messages_received_total{kind=\"friend\"}"), 2.0);
+    assert_eq!(get("openqq_messages_received_total{kind=\"group\"}"), 0.0);
+    assert!(
+        get("openqq_messages_received_total{kind=\"event\"}") >= 1.0,
+        "the login"
+    );
+    assert_eq!(
+        get("openqq_sends_total{origin=\"bot\",outcome=\"failed\"}"),
+        0.0
+    );
+    assert_eq!(
+        get("openqq_sends_total{origin=\"webhook\",outcome=\"ok\"}"),
+        0.0
+    );
+    assert_eq!(get("openqq_webhook_answers_total{status=\"2xx\"}"), 1.0);
+    assert_eq!(get("openqq_webhook_answers_total{status=\"5xx\"}"), 0.0);
+    assert_eq!(get("openqq_webhook_post_seconds_count"), 1.0);
+    assert_eq!(get("openqq_webhook_post_seconds_bucket{le=\"+Inf\"}"), 1.0);
+    assert_eq!(get("openqq_outbox_depth"), 0.0);
+    assert_eq!(get("openqq_backend_up"), 1.0);
+    assert_eq!(get("openqq_backend_link_state{state=\"up\"}"), 1.0);
+    assert_eq!(get("openqq_backend_link_state{state=\"down\"}"), 0.0);
+    assert_eq!(get("openqq_backend_reconnects_total"), 0.0);
+    gw.gateway.stop().await;
+}
+
+/// Scrapes `/metrics` until `done` holds; panics after `WAIT`.
+async fn scrape_until(
+    gw: &TestGateway,
+    done: impl Fn(&HashMap<String, f64>) -> bool,
+) -> HashMap<String, f64> {
+    support::wait::poll("a scrape that shows it", WAIT, || async {
+        let text = gw
+            .http
+            .get(gw.url("/metrics"))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("body");
+        let m = parse(&text);
+        done(&m).then_some(m)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_sends_by_origin_and_outcome_and_retries() {
+    let gw = TestGateway::with_config(test_config()).await;
+    let send = |content: &'static str| {
+        let gw = &gw;
+        async move {
+            gw.get(&format!("/openqq/send_message?qq=123456&content={content}"))
+                .await["code"]
+                .clone()
+        }
+    };
+    assert_eq!(send("ok").await, json!(0));
+    // A dropped link: retried once, then it goes through.
+    gw.post_json("/sim/fail", &json!({"count": 1, "kind": "down"}))
+        .await;
+    assert_eq!(send("retried").await, json!(0));
+    // QQ refuses: failed, not retried.
+    gw.post_json("/sim/fail", &json!({"count": 1, "kind": "refuse"}))
+        .await;
+    assert_eq!(send("refused").await, json!(-3));
+    let m = scrape_until(&gw, |_| true).await;
+    let get = |series: &str| {
+        m.get(series)
+            .copied()
+            .unwrap_or_else(|| panic!("{series} in {m:#?}"))
+    };
+    assert_eq!(
+        get("openqq_sends_total{origin=\"api\",outcome=\"ok\"}"),
+        2.0
+    );
+    assert_eq!(
+        get("openqq_sends_total{origin=\"api\",outcome=\"failed\"}"),
+        1.0
+    );
+    assert_eq!(get("openqq_send_retries_total"), 1.0);
+    assert_eq!(get("openqq_outbox_depth"), 0.0);
+    assert_eq!(
+        get("openqq_messages_received_total{kind=\"friend\"}"),
+        0.0,
+        "sends are not received messages"
+    );
     gw.gateway.stop().await;
 }
 
@@ -146,5 +260,46 @@ async fn metrics_follow_the_admin_access_rule() {
         .expect("scrape");
     assert_eq!(with.status(), 200);
     parse(&with.text().await.expect("body"));
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_the_onebot_link_down_and_back() {
+    use openqq::config::BackendKind;
+    use support::onebot_peer::{Peer, PeerWorld, Quirks};
+
+    let peer = Peer::serve(PeerWorld::standard(), Quirks::napcat(), "").await;
+    let mut config = test_config();
+    config.backend.kind = BackendKind::Onebot;
+    config.backend.url = Some(peer.url.clone());
+    config.backend.refresh_secs = 0;
+    let gw = TestGateway::with_config(config).await;
+    peer.connected(1).await;
+    let up = |m: &HashMap<String, f64>| {
+        m.get("openqq_backend_up") == Some(&1.0)
+            && m.get("openqq_backend_link_state{state=\"up\"}") == Some(&1.0)
+    };
+    let m = scrape_until(&gw, up).await;
+    assert_eq!(m["openqq_backend_reconnects_total"], 0.0);
+    assert_eq!(m["openqq_backend_link_state{state=\"connecting\"}"], 0.0);
+
+    // A message in: counted by its chat's kind.
+    let text = json!([{"type": "text", "data": {"text": "hi"}}]);
+    assert!(peer.push(peer.group_message(552603, 888888, 7001, text)));
+    scrape_until(&gw, |m| {
+        m.get("openqq_messages_received_total{kind=\"group\"}") == Some(&1.0)
+    })
+    .await;
+
+    // The implementation goes away: down; it comes back: up, one reconnect.
+    peer.set_accepting(false);
+    peer.drop_connections();
+    let m = scrape_until(&gw, |m| m.get("openqq_backend_up") == Some(&0.0)).await;
+    assert_eq!(m["openqq_backend_link_state{state=\"down\"}"], 1.0);
+    assert_eq!(m["openqq_backend_link_state{state=\"up\"}"], 0.0);
+    peer.set_accepting(true);
+    peer.connected(2).await;
+    let m = scrape_until(&gw, up).await;
+    assert_eq!(m["openqq_backend_reconnects_total"], 1.0);
     gw.gateway.stop().await;
 }

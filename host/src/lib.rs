@@ -14,6 +14,8 @@
 //! | [`render`] | Openqq object shapes, v1 and v2 |
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
 //! | [`config`] | the TOML file, its defaults and the `[http]` rules |
+//! | [`histogram`] | latency histograms for `/metrics`: atomic bucket counters |
+//! | [`logring`] | the recent log lines: a `tracing` layer into a bounded ring, for `/admin/logs` |
 //! | [`throttle`] | per-message warnings logged once per interval, with a count |
 //! | [`auth`] | shared secrets in requests (API, admin, OneBot reverse), constant-time |
 //! | [`clock`] | Unix time in seconds and milliseconds |
@@ -30,6 +32,8 @@ pub mod backend;
 pub mod clock;
 pub mod config;
 pub mod grants;
+pub mod histogram;
+pub mod logring;
 pub mod model;
 pub mod pipeline;
 pub mod render;
@@ -222,6 +226,10 @@ impl Gateway {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         guard.warn_at_start(addr, config.access_token.is_some());
+        // One ring per process (a subscriber is per process): the gateway
+        // started last sets its size.
+        let logs = logring::global().clone();
+        logs.set_capacity(config.console.log_lines);
         let app = api::router(
             api::AppState {
                 session: session.clone(),
@@ -236,6 +244,7 @@ impl Gateway {
                 stopping: stopping.clone(),
                 started: std::time::SystemTime::now(),
                 async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),
+                logs,
             },
             Arc::new(guard),
         );

@@ -5,6 +5,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
 use super::wait;
 
 #[derive(Clone, Default)]
@@ -28,10 +31,16 @@ fn buffer() -> &'static Buffer {
     BUF.get_or_init(|| {
         let buf = Buffer::default();
         let writer = buf.clone();
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("info")
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
+        // As `main` sets it up: the fmt layer (here into memory) and the
+        // ring `/admin/logs` reads.
+        let _ = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || writer.clone()),
+            )
+            .with(openqq::logring::layer())
             .try_init();
         buf
     })

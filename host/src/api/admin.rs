@@ -1,7 +1,8 @@
 //! `/admin/*`: what bots are loaded, and reloading them; what became of
 //! webhook reports (`/admin/webhook`); bots' KV stores (`/admin/kv/<bot>`);
-//! the clock bots and timers see (`/admin/clock`, movable on `sim`); and
-//! `/metrics` for Prometheus (`super::metrics`).
+//! the clock bots and timers see (`/admin/clock`, movable on `sim`); the
+//! recent log lines (`/admin/logs`, `super::logs`); and `/metrics` for
+//! Prometheus (`super::metrics`).
 //!
 //! Answers only loopback clients, unless an `admin_token` is configured: then
 //! any client that presents it (`Authorization: Bearer …` or `?token=`).
@@ -27,6 +28,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/admin/kv/{bot}", get(kv_list).delete(kv_clear))
         .route("/admin/kv/{bot}/{*key}", delete(kv_delete))
         .route("/admin/clock", get(clock).post(move_clock))
+        .route("/admin/logs", get(super::logs::page))
+        .route("/admin/logs/stream", get(super::logs::stream))
         // Prometheus scrapes `/metrics` by convention; it tells as much
         // as `/admin/scripts`, so it opens to the same clients.
         .route("/metrics", get(super::metrics::metrics))

@@ -1,8 +1,10 @@
 //! `GET /metrics`: the gateway's counters in the Prometheus text exposition
 //! format (OpenMetrics, written by `prometheus-client`). Every value is read
-//! from the live counters at the scrape — the bots' `ScriptStats`, the
-//! webhook's, the process's memory — so nothing is counted twice and
-//! nothing costs a message anything. Same access rule as `/admin/*`.
+//! from the live counters at the scrape — the bots' `ScriptStats` (their
+//! call-time histograms too), the webhook's, the session's and the
+//! outbox's, the backend's link, the process's memory — so nothing is
+//! counted twice and a message costs an atomic add where it is counted.
+//! Same access rule as `/admin/*`.
 
 use std::fmt;
 use std::sync::atomic::AtomicU64;
@@ -11,14 +13,17 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use super::state::AppState;
+use crate::backend::LINK_STATES;
+use crate::histogram::Snapshot;
 use crate::scripts::{Script, ScriptStats};
+use crate::session::{ORIGINS, RECEIVED};
 
 /// OpenMetrics text, which Prometheus scrapes natively.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -108,6 +113,16 @@ impl Collector for Gateway {
                 ConstCounter::new(read(s)).encode(family.encode_family(&labels)?)?;
             }
         }
+        let mut calls = enc.encode_descriptor(
+            "openqq_bot_call_seconds",
+            "Call times of the bot (each call's, in buckets)",
+            None,
+            MetricType::Histogram,
+        )?;
+        for s in scripts.iter() {
+            let labels = [("bot", &*s.name)];
+            Histogram(s.stats.call_time.snapshot()).encode(calls.encode_family(&labels)?)?;
+        }
         let times: Vec<_> = scripts
             .iter()
             .filter_map(|s| Some((&*s.name, s.stats.percentiles_us()?)))
@@ -146,6 +161,24 @@ impl Collector for Gateway {
             ] {
                 ConstCounter::new(v).encode(reports.encode_family(&[("outcome", outcome)])?)?;
             }
+            let mut answers = enc.encode_descriptor(
+                "openqq_webhook_answers",
+                "post_api answers by HTTP status class",
+                None,
+                MetricType::Counter,
+            )?;
+            for (class, n) in ["1xx", "2xx", "3xx", "4xx", "5xx"]
+                .into_iter()
+                .zip(&webhook.stats().by_status)
+            {
+                ConstCounter::new(at(n)).encode(answers.encode_family(&[("status", class)])?)?;
+            }
+            Histogram(webhook.stats().post_time.snapshot()).encode(enc.encode_descriptor(
+                "openqq_webhook_post_seconds",
+                "Answered post_api posts' times, from sending to the answer read",
+                None,
+                MetricType::Histogram,
+            )?)?;
             let waiting = webhook.backlog().waiting as i64;
             gauge(
                 &mut enc,
@@ -154,6 +187,7 @@ impl Collector for Gateway {
                 waiting,
             )?;
         }
+        self.session(&mut enc)?;
         let uptime = self.0.started.elapsed().map_or(0.0, |d| d.as_secs_f64());
         gauge(
             &mut enc,
@@ -167,6 +201,76 @@ impl Collector for Gateway {
         }
         Ok(())
     }
+}
+
+impl Gateway {
+    /// What came in, what went out, and the link to QQ.
+    fn session(&self, enc: &mut DescriptorEncoder) -> Result<(), fmt::Error> {
+        let session = &self.0.session;
+        let mut received = enc.encode_descriptor(
+            "openqq_messages_received",
+            "Messages received by chat kind, and events (logins, joins, leaves...)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (kind, n) in RECEIVED.into_iter().zip(session.stats().received()) {
+            ConstCounter::new(n).encode(received.encode_family(&[("kind", kind)])?)?;
+        }
+        let (ok, failed) = session.stats().sends();
+        let mut sends = enc.encode_descriptor(
+            "openqq_sends",
+            "Sends by origin (api, bot, webhook) and outcome (ok, or failed after retries)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (outcome, counts) in [("ok", ok), ("failed", failed)] {
+            for (origin, n) in ORIGINS.into_iter().zip(counts) {
+                let labels = [("origin", origin), ("outcome", outcome)];
+                ConstCounter::new(n).encode(sends.encode_family(&labels)?)?;
+            }
+        }
+        let outbox = session.outbox_stats();
+        let retried = at(&outbox.retried);
+        let help = "Send attempts retried after a transport fault";
+        counter(enc, "openqq_send_retries", help, retried)?;
+        let holding = at(&outbox.holding) as i64;
+        let help = "Sends in the outbox: waiting for their turn or under way";
+        gauge(enc, "openqq_outbox_depth", help, holding)?;
+        let link = session.link();
+        let help = "Whether the link to QQ is up (the simulator always is)";
+        gauge(enc, "openqq_backend_up", help, i64::from(link.is_up()))?;
+        let mut states = enc.encode_descriptor(
+            "openqq_backend_link_state",
+            "The link to QQ's state: 1 for the current one",
+            None,
+            MetricType::Gauge,
+        )?;
+        for state in LINK_STATES {
+            let v = i64::from(state == link.state);
+            ConstGauge::new(v).encode(states.encode_family(&[("state", state)])?)?;
+        }
+        let help = "Connections to QQ made after the first one";
+        counter(enc, "openqq_backend_reconnects", help, link.reconnects)
+    }
+}
+
+/// A histogram as read at the scrape (`crate::histogram`).
+struct Histogram(Snapshot);
+
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), fmt::Error> {
+        let s = &self.0;
+        encoder.encode_histogram::<NoLabelSet>(s.sum, s.count, &s.buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+/// One counter without labels.
+fn counter(enc: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> Result<(), fmt::Error> {
+    ConstCounter::new(v).encode(enc.encode_descriptor(name, help, None, MetricType::Counter)?)
 }
 
 /// One gauge without labels.

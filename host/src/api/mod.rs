@@ -5,6 +5,7 @@ mod admin;
 pub mod error;
 pub mod extract;
 pub mod guard;
+mod logs;
 mod metrics;
 pub mod openqq;
 mod sim;

@@ -57,6 +57,7 @@ async fn app(dialect: Dialect, access_token: Option<&str>) -> Router {
             stopping: watch::channel(false).0,
             started: std::time::SystemTime::now(),
             async_sends: Arc::new(tokio::sync::Semaphore::new(super::state::ASYNC_SENDS)),
+            logs: Arc::new(crate::logring::LogRing::new(0)),
         },
         Arc::new(
             super::guard::Policy::new(

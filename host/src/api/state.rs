@@ -31,6 +31,9 @@ pub struct AppState {
     /// async send is made synchronously: the client waits, which is the
     /// back-pressure a background task would hide.
     pub async_sends: Arc<tokio::sync::Semaphore>,
+    /// The recent log lines (`/admin/logs`): the process's ring, empty
+    /// unless `main` installed its layer.
+    pub logs: Arc<crate::logring::LogRing>,
 }
 
 /// How many `async=1` sends may be under way in the background at once.

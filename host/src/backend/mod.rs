@@ -143,4 +143,34 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Removes a member from a group.
     async fn kick(&self, target: &MemberRef) -> Result<(), BackendError>;
+
+    /// Where the link to QQ stands (`/metrics`); a backend without a link
+    /// (the simulator) is always up.
+    fn link(&self) -> LinkStatus {
+        LinkStatus::ALWAYS_UP
+    }
+}
+
+/// Where a backend's link to QQ stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkStatus {
+    /// One of `LINK_STATES`.
+    pub state: &'static str,
+    /// Connections made after the first one.
+    pub reconnects: u64,
+}
+
+/// The states a link can be in: not connected yet, up, down, down because
+/// QQ's side refused our access token.
+pub const LINK_STATES: [&str; 4] = ["connecting", "up", "down", "auth_refused"];
+
+impl LinkStatus {
+    pub const ALWAYS_UP: LinkStatus = LinkStatus {
+        state: "up",
+        reconnects: 0,
+    };
+
+    pub fn is_up(&self) -> bool {
+        self.state == "up"
+    }
 }

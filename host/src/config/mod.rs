@@ -62,6 +62,8 @@ pub struct Config {
     /// `[http]`: which web origins, host names and networks may use the
     /// API (the cross-site guard, `api::guard`).
     pub http: HttpSection,
+    /// `[console]`: what the console and `/admin` keep to show.
+    pub console: ConsoleSection,
     /// How to read the configuration again on SIGHUP or
     /// `POST /admin/scripts/reload`; `None` keeps this one.
     #[serde(skip)]
@@ -94,6 +96,7 @@ impl Default for Config {
             timezone: None,
             admin_token: None,
             http: HttpSection::default(),
+            console: ConsoleSection::default(),
             reload: None,
             api_version: crate::render::Dialect::V1,
             access_token: None,
@@ -254,6 +257,37 @@ impl Default for WebhookSection {
     }
 }
 
+/// `[console]`: what the gateway keeps to show (`/admin/logs`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSection {
+    /// How many recent log lines are kept (0: none).
+    pub log_lines: usize,
+}
+
+impl ConsoleSection {
+    const MAX_LOG_LINES: usize = 1_000_000;
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.log_lines > Self::MAX_LOG_LINES {
+            anyhow::bail!(
+                "[console] log_lines = {}, but it must be 0 to {}",
+                self.log_lines,
+                Self::MAX_LOG_LINES
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        ConsoleSection {
+            log_lines: crate::logring::DEFAULT_LINES,
+        }
+    }
+}
+
 /// One `[[scripts]]` entry.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -378,6 +412,7 @@ impl Config {
         }
         self.http.rules()?;
         self.webhook.check()?;
+        self.console.check()?;
         self.zone()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {

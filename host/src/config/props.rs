@@ -42,6 +42,7 @@ const KEYS: &[(&str, &str, Holds)] = &[
     ("webhook", "timeout_secs", Holds::Number),
     ("webhook", "concurrency", Holds::Number),
     ("webhook", "queue", Holds::Number),
+    ("console", "log_lines", Holds::Number),
     ("limits", "timeout_ms", Holds::Number),
     ("limits", "memory_mb", Holds::Number),
     ("limits", "instances", Holds::Number),

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use super::limits::LATENCY_WINDOW;
+use crate::histogram::{CallTime, Histogram};
 
 /// How many failure reasons `/admin/scripts` shows.
 const RECENT_FAILURES: usize = 5;
@@ -33,6 +34,8 @@ pub struct ScriptStats {
     /// Timer calls (`on-timer`), whatever their outcome; their failures
     /// count in `traps`, `timeouts` and `wall_clock` too.
     pub timer_calls: AtomicU64,
+    /// Every call's time, by bucket (`/metrics`); its count is `calls`.
+    pub call_time: Histogram<CallTime>,
     /// Recent call times in nanoseconds, newest last.
     recent: Mutex<VecDeque<u64>>,
     failures: Mutex<Failures>,
@@ -73,6 +76,7 @@ impl ScriptStats {
             Outcome::Refused => &self.refused,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        self.call_time.record(took);
         let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         if r.len() == LATENCY_WINDOW {
             r.pop_front();
@@ -173,5 +177,6 @@ mod tests {
         let (p50, p99) = s.percentiles_us().unwrap();
         assert!((49.0..=52.0).contains(&p50), "{p50}");
         assert!(p99 >= 98.0, "{p99}");
+        assert_eq!(s.call_time.snapshot().count, 101, "one sample a call");
     }
 }

@@ -16,6 +16,7 @@
 //! | `act` | carrying out a decision without holding the chat's lane |
 //! | `moderation` | mutes and kicks, typed checks shared by API and decisions |
 //! | `recent` | `get_recent_info`'s partners |
+//! | `stats` | counters for `/metrics`: received, sends by origin and outcome |
 //! | `contacts`, `lookup`, `outbox` | the snapshot, the look-up rules, the pace of sends |
 
 mod act;
@@ -27,6 +28,7 @@ mod normalise;
 mod outbox;
 mod recent;
 mod send;
+mod stats;
 mod task;
 
 use std::collections::VecDeque;
@@ -39,8 +41,9 @@ pub use contacts::Contacts;
 pub use error::{Missing, SendFailure, SessionError};
 pub use lookup::Lookup;
 pub use moderation::MemberList;
-pub use outbox::{MsgIds, Outbox, OutboxConfig};
+pub use outbox::{MsgIds, Outbox, OutboxConfig, OutboxStats};
 pub use recent::Recent;
+pub use stats::{ORIGINS, RECEIVED, SessionStats};
 pub use task::{Gone, Inbound, SessionTask};
 
 use crate::backend::{Backend, BackendError, BackendEvent};
@@ -106,6 +109,7 @@ struct Inner {
     /// when someone listens: a send would otherwise wake a task that has
     /// nothing to do with it (v1 reports no sends).
     reports: tokio::sync::broadcast::Sender<SessionEvent>,
+    stats: SessionStats,
 }
 
 /// The writers' side of the contacts.
@@ -145,6 +149,7 @@ impl Session {
                 recent: Mutex::new(VecDeque::new()),
                 events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
                 reports: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+                stats: SessionStats::default(),
             }),
         };
         Ok((session.clone(), SessionTask { session, events }))
@@ -166,8 +171,24 @@ impl SessionHandle {
         self.inner.reports.subscribe()
     }
 
+    /// What came in and went out (`/metrics`).
+    pub fn stats(&self) -> &SessionStats {
+        &self.inner.stats
+    }
+
+    /// The outbox's retries and the sends it holds (`/metrics`).
+    pub fn outbox_stats(&self) -> &OutboxStats {
+        self.inner.outbox.stats()
+    }
+
+    /// Where the link to QQ stands (`/metrics`).
+    pub fn link(&self) -> crate::backend::LinkStatus {
+        self.inner.backend.link()
+    }
+
     /// Reports an event to subscribers (none listening is fine).
     pub fn emit(&self, e: Event) {
+        self.inner.stats.event();
         let e = Arc::new(e);
         let _ = self.inner.reports.send(SessionEvent::Event(e.clone()));
         let _ = self.inner.events.send(e);

@@ -84,6 +84,33 @@ struct Job {
 pub struct Outbox {
     way: Way,
     ids: Arc<MsgIds>,
+    stats: Arc<OutboxStats>,
+}
+
+/// The outbox's counters (`/metrics`).
+#[derive(Debug, Default)]
+pub struct OutboxStats {
+    /// Attempts retried after a transport fault.
+    pub retried: AtomicU64,
+    /// Sends waiting (spaced) or under way right now.
+    pub holding: AtomicU64,
+}
+
+/// Counts a send as held from its start until it ends — answered, failed,
+/// or its caller gone.
+struct Holding<'a>(&'a OutboxStats);
+
+impl<'a> Holding<'a> {
+    fn new(stats: &'a OutboxStats) -> Self {
+        stats.holding.fetch_add(1, Ordering::Relaxed);
+        Holding(stats)
+    }
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        self.0.holding.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Clone)]
@@ -102,6 +129,7 @@ impl Outbox {
     /// Starts the outbox; with spacing, its task ends when every handle is
     /// dropped.
     pub fn start(backend: Arc<dyn Backend>, config: OutboxConfig) -> Outbox {
+        let stats = Arc::new(OutboxStats::default());
         let way = if config.spacing.is_zero() {
             Way::Direct {
                 backend,
@@ -110,13 +138,18 @@ impl Outbox {
             }
         } else {
             let (tx, rx) = mpsc::channel(config.queue.max(1));
-            tokio::spawn(paced(backend, config, rx));
+            tokio::spawn(paced(backend, config, rx, stats.clone()));
             Way::Paced(tx)
         };
         Outbox {
             way,
             ids: Arc::new(MsgIds::starting_now()),
+            stats,
         }
+    }
+
+    pub fn stats(&self) -> &OutboxStats {
+        &self.stats
     }
 
     /// Sends, and waits for QQ's answer.
@@ -144,6 +177,7 @@ impl Outbox {
         target: &SendTarget,
         content: &str,
     ) -> Result<MsgId, SessionError> {
+        let _holding = Holding::new(&self.stats);
         match &self.way {
             Way::Direct {
                 backend,
@@ -153,6 +187,7 @@ impl Outbox {
                 let _permit = permits.acquire().await.map_err(|_| SessionError::Closed)?;
                 attempt(
                     backend.as_ref(),
+                    &self.stats,
                     *retries,
                     msg_id,
                     target,
@@ -180,11 +215,17 @@ impl Outbox {
 
 /// The outbox task of a spaced outbox: one send at a time, each attempt at
 /// least `spacing` after the one before.
-async fn paced(backend: Arc<dyn Backend>, config: OutboxConfig, mut jobs: mpsc::Receiver<Job>) {
+async fn paced(
+    backend: Arc<dyn Backend>,
+    config: OutboxConfig,
+    mut jobs: mpsc::Receiver<Job>,
+    stats: Arc<OutboxStats>,
+) {
     let mut last: Option<Instant> = None;
     while let Some(job) = jobs.recv().await {
         let result = attempt(
             backend.as_ref(),
+            &stats,
             config.retries,
             job.msg_id,
             &job.target,
@@ -219,6 +260,7 @@ fn retry_backoff(attempt: u32) -> Duration {
 /// runs before each attempt (the paced outbox waits there).
 async fn attempt<F, W>(
     backend: &dyn Backend,
+    stats: &OutboxStats,
     retries: u32,
     msg_id: MsgId,
     target: &SendTarget,
@@ -236,6 +278,7 @@ where
             Ok(()) => return Ok(msg_id),
             Err(e) if e.is_transient() && attempt < retries => {
                 attempt += 1;
+                stats.retried.fetch_add(1, Ordering::Relaxed);
                 let wait = retry_backoff(attempt);
                 tracing::warn!(msg_id = %msg_id, attempt, wait_ms = wait.as_millis() as u64, error = %e, "send failed, retrying");
                 tokio::time::sleep(wait).await;
@@ -374,5 +417,7 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(sim.sent_after(0).len(), 1);
+        assert_eq!(outbox.stats().retried.load(Ordering::Relaxed), 2 + 2);
+        assert_eq!(outbox.stats().holding.load(Ordering::Relaxed), 0);
     }
 }

@@ -151,6 +151,7 @@ impl SessionHandle {
             content,
         } = prepared;
         let result = self.inner.outbox.send_as(msg_id, &target, &content).await;
+        self.inner.stats.send(&origin, result.is_ok());
         let (msg_id, outcome) = match &result {
             Ok(id) => (*id, Ok(())),
             Err(SessionError::Send {

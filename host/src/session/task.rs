@@ -112,6 +112,7 @@ impl SessionTask {
             match event {
                 BackendEvent::Message(raw) => {
                     let msg = self.session.normalise(raw);
+                    self.session.inner.stats.message(msg.kind);
                     if inbound.deliver(msg).await.is_err() {
                         tracing::error!("the pipeline is gone: no more messages are handled");
                         break;

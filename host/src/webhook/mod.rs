@@ -39,6 +39,7 @@ pub use report::{v1 as v1_report, v2_event, v2_received, v2_sent};
 pub use reports::Reports;
 
 use crate::config::WebhookSection;
+use crate::histogram::{Histogram, PostTime};
 use crate::model::{ChatKind, Decided, DecidedBy, InboundMessage, SendTarget};
 use crate::render::Dialect;
 use crate::session::SessionHandle;
@@ -208,6 +209,10 @@ pub struct WebhookStats {
     pub failed: AtomicU64,
     /// Reports dropped because the backlog was at its bound.
     pub dropped: AtomicU64,
+    /// Answers by status class: 1xx, 2xx, 3xx, 4xx, 5xx (`/metrics`).
+    pub by_status: [AtomicU64; 5],
+    /// Answered posts' times, from sending to the answer read (`/metrics`).
+    pub post_time: Histogram<PostTime>,
 }
 
 impl WebhookStats {
@@ -221,6 +226,18 @@ impl WebhookStats {
             &self.dropped,
         ]
         .map(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// Counts an answer by its status class, and its post's time.
+    fn answered(&self, status: u16, took: Duration) {
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        if let Some(class) = self
+            .by_status
+            .get(usize::from(status / 100).wrapping_sub(1))
+        {
+            class.fetch_add(1, Ordering::Relaxed);
+        }
+        self.post_time.record(took);
     }
 }
 
@@ -482,8 +499,9 @@ impl Poster {
                 return;
             }
         };
-        let latency_ms = started.elapsed().as_millis() as u64;
-        stats.answered.fetch_add(1, Ordering::Relaxed);
+        let took = started.elapsed();
+        let latency_ms = took.as_millis() as u64;
+        stats.answered(status, took);
         let Some(msg) = message else {
             // The loop guard: an answer to a send or event report is never
             // acted on, whatever it asks (hexsum/Mojo-Webqq#237).

@@ -283,4 +283,19 @@ impl Backend for OneBot {
         });
         Ok(())
     }
+
+    fn link(&self) -> super::LinkStatus {
+        let state = match self.link.current() {
+            LinkState::Connecting => "connecting",
+            LinkState::Up { .. } => "up",
+            LinkState::Down {
+                auth_refused: false,
+            } => "down",
+            LinkState::Down { auth_refused: true } => "auth_refused",
+        };
+        super::LinkStatus {
+            state,
+            reconnects: self.link.connections().saturating_sub(1),
+        }
+    }
 }

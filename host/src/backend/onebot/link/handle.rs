@@ -95,6 +95,17 @@ impl Link {
         self.shared.state.subscribe()
     }
 
+    /// The link state now.
+    pub fn current(&self) -> LinkState {
+        *self.shared.state.borrow()
+    }
+
+    /// How many connections came up so far (`/metrics` counts the ones
+    /// after the first as reconnects).
+    pub fn connections(&self) -> u64 {
+        self.shared.generation.load(Ordering::Relaxed)
+    }
+
     /// How many answers matched no call so far.
     #[cfg(test)]
     pub fn unmatched(&self) -> u64 {

@@ -1,0 +1,181 @@
+//! `/admin/logs`: the recent log lines, paged and streamed (SSE), as a bot's
+//! own log lines and output reach them.
+//!
+//! The ring is the process's (as a subscriber is): lines of other tests
+//! running beside this one are in it too, so each test looks for lines
+//! naming its own bot.
+
+use std::time::Duration;
+
+use openqq::config::{Config, ScriptEntry};
+use serde_json::{Value, json};
+
+use crate::support::{self, DataDir, TestGateway, entry};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The hostile test bot under a name of this test's own: its `/flood N`
+/// logs N lines through `host::log` and prints N to stdout.
+fn flooder(name: &str) -> ScriptEntry {
+    ScriptEntry {
+        name: Some(name.into()),
+        ..entry("hostile", "")
+    }
+}
+
+async fn gateway(data: &DataDir, bot: &str) -> TestGateway {
+    support::logs::capture();
+    TestGateway::with_config(Config {
+        ..support::config_with_store(data, vec![flooder(bot)])
+    })
+    .await
+}
+
+/// The lines of `/admin/logs?…` that name `bot`, and `last`.
+async fn lines_of(gw: &TestGateway, query: &str, bot: &str) -> (Vec<Value>, u64) {
+    let page = gw.get(&format!("/admin/logs{query}")).await;
+    let last = page["last"].as_u64().expect("last");
+    let lines = page["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter(|l| l["text"].as_str().is_some_and(|t| t.contains(bot)))
+        .cloned()
+        .collect();
+    (lines, last)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bots_log_lines_are_in_the_ring_and_paged_after_a_number() {
+    let bot = "logs-paged";
+    let data = DataDir::fresh(bot);
+    let gw = gateway(&data, bot).await;
+    let before = gw.get("/admin/logs?limit=0").await["last"]
+        .as_u64()
+        .expect("last");
+    let seq = gw.last_seq().await;
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "/flood 2"}))
+        .await;
+    gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    let lines = support::wait::poll("the bot's lines in /admin/logs", WAIT, || async {
+        let (lines, _) = lines_of(&gw, &format!("?after={before}&limit=1000"), bot).await;
+        (lines.len() >= 4).then_some(lines)
+    })
+    .await;
+    let texts: Vec<&str> = lines.iter().filter_map(|l| l["text"].as_str()).collect();
+    let logged = format!("hostile: flood line 0 script={bot}");
+    assert!(texts.iter().any(|t| t.starts_with(&logged)), "{texts:#?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("hostile: flood stdout line 1")),
+        "guest stdout goes to the log: {texts:#?}"
+    );
+    let line = &lines[0];
+    assert_eq!(line["level"], "INFO");
+    assert!(
+        line["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("openqq::")),
+        "{line}"
+    );
+    assert!(
+        line["at_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 1_700_000_000_000)
+    );
+    let keys: Vec<&str> = line
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(keys, ["at_ms", "level", "seq", "target", "text"]);
+
+    // Paging: after a line's number comes the next line, oldest first.
+    let first = line["seq"].as_u64().expect("seq");
+    let next = gw.get(&format!("/admin/logs?after={first}&limit=1")).await;
+    assert_eq!(next["lines"][0]["seq"], json!(first + 1), "{next}");
+    assert!(next["last"].as_u64().expect("last") > first);
+    // Without `after`: the newest lines, the last one `last`.
+    let tail = gw.get("/admin/logs?limit=1").await;
+    assert_eq!(tail["lines"][0]["seq"], tail["last"], "{tail}");
+    gw.gateway.stop().await;
+}
+
+/// Reads the SSE stream until a `log` event's data passes `want`; returns
+/// that line. Panics after `WAIT`.
+async fn event_with(
+    res: &mut reqwest::Response,
+    buf: &mut String,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            while let Some(end) = buf.find("\n\n") {
+                let event: String = buf.drain(..end + 2).collect();
+                let mut name = None;
+                let mut data = None;
+                for field in event.lines() {
+                    if let Some(v) = field.strip_prefix("event: ") {
+                        name = Some(v.to_string());
+                    } else if let Some(v) = field.strip_prefix("data: ") {
+                        data = Some(v.to_string());
+                    }
+                }
+                if name.as_deref() == Some("log") {
+                    let line: Value = serde_json::from_str(&data.expect("data")).expect("JSON");
+                    if want(&line) {
+                        return line;
+                    }
+                }
+            }
+            let chunk = res.chunk().await.expect("the stream").expect("more of it");
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .expect("the line on the stream")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_sends_lines_as_they_are_logged_and_resumes_after_a_number() {
+    let bot = "logs-streamed";
+    let data = DataDir::fresh(bot);
+    let gw = gateway(&data, bot).await;
+    let mut res = gw
+        .http
+        .get(gw.url("/admin/logs/stream"))
+        .send()
+        .await
+        .expect("the stream");
+    assert_eq!(res.status(), 200);
+    let kind = res.headers()["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "/flood 1"}))
+        .await;
+    let mut buf = String::new();
+    let ours = |l: &Value| l["text"].as_str().is_some_and(|t| t.contains(bot));
+    let line = event_with(&mut res, &mut buf, ours).await;
+    let seq = line["seq"].as_u64().expect("seq");
+
+    // A reader that comes back with the number it had gets what followed.
+    let mut again = gw
+        .http
+        .get(gw.url(&format!("/admin/logs/stream?after={}", seq - 1)))
+        .send()
+        .await
+        .expect("the stream again");
+    let mut buf2 = String::new();
+    let replayed = event_with(&mut again, &mut buf2, |l| l["seq"].as_u64().is_some()).await;
+    assert_eq!(replayed, line, "the first line after {}", seq - 1);
+
+    // Open streams do not hold the gateway's stop.
+    tokio::time::timeout(WAIT, gw.gateway.stop())
+        .await
+        .expect("the gateway stops with streams open");
+    drop((res, again));
+}
