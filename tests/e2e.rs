@@ -18,6 +18,7 @@ mod http;
 mod languages;
 mod malformed;
 mod metrics;
+mod new_bot;
 mod onebot;
 mod sandbox;
 mod scripts;

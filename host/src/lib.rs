@@ -33,6 +33,7 @@ pub mod grants;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod scaffold;
 pub mod scripts;
 pub mod session;
 pub mod storage;
