@@ -19,6 +19,7 @@ mod languages;
 mod logs;
 mod malformed;
 mod metrics;
+mod new_bot;
 mod onebot;
 mod sandbox;
 mod scripts;

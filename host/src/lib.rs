@@ -37,6 +37,7 @@ pub mod logring;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod scaffold;
 pub mod scripts;
 pub mod session;
 pub mod storage;

@@ -29,6 +29,18 @@ enum Command {
         /// The .wasm file to check.
         file: PathBuf,
     },
+    /// Write a new bot project (outside this repository) that builds with
+    /// its language's own toolchain.
+    New {
+        /// The bot's name: its project directory, crate and .wasm file.
+        name: String,
+        /// The project's language.
+        #[arg(long, default_value = "rust")]
+        lang: openqq::scaffold::Lang,
+        /// Where to write it [default: ./NAME].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Default, Clone)]
@@ -138,6 +150,16 @@ async fn main() -> anyhow::Result<()> {
             if !report.runnable {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::New { name, lang, dir } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let written = openqq::scaffold::create(&dir, &name, lang)?;
+            println!(
+                "wrote a {lang} bot, {} files, in {}; see its README.md",
+                written.len(),
+                dir.display()
+            );
             Ok(())
         }
     }

@@ -1,0 +1,85 @@
+//! What `openqq new` copies into a project, compiled into the binary so a
+//! gateway installed by `cargo install` alone can scaffold bots: the Rust SDK
+//! (`guest-sdk/src`) and the 0.2.0 world (`wit/0.2.0`), as they are in this
+//! checkout. A unit test checks the lists name every file on disk.
+
+/// `(path in this repository, contents)`.
+pub type Embedded = &'static [(&'static str, &'static str)];
+
+macro_rules! embed {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../", $path)))),*]
+    };
+}
+
+/// The Rust SDK's sources.
+pub const SDK: Embedded = embed![
+    "guest-sdk/src/bindings.rs",
+    "guest-sdk/src/config.rs",
+    "guest-sdk/src/host.rs",
+    "guest-sdk/src/http/mod.rs",
+    "guest-sdk/src/http/wasi.rs",
+    "guest-sdk/src/kv.rs",
+    "guest-sdk/src/lib.rs",
+    "guest-sdk/src/message.rs",
+    "guest-sdk/src/moderation.rs",
+    "guest-sdk/src/runtime.rs",
+    "guest-sdk/src/testing/grants.rs",
+    "guest-sdk/src/testing/host.rs",
+    "guest-sdk/src/testing/http.rs",
+    "guest-sdk/src/testing/kv.rs",
+    "guest-sdk/src/testing/mod.rs",
+    "guest-sdk/src/testing/moderation.rs",
+    "guest-sdk/src/testing/timers.rs",
+    "guest-sdk/src/throttle.rs",
+    "guest-sdk/src/timer.rs",
+];
+
+/// The `openqq:bot@0.2.0` world and the WASI packages it uses.
+pub const WIT: Embedded = embed![
+    "wit/0.2.0/bot.wit",
+    "wit/0.2.0/deps/cli.wit",
+    "wit/0.2.0/deps/clocks.wit",
+    "wit/0.2.0/deps/filesystem.wit",
+    "wit/0.2.0/deps/http.wit",
+    "wit/0.2.0/deps/io.wit",
+    "wit/0.2.0/deps/random.wit",
+    "wit/0.2.0/deps/sockets.wit",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    fn files_under(root: &Path, dir: &str) -> BTreeSet<String> {
+        fn walk(root: &Path, at: &Path, out: &mut BTreeSet<String>) {
+            let entries = std::fs::read_dir(at).expect("a directory of the checkout");
+            for entry in entries {
+                let path = entry.expect("a readable entry").path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else if let Ok(rel) = path.strip_prefix(root) {
+                    out.insert(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        walk(root, &root.join(dir), &mut out);
+        out
+    }
+
+    #[test]
+    fn the_lists_name_every_file_of_the_sdk_and_the_world() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        for (list, dir) in [(SDK, "guest-sdk/src"), (WIT, "wit/0.2.0")] {
+            let listed: BTreeSet<String> = list.iter().map(|(p, _)| p.to_string()).collect();
+            assert_eq!(
+                listed,
+                files_under(&root, dir),
+                "host/src/scaffold/embedded.rs must list every file of {dir}"
+            );
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! `openqq new NAME --lang …`: writes a standalone bot project that builds
+//! with its language's own toolchain, out of files compiled into this
+//! binary (`embedded.rs`), so it needs no checkout of this repository.
+//!
+//! One file per language holds that language's templates (`rust.rs`).
+
+mod embedded;
+mod rust;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, bail};
+
+/// The languages `openqq new` writes projects in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Rust,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 1] = [Lang::Rust];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Lang {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Lang::ALL.iter().map(|l| l.name()).collect();
+                format!("no template for {s:?} (have: {})", names.join(", "))
+            })
+    }
+}
+
+/// One file of a new project: its path inside the project, its text.
+pub struct File {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// A bot's name: what its `.wasm` file and its crate or package are called.
+/// Lower-case ASCII letters, digits, `-` and `_`, starting with a letter, so
+/// it is a valid crate, Python module (after `-` → `_`) and file name.
+pub fn check_name(name: &str) -> anyhow::Result<()> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+    let rest_ok =
+        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !first_ok || !rest_ok || name.len() > 64 {
+        bail!(
+            "bad bot name {name:?}: use lower-case letters, digits, '-' and '_', starting with a letter (at most 64)"
+        );
+    }
+    Ok(())
+}
+
+/// The files of a new project named `name` in `lang`.
+pub fn files(name: &str, lang: Lang) -> anyhow::Result<Vec<File>> {
+    check_name(name)?;
+    Ok(match lang {
+        Lang::Rust => rust::files(name),
+    })
+}
+
+/// Writes a new project into `dir`, which must not exist or be empty.
+/// Returns the files written, relative to `dir`.
+pub fn create(dir: &Path, name: &str, lang: Lang) -> anyhow::Result<Vec<PathBuf>> {
+    let files = files(name, lang)?;
+    if dir.exists() {
+        let mut entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        if entries.next().is_some() {
+            bail!("{} exists and is not empty", dir.display());
+        }
+    }
+    let mut written = Vec::with_capacity(files.len());
+    for f in files {
+        let to = dir.join(&f.path);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&to, f.text).with_context(|| format!("cannot write {}", to.display()))?;
+        written.push(f.path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_are_not_crate_and_file_names_are_refused() {
+        for good in ["a", "my-bot", "bot_2", "weather"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "2bot",
+            "My-bot",
+            "a b",
+            "../x",
+            "a/b",
+            "机器人",
+            "-a",
+            &"a".repeat(65),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn languages_parse_by_name_and_an_unknown_one_lists_the_known() {
+        assert_eq!("rust".parse::<Lang>(), Ok(Lang::Rust));
+        assert_eq!("Rust".parse::<Lang>(), Ok(Lang::Rust));
+        let err = "cobol".parse::<Lang>().unwrap_err();
+        assert!(err.contains("rust"), "{err}");
+    }
+
+    #[test]
+    fn a_project_is_written_only_into_an_empty_or_new_directory() {
+        let dir = std::env::temp_dir().join(format!("openqq-new-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let written = create(&dir, "hello", Lang::Rust).expect("a new directory");
+        assert!(written.iter().any(|p| p == Path::new("Cargo.toml")));
+        assert!(dir.join("wit/0.2.0/bot.wit").is_file());
+        let again = create(&dir, "hello", Lang::Rust).unwrap_err().to_string();
+        assert!(again.contains("not empty"), "{again}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
