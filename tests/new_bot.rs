@@ -1,4 +1,4 @@
-//! End-to-end: `openqq new` writes a project that its language's own
+//! End-to-end: `openqq new` (Rust, Python) writes a project that its language's own
 //! toolchain tests and builds outside this workspace, `openqq check` accepts,
 //! and a gateway loads and answers through.
 
@@ -71,10 +71,46 @@ async fn a_new_rust_bot_tests_builds_checks_and_answers() {
     let checked = run(openqq().arg("check").arg(&wasm));
     assert!(checked.contains("verdict:  OK"), "{checked}");
 
-    // Loaded from a scripts directory, as its README runs it.
-    let scripts = fresh("rust-scripts");
+    answers_hello(&wasm, "rust").await;
+    let _ = std::fs::remove_dir_all(&project);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_python_bot_tests_builds_checks_and_answers() {
+    let project = fresh("python");
+    run(openqq()
+        .args(["new", "my-bot", "--lang", "python", "--dir"])
+        .arg(&project));
+    // componentize-py as scripts/toolchains.sh installs it (the test
+    // setup runs it; a missing tool fails here, with the command's output).
+    let tools = std::env::var_os("OPENQQ_BOT_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| support::workspace().join(".venv-bots"));
+    let tested = run(Command::new("bash")
+        .arg("test.sh")
+        .current_dir(&project)
+        .env("OPENQQ_BOT_TOOLS", &tools));
+    assert!(
+        tested.contains("Ran 3 tests") && tested.contains("OK"),
+        "{tested}"
+    );
+    run(Command::new("bash")
+        .arg("build.sh")
+        .current_dir(&project)
+        .env("OPENQQ_BOT_TOOLS", &tools));
+    let wasm = project.join("my_bot.wasm");
+    let checked = run(openqq().arg("check").arg(&wasm));
+    assert!(checked.contains("verdict:  OK"), "{checked}");
+    answers_hello(&wasm, "python").await;
+    let _ = std::fs::remove_dir_all(&project);
+}
+
+/// Loads `wasm` from a scripts directory, as the projects' READMEs run it,
+/// and checks the template's greeting comes back.
+async fn answers_hello(wasm: &Path, lang: &str) {
+    let scripts = fresh(&format!("{lang}-scripts"));
     std::fs::create_dir_all(&scripts).expect("scripts dir");
-    std::fs::copy(&wasm, scripts.join("my_bot.wasm")).expect("copy the component");
+    std::fs::copy(wasm, scripts.join("my_bot.wasm")).expect("copy the component");
     let gw = TestGateway::with_config(Config {
         scripts_dir: Some(scripts.clone()),
         ..test_config()
@@ -86,9 +122,8 @@ async fn a_new_rust_bot_tests_builds_checks_and_answers() {
     let sent = gw
         .sent_until(seq, Duration::from_secs(30), |s| !s.is_empty())
         .await;
-    assert_eq!(sent[0]["content"], "你好, 哈哈!", "{sent:?}");
+    assert_eq!(sent[0]["content"], "你好, 哈哈!", "{lang}: {sent:?}");
     gw.gateway.stop().await;
-    let _ = std::fs::remove_dir_all(&project);
     let _ = std::fs::remove_dir_all(&scripts);
 }
 

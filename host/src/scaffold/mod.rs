@@ -2,9 +2,10 @@
 //! with its language's own toolchain, out of files compiled into this
 //! binary (`embedded.rs`), so it needs no checkout of this repository.
 //!
-//! One file per language holds that language's templates (`rust.rs`).
+//! One file per language holds that language's templates (`rust.rs`, `python.rs`).
 
 mod embedded;
+mod python;
 mod rust;
 
 use std::fmt;
@@ -17,14 +18,16 @@ use anyhow::{Context, bail};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     Rust,
+    Python,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 1] = [Lang::Rust];
+    pub const ALL: [Lang; 2] = [Lang::Rust, Lang::Python];
 
     pub fn name(self) -> &'static str {
         match self {
             Lang::Rust => "rust",
+            Lang::Python => "python",
         }
     }
 }
@@ -55,6 +58,32 @@ pub struct File {
     pub text: String,
 }
 
+impl File {
+    fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> File {
+        File {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Every README's way to try the bot once it runs.
+const TALK_TO_IT: &str = r#"Then talk to it as the simulated friend 123456 (the gateway's console at
+http://127.0.0.1:5000/ has a chat page too):
+
+```sh
+curl -s -d '{"type":"message","sender_qq":123456,"content":"hello"}' http://127.0.0.1:5000/sim/receive
+curl -s 'http://127.0.0.1:5000/sim/sent?after=0'    # what the account sent
+```
+"#;
+
+/// The world's files, at `wit/0.2.0/…` in every project.
+fn wit_files() -> impl Iterator<Item = File> {
+    embedded::WIT
+        .iter()
+        .map(|(path, text)| File::new(*path, *text))
+}
+
 /// A bot's name: what its `.wasm` file and its crate or package are called.
 /// Lower-case ASCII letters, digits, `-` and `_`, starting with a letter, so
 /// it is a valid crate, Python module (after `-` → `_`) and file name.
@@ -76,6 +105,7 @@ pub fn files(name: &str, lang: Lang) -> anyhow::Result<Vec<File>> {
     check_name(name)?;
     Ok(match lang {
         Lang::Rust => rust::files(name),
+        Lang::Python => python::files(name),
     })
 }
 
@@ -98,9 +128,25 @@ pub fn create(dir: &Path, name: &str, lang: Lang) -> anyhow::Result<Vec<PathBuf>
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         std::fs::write(&to, f.text).with_context(|| format!("cannot write {}", to.display()))?;
+        if to.extension().is_some_and(|x| x == "sh") {
+            make_executable(&to)?;
+        }
         written.push(f.path);
     }
     Ok(written)
+}
+
+/// Build and test scripts run as `./build.sh` too.
+#[cfg(unix)]
+fn make_executable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -131,6 +177,7 @@ mod tests {
     fn languages_parse_by_name_and_an_unknown_one_lists_the_known() {
         assert_eq!("rust".parse::<Lang>(), Ok(Lang::Rust));
         assert_eq!("Rust".parse::<Lang>(), Ok(Lang::Rust));
+        assert_eq!("python".parse::<Lang>(), Ok(Lang::Python));
         let err = "cobol".parse::<Lang>().unwrap_err();
         assert!(err.contains("rust"), "{err}");
     }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::File;
-use super::embedded::{SDK, WIT};
+use super::embedded::SDK;
 
 /// The versions the SDK's dependencies are pinned to here; a unit test
 /// checks them against the workspace's `Cargo.toml`.
@@ -129,13 +129,7 @@ openqq check target/wasm32-wasip2/release/{file}.wasm
 openqq serve --scripts target/wasm32-wasip2/release
 ```
 
-Then talk to it as the simulated friend 123456 (the gateway's console at
-http://127.0.0.1:5000/ has a chat page too):
-
-```sh
-curl -s -d '{"type":"message","sender_qq":123456,"content":"hello"}' http://127.0.0.1:5000/sim/receive
-curl -s 'http://127.0.0.1:5000/sim/sent?after=0'    # what the account sent
-```
+{talk}
 
 - `openqq-bot/` is the Rust SDK (`cargo doc --open` documents it), `wit/0.2.0/`
   the world it binds: both written by `openqq new`; replace them with a newer
@@ -148,46 +142,24 @@ const GITIGNORE: &str = "target/\n";
 
 pub(super) fn files(name: &str) -> Vec<File> {
     let fill = |t: &str| {
-        t.replace("{name}", name)
+        t.replace("{talk}", super::TALK_TO_IT)
+            .replace("{name}", name)
             .replace("{file}", &name.replace('-', "_"))
             .replace("{sdk_version}", SDK_VERSION)
             .replace("{wit_bindgen}", WIT_BINDGEN)
     };
     let mut files = vec![
-        File {
-            path: "Cargo.toml".into(),
-            text: fill(CARGO_TOML),
-        },
-        File {
-            path: "src/lib.rs".into(),
-            text: fill(LIB_RS),
-        },
-        File {
-            path: "README.md".into(),
-            text: fill(README),
-        },
-        File {
-            path: ".gitignore".into(),
-            text: GITIGNORE.to_owned(),
-        },
-        File {
-            path: "openqq-bot/Cargo.toml".into(),
-            text: fill(SDK_CARGO_TOML),
-        },
+        File::new("Cargo.toml", fill(CARGO_TOML)),
+        File::new("src/lib.rs", fill(LIB_RS)),
+        File::new("README.md", fill(README)),
+        File::new(".gitignore", GITIGNORE),
+        File::new("openqq-bot/Cargo.toml", fill(SDK_CARGO_TOML)),
     ];
     for (path, text) in SDK {
         let inside = path.strip_prefix("guest-sdk/").unwrap_or(path);
-        files.push(File {
-            path: PathBuf::from("openqq-bot").join(inside),
-            text: (*text).to_owned(),
-        });
+        files.push(File::new(PathBuf::from("openqq-bot").join(inside), *text));
     }
-    for (path, text) in WIT {
-        files.push(File {
-            path: PathBuf::from(path),
-            text: (*text).to_owned(),
-        });
-    }
+    files.extend(super::wit_files());
     files
 }
 
