@@ -51,6 +51,7 @@ fn cargo(project: &Path) -> Command {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "builds a whole project with both cores; scripts/test.sh runs it alone, after the rest"]
 async fn a_new_rust_bot_tests_builds_checks_and_answers() {
     let project = fresh("rust");
     let out = run(openqq()
@@ -76,6 +77,7 @@ async fn a_new_rust_bot_tests_builds_checks_and_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "builds a whole project with both cores; scripts/test.sh runs it alone, after the rest"]
 async fn a_new_python_bot_tests_builds_checks_and_answers() {
     let project = fresh("python");
     run(openqq()
