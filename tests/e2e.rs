@@ -23,5 +23,6 @@ mod sandbox;
 mod scripts;
 mod smart_reply;
 mod state;
+mod trace;
 mod webhook;
 mod webhook_backlog;

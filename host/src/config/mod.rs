@@ -62,6 +62,8 @@ pub struct Config {
     /// `[http]`: which web origins, host names and networks may use the
     /// API (the cross-site guard, `api::guard`).
     pub http: HttpSection,
+    /// `[console]`: the web console and what it shows (the trace ring).
+    pub console: ConsoleSection,
     /// How to read the configuration again on SIGHUP or
     /// `POST /admin/scripts/reload`; `None` keeps this one.
     #[serde(skip)]
@@ -94,6 +96,7 @@ impl Default for Config {
             timezone: None,
             admin_token: None,
             http: HttpSection::default(),
+            console: ConsoleSection::default(),
             reload: None,
             api_version: crate::render::Dialect::V1,
             access_token: None,
@@ -254,6 +257,36 @@ impl Default for WebhookSection {
     }
 }
 
+/// `[console]`: the web console and the per-message trace it shows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSection {
+    /// How many traces `/admin/trace` keeps (the newest); 0 turns tracing
+    /// off, and recording then costs nothing.
+    pub trace_size: usize,
+}
+
+/// The most traces the ring may keep: each is a few KiB at most.
+pub const MAX_TRACE_SIZE: usize = 1_000_000;
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        ConsoleSection { trace_size: 1000 }
+    }
+}
+
+impl ConsoleSection {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.trace_size > MAX_TRACE_SIZE {
+            anyhow::bail!(
+                "[console] trace_size = {}, but it must be 0 (off) to {MAX_TRACE_SIZE}",
+                self.trace_size
+            );
+        }
+        Ok(())
+    }
+}
+
 /// One `[[scripts]]` entry.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -378,6 +411,7 @@ impl Config {
         }
         self.http.rules()?;
         self.webhook.check()?;
+        self.console.check()?;
         self.zone()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {

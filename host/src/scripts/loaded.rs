@@ -224,6 +224,11 @@ impl Instance {
         &self.declared
     }
 
+    /// The last call's first refusal by the bot's grants, if any.
+    pub fn denied(&self) -> Option<String> {
+        self.store.data().denied()
+    }
+
     /// What the last call queued, to be carried out now, in order.
     pub fn take_queued(&mut self) -> Vec<super::actions::Queued> {
         self.store.data_mut().take_queued()

@@ -380,7 +380,9 @@ impl Reloader {
             .collect();
         if !queued.is_empty() {
             let session = self.registry.session().clone();
-            tokio::spawn(async move { carry_out(&session, &version, queued).await });
+            tokio::spawn(async move {
+                carry_out(&session, &version, queued, &crate::trace::Handle::off()).await
+            });
         }
         Ok(instances)
     }

@@ -2,6 +2,7 @@
 //! and carrying it out through the outbox, with a v2 send report.
 
 use crate::model::{ChatKind, InboundMessage, MsgId, SendOrigin, SendTarget, SentMessage};
+use crate::trace::{Done, Handle, Step};
 
 use super::{
     Contacts, Missing, PreparedSend, SendRequest, SessionError, SessionEvent, SessionHandle,
@@ -145,12 +146,41 @@ impl SessionHandle {
         prepared: PreparedSend,
         origin: SendOrigin,
     ) -> Result<MsgId, SessionError> {
+        self.send_traced(prepared, origin, &Handle::off()).await
+    }
+
+    /// As `send_prepared`, its outcome a step of `trace` (the message or
+    /// timer call that caused it).
+    ///
+    /// # Errors
+    /// The outbox's failure.
+    pub async fn send_traced(
+        &self,
+        prepared: PreparedSend,
+        origin: SendOrigin,
+        trace: &Handle,
+    ) -> Result<MsgId, SessionError> {
         let PreparedSend {
             msg_id,
             target,
             content,
         } = prepared;
-        let result = self.inner.outbox.send_as(msg_id, &target, &content).await;
+        let (result, retries) = self
+            .inner
+            .outbox
+            .send_counted(msg_id, &target, &content)
+            .await;
+        trace.step(|| Step::Send {
+            msg_id: Some(msg_id.to_string()),
+            outcome: Done::from(&result),
+            detail: result.as_ref().err().map(|e| e.to_string()),
+            retries,
+            by: match &origin {
+                SendOrigin::Api => "api".into(),
+                SendOrigin::Script(name) => name.clone(),
+                SendOrigin::Webhook => "webhook".into(),
+            },
+        });
         let (msg_id, outcome) = match &result {
             Ok(id) => (*id, Ok(())),
             Err(SessionError::Send {
