@@ -185,9 +185,7 @@ impl Outbox {
                 if queued.is_err() {
                     return (Err(SessionError::Closed), 0);
                 }
-                answer
-                    .await
-                    .unwrap_or_else(|_| (Err(SessionError::Closed), 0))
+                answer.await.unwrap_or((Err(SessionError::Closed), 0))
             }
         }
     }
