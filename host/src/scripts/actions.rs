@@ -10,7 +10,7 @@ use super::loaded::LoadedScript;
 use crate::model::{MemberRef, SendOrigin};
 use crate::pipeline::Effects;
 use crate::session::{PreparedSend, SessionHandle};
-use crate::trace::{Done, Handle, Step};
+use crate::trace::{Done, Handle, Step, Who};
 
 /// One action a call queued, already checked against the bot's grants
 /// and the account's contacts.
@@ -72,7 +72,11 @@ async fn one(session: SessionHandle, version: Arc<LoadedScript>, action: Queued,
         Queued::Send(send) => {
             let msg_id = send.msg_id;
             let origin = SendOrigin::Script(version.name.to_string());
-            let r = session.send_traced(send, origin, &trace).await.map(|_| ());
+            let who = Who::Bot(version.name.clone());
+            let r = session
+                .send_traced(send, origin, &trace, who)
+                .await
+                .map(|_| ());
             (format!("send {msg_id}"), r.map_err(|e| e.to_string()))
         }
         Queued::Mute(target, secs) => {

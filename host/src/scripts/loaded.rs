@@ -47,6 +47,8 @@ pub struct LoadedScript {
     /// interval (a bot may cause one per message).
     pub refusals: Throttle,
     pub loaded_at: std::time::SystemTime,
+    /// How trace steps name this version.
+    pub traced: Arc<crate::trace::BotId>,
 }
 
 /// A live instance: reused across messages until it traps or a new version

@@ -46,7 +46,7 @@ use crate::model::{Decided, DecidedBy, Decision, InboundMessage};
 use crate::pipeline::{Effects, Handler, spread};
 use crate::session::SessionHandle;
 use crate::throttle::Throttle;
-use crate::trace::{BotOutcome, Handle, Header, Kind, Step, Traces};
+use crate::trace::{BotOutcome, Field, Handle, Header, Kind, Step, Traces};
 
 /// Failures this recent count towards a pause.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
@@ -130,23 +130,12 @@ impl Script {
         detail: Option<String>,
         took: Duration,
     ) -> Step {
-        let current;
-        let v = match version {
-            Some(v) => v,
-            None => {
-                current = self.current();
-                &current
-            }
+        let id = match version {
+            Some(v) => v.traced.clone(),
+            None => self.current().traced.clone(),
         };
-        let sha = &v.prepared.sha256;
-        let world = &v.prepared.world;
         Step::Bot {
-            bot: self.name.to_string(),
-            version: sha.get(..12).unwrap_or(sha).to_string(),
-            world: world
-                .rsplit_once('@')
-                .map_or(world.as_str(), |(_, w)| w)
-                .to_string(),
+            id,
             outcome,
             detail,
             us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
@@ -658,19 +647,8 @@ impl Script {
 /// A call's step, `denied` when a grant refused something it asked.
 fn called(step: Step, denied: Option<String>) -> Step {
     match (step, denied) {
-        (
-            Step::Bot {
-                bot,
-                version,
-                world,
-                us,
-                ..
-            },
-            Some(d),
-        ) => Step::Bot {
-            bot,
-            version,
-            world,
+        (Step::Bot { id, us, .. }, Some(d)) => Step::Bot {
+            id,
             outcome: BotOutcome::Denied,
             detail: Some(format!("denied: {d}")),
             us,
@@ -795,16 +773,13 @@ impl Registry {
             let Some(wit) = super::loaded::event_to_wit(&event) else {
                 continue;
             };
-            let trace = self.traces.begin(|| Header {
-                id: "event".into(),
-                numbered: true,
-                kind: Kind::Event,
-                at_ms: crate::clock::unix_now_ms(),
-                chat: Chat::of_event(&event).map(|c| c.to_string()),
-                chat_name: None,
-                sender: None,
-                sender_qq: None,
-                content: event.name().to_string(),
+            let trace = self.traces.begin(|| {
+                let mut h = Header::new(Kind::Event);
+                h.set(Field::Id, "event").set(Field::Content, event.name());
+                if let Some(chat) = Chat::of_event(&event) {
+                    h.set(Field::Chat, chat);
+                }
+                h
             });
             for s in self.list().iter() {
                 s.deliver(&wit, &event, &self.session, &trace).await;
@@ -832,16 +807,13 @@ impl crate::timers::TimerBots for Registry {
         Box::pin(async move {
             match registry.get(&bot) {
                 Some(s) => {
-                    let trace = registry.traces.begin(|| Header {
-                        id: format!("timer:{bot}"),
-                        numbered: true,
-                        kind: Kind::Timer,
-                        at_ms: crate::clock::unix_now_ms(),
-                        chat: chat.map(|c| c.to_string()),
-                        chat_name: None,
-                        sender: None,
-                        sender_qq: None,
-                        content: crate::trace::truncated(&name),
+                    let trace = registry.traces.begin(|| {
+                        let mut h = Header::new(Kind::Timer);
+                        h.set(Field::Id, format_args!("timer:{bot}")).content(&name);
+                        if let Some(chat) = chat {
+                            h.set(Field::Chat, chat);
+                        }
+                        h
                     });
                     s.fire_timer(&name, &payload, chat, &registry.session, &trace)
                         .await

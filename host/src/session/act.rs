@@ -9,8 +9,9 @@
 
 use std::future::Future;
 
+use crate::model::DecidedBy;
 use crate::model::{Decided, InboundMessage};
-use crate::trace::{Done, Step};
+use crate::trace::{Done, Step, Who};
 
 use super::{PreparedSend, SessionHandle};
 
@@ -39,7 +40,15 @@ impl SessionHandle {
             let session = self.clone();
             let (msg_id, by, trace) = (msg.id.clone(), by.clone(), msg.trace.clone());
             Some(async move {
-                match session.send_traced(prepared, by.origin(), &trace).await {
+                let who = match &by {
+                    DecidedBy::Native(name) => Who::Named(name),
+                    DecidedBy::Script(name) => Who::Bot(name.clone()),
+                    DecidedBy::Webhook => Who::Named("webhook"),
+                };
+                match session
+                    .send_traced(prepared, by.origin(), &trace, who)
+                    .await
+                {
                     Ok(id) => tracing::debug!(%msg_id, handler = %by, reply_id = %id, "reply sent"),
                     Err(e) => tracing::warn!(%msg_id, handler = %by, error = %e, "reply failed"),
                 }

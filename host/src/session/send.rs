@@ -2,7 +2,7 @@
 //! and carrying it out through the outbox, with a v2 send report.
 
 use crate::model::{ChatKind, InboundMessage, MsgId, SendOrigin, SendTarget, SentMessage};
-use crate::trace::{Done, Handle, Step};
+use crate::trace::{Done, Handle, Step, Who};
 
 use super::{
     Contacts, Missing, PreparedSend, SendRequest, SessionError, SessionEvent, SessionHandle,
@@ -146,11 +146,12 @@ impl SessionHandle {
         prepared: PreparedSend,
         origin: SendOrigin,
     ) -> Result<MsgId, SessionError> {
-        self.send_traced(prepared, origin, &Handle::off()).await
+        self.send_traced(prepared, origin, &Handle::off(), Who::Named("api"))
+            .await
     }
 
     /// As `send_prepared`, its outcome a step of `trace` (the message or
-    /// timer call that caused it).
+    /// timer call that caused it), made by `by`.
     ///
     /// # Errors
     /// The outbox's failure.
@@ -159,6 +160,7 @@ impl SessionHandle {
         prepared: PreparedSend,
         origin: SendOrigin,
         trace: &Handle,
+        by: Who,
     ) -> Result<MsgId, SessionError> {
         let PreparedSend {
             msg_id,
@@ -171,15 +173,11 @@ impl SessionHandle {
             .send_counted(msg_id, &target, &content)
             .await;
         trace.step(|| Step::Send {
-            msg_id: Some(msg_id.to_string()),
+            msg_id: Some(msg_id.0),
             outcome: Done::from(&result),
             detail: result.as_ref().err().map(|e| e.to_string()),
             retries,
-            by: match &origin {
-                SendOrigin::Api => "api".into(),
-                SendOrigin::Script(name) => name.clone(),
-                SendOrigin::Webhook => "webhook".into(),
-            },
+            by,
         });
         let (msg_id, outcome) = match &result {
             Ok(id) => (*id, Ok(())),

@@ -3,44 +3,23 @@
 
 use std::fmt;
 use std::sync::Arc;
-
-use tokio::sync::broadcast;
+use std::sync::atomic::Ordering;
 
 use super::ring::Live;
 use super::step::Step;
 
 /// A trace being written, or nothing (tracing off). Cheap to clone; when
-/// the last clone is dropped the trace is complete.
-#[derive(Clone, Default)]
-pub struct Handle(Option<Arc<Active>>);
-
-/// The writers' side of one trace: dropped with the last handle.
-struct Active {
-    live: Arc<Live>,
-    changes: broadcast::Sender<Arc<Live>>,
-}
-
-impl Active {
-    /// Tells live viewers, if there are any (none: no work at all).
-    fn changed(&self) {
-        if self.changes.receiver_count() > 0 {
-            let _ = self.changes.send(self.live.clone());
-        }
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        self.live.finish();
-        self.changed();
-    }
-}
+/// the last clone is dropped the trace is complete. It counts its clones
+/// in the trace itself (`Live::handles`), so it needs no allocation of its
+/// own.
+#[derive(Default)]
+pub struct Handle(Option<Arc<Live>>);
 
 impl Handle {
-    pub(super) fn new(live: Arc<Live>, changes: broadcast::Sender<Arc<Live>>) -> Handle {
-        let active = Active { live, changes };
-        active.changed();
-        Handle(Some(Arc::new(active)))
+    /// The first handle of a trace just begun (its count starts at 1).
+    pub(super) fn new(live: Arc<Live>) -> Handle {
+        live.changes.changed(&live);
+        Handle(Some(live))
     }
 
     /// No trace: every step is ignored unbuilt.
@@ -55,15 +34,37 @@ impl Handle {
     /// Appends the step `step` builds; with tracing off, `step` is not
     /// called (nothing is allocated).
     pub fn step(&self, step: impl FnOnce() -> Step) {
-        if let Some(a) = &self.0 {
-            a.live.push(step());
-            a.changed();
+        if let Some(live) = &self.0 {
+            live.push(step());
+            live.changes.changed(live);
         }
     }
 
     /// The trace's number, when on.
     pub fn seq(&self) -> Option<u64> {
-        self.0.as_ref().map(|a| a.live.seq())
+        self.0.as_ref().map(|l| l.seq())
+    }
+}
+
+impl Clone for Handle {
+    fn clone(&self) -> Handle {
+        if let Some(live) = &self.0 {
+            live.handles.fetch_add(1, Ordering::Relaxed);
+        }
+        Handle(self.0.clone())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(live) = &self.0
+            // The last handle: what happened before its drop is all there
+            // is (AcqRel orders the other handles' steps before `finish`).
+            && live.handles.fetch_sub(1, Ordering::AcqRel) == 1
+        {
+            live.finish();
+            live.changes.changed(live);
+        }
     }
 }
 

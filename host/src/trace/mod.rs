@@ -17,23 +17,25 @@
 //! `None` and a step is never even built.
 
 mod handle;
+mod header;
 mod ring;
 mod step;
 mod verdict;
 
 pub use handle::Handle;
-pub use ring::{Header, Kind, Live, Query, Trace, Traces};
-pub use step::{BotOutcome, Done, Step};
+pub use header::{Field, Header, Kind};
+pub use ring::{Live, Query, Trace, Traces, Viewer};
+pub use step::{BotId, BotOutcome, Done, Step, Who};
 pub use verdict::Outcome;
 
 /// Content longer than this many characters is cut in a trace.
 pub const CONTENT_CHARS: usize = 500;
 
-/// `text` cut to at most `CONTENT_CHARS` characters.
-pub fn truncated(text: &str) -> String {
+/// `text` cut to at most `CONTENT_CHARS` characters (an ellipsis says so).
+pub fn truncated(text: &str) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(CONTENT_CHARS) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]).into(),
+        None => text.into(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -10,41 +11,13 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use super::handle::Handle;
+use super::header::{Field, Header, Kind};
 use super::step::{Stamped, Step};
 use super::verdict::{Outcome, judge};
 
 /// Changes a slow live viewer may be behind before it skips some (it only
 /// misses intermediate states: the next change of a trace carries it all).
 const CHANGES: usize = 1024;
-
-/// What a trace is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Message,
-    Event,
-    Timer,
-}
-
-/// What is known when a trace begins.
-#[derive(Debug, Clone)]
-pub struct Header {
-    /// The message's `msg_id`; for events and timers a prefix the trace's
-    /// number completes (`numbered`).
-    pub id: String,
-    /// `id` is a prefix: the id is `<id>:<seq>` (`event:17`, `timer:bot:18`).
-    pub numbered: bool,
-    pub kind: Kind,
-    /// Unix milliseconds, when received.
-    pub at_ms: u64,
-    /// The chat in the grants' syntax (`group:123`).
-    pub chat: Option<String>,
-    pub chat_name: Option<String>,
-    pub sender: Option<String>,
-    pub sender_qq: Option<String>,
-    /// At most `CONTENT_CHARS` characters (`super::truncated`).
-    pub content: String,
-}
 
 /// One trace as it is being written: its header, and its steps behind a
 /// short mutex (held to append or to copy, never across `.await`).
@@ -54,9 +27,64 @@ pub struct Live {
     head: Header,
     started: Instant,
     state: Mutex<State>,
+    /// Handles alive (`Handle` counts itself: no allocation of its own).
+    pub(super) handles: AtomicUsize,
+    pub(super) changes: Arc<Changes>,
 }
 
-#[derive(Debug, Default)]
+/// Every change of a trace, for live viewers.
+#[derive(Debug)]
+pub(super) struct Changes {
+    tx: broadcast::Sender<Arc<Live>>,
+    /// Viewers subscribed: a plain load per change (the channel's own count
+    /// takes a lock), and nothing is sent when there are none.
+    viewers: AtomicUsize,
+}
+
+impl Changes {
+    pub(super) fn changed(&self, live: &Arc<Live>) {
+        if self.viewers.load(Ordering::Relaxed) > 0 {
+            let _ = self.tx.send(live.clone());
+        }
+    }
+}
+
+/// A live viewer of the ring's changes (`Traces::subscribe`).
+pub struct Viewer {
+    rx: broadcast::Receiver<Arc<Live>>,
+    changes: Arc<Changes>,
+}
+
+impl Viewer {
+    /// The next trace begun or changed; `Lagged` when this viewer fell
+    /// behind (it missed intermediate states only).
+    ///
+    /// # Errors
+    /// `Lagged(n)`, or `Closed` when the ring is gone.
+    pub async fn recv(&mut self) -> Result<Arc<Live>, broadcast::error::RecvError> {
+        self.rx.recv().await
+    }
+
+    /// As `recv`, without waiting.
+    ///
+    /// # Errors
+    /// `Empty`, `Lagged(n)` or `Closed`.
+    pub fn try_recv(&mut self) -> Result<Arc<Live>, broadcast::error::TryRecvError> {
+        self.rx.try_recv()
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.changes.viewers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Steps most messages have (a bot or two, a send): allocated with the
+/// trace, on the thread that also frees it when the ring evicts it.
+const STEPS: usize = 4;
+
+#[derive(Debug)]
 struct State {
     steps: Vec<Stamped>,
     /// Every handle is gone: nothing more will happen to the message.
@@ -88,10 +116,11 @@ impl Live {
     }
 
     fn id(&self) -> Cow<'_, str> {
+        let id = self.head.get(Field::Id).unwrap_or("");
         if self.head.numbered {
-            Cow::Owned(format!("{}:{}", self.head.id, self.seq))
+            Cow::Owned(format!("{id}:{}", self.seq))
         } else {
-            Cow::Borrowed(&self.head.id)
+            Cow::Borrowed(id)
         }
     }
 
@@ -99,7 +128,7 @@ impl Live {
         self.state()
             .steps
             .iter()
-            .any(|s| matches!(&s.step, Step::Bot { bot: b, .. } if b == bot))
+            .any(|s| matches!(&s.step, Step::Bot { id, .. } if &*id.bot == bot))
     }
 
     /// The trace as it is now, with its verdict.
@@ -110,16 +139,17 @@ impl Live {
         };
         let (outcome, why) = judge(&self.head, &steps, done);
         let h = &self.head;
+        let text = |f| h.get(f).map(str::to_string);
         Trace {
             seq: self.seq,
             id: self.id().into_owned(),
             kind: h.kind,
             at_ms: h.at_ms,
-            chat: h.chat.clone(),
-            chat_name: h.chat_name.clone(),
-            sender: h.sender.clone(),
-            sender_qq: h.sender_qq.clone(),
-            content: h.content.clone(),
+            chat: text(Field::Chat),
+            chat_name: text(Field::ChatName),
+            sender: text(Field::Sender),
+            sender_qq: text(Field::SenderQq),
+            content: text(Field::Content).unwrap_or_default(),
             steps,
             outcome,
             why,
@@ -166,7 +196,7 @@ struct Shared {
     size: usize,
     /// A std mutex: held to push or to pick traces, never across `.await`.
     ring: Mutex<Ring>,
-    changes: broadcast::Sender<Arc<Live>>,
+    changes: Arc<Changes>,
 }
 
 #[derive(Default)]
@@ -187,7 +217,10 @@ impl Traces {
                 traces: VecDeque::with_capacity(size.min(4096)),
                 next: 1,
             }),
-            changes: broadcast::channel(CHANGES).0,
+            changes: Arc::new(Changes {
+                tx: broadcast::channel(CHANGES).0,
+                viewers: AtomicUsize::new(0),
+            }),
         })))
     }
 
@@ -206,7 +239,7 @@ impl Traces {
             return Handle::off();
         };
         let head = head();
-        let live = {
+        let (live, evicted) = {
             let mut ring = shared.ring.lock().unwrap_or_else(|p| p.into_inner());
             let seq = ring.next;
             ring.next += 1;
@@ -214,15 +247,24 @@ impl Traces {
                 seq,
                 head,
                 started: Instant::now(),
-                state: Mutex::new(State::default()),
+                state: Mutex::new(State {
+                    steps: Vec::with_capacity(STEPS),
+                    done: false,
+                }),
+                handles: AtomicUsize::new(1),
+                changes: shared.changes.clone(),
             });
-            if ring.traces.len() >= shared.size {
-                ring.traces.pop_front();
-            }
+            let evicted = if ring.traces.len() >= shared.size {
+                ring.traces.pop_front()
+            } else {
+                None
+            };
             ring.traces.push_back(live.clone());
-            live
+            (live, evicted)
         };
-        Handle::new(live, shared.changes.clone())
+        // Freed outside the lock.
+        drop(evicted);
+        Handle::new(live)
     }
 
     fn ring(&self) -> Option<MutexGuard<'_, Ring>> {
@@ -246,7 +288,7 @@ impl Traces {
             .traces
             .iter()
             .skip(skip)
-            .filter(|t| q.chat.is_none() || t.head.chat == q.chat)
+            .filter(|t| q.chat.is_none() || t.head.get(Field::Chat) == q.chat.as_deref())
             .filter(|t| q.bot.as_deref().is_none_or(|b| t.asked(b)))
             .take(q.limit)
             .cloned()
@@ -276,8 +318,14 @@ impl Traces {
     }
 
     /// Every trace begun or changed from now on; `None` when tracing is off.
-    pub fn subscribe(&self) -> Option<broadcast::Receiver<Arc<Live>>> {
-        self.0.as_ref().map(|s| s.changes.subscribe())
+    pub fn subscribe(&self) -> Option<Viewer> {
+        let shared = self.0.as_ref()?;
+        let changes = shared.changes.clone();
+        changes.viewers.fetch_add(1, Ordering::Relaxed);
+        Some(Viewer {
+            rx: changes.tx.subscribe(),
+            changes,
+        })
     }
 
     /// How many traces the ring keeps (0: off).

@@ -1,7 +1,74 @@
 //! One thing that happened to a traced message, in the JSON shape the
 //! console and `/admin/trace` show (`kind` names the step).
 
-use serde::Serialize;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+/// A bot version as its trace steps name it, made once per version (a step
+/// then costs a reference count, not three strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BotId {
+    #[serde(serialize_with = "text")]
+    pub bot: Arc<str>,
+    /// The version's sha256, first 12 hex digits.
+    pub version: Box<str>,
+    /// Its world version, e.g. `0.2.0`.
+    pub world: Box<str>,
+}
+
+impl BotId {
+    /// `world` as the engine names it (`openqq:bot/bot@0.2.0`).
+    pub fn new(bot: Arc<str>, sha256: &str, world: &str) -> BotId {
+        BotId {
+            bot,
+            version: sha256.get(..12).unwrap_or(sha256).into(),
+            world: world.rsplit_once('@').map_or(world, |(_, w)| w).into(),
+        }
+    }
+}
+
+/// Who made a send: a bot (by its shared name: no copy per send) or a
+/// fixed name (`webhook`, `api`, a native handler).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    Named(&'static str),
+    Bot(Arc<str>),
+}
+
+impl Who {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Who::Named(n) => n,
+            Who::Bot(b) => b,
+        }
+    }
+}
+
+impl Serialize for Who {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A shared `BotId`, written as its fields (serde's `rc` feature would
+/// rebuild every crate that uses serde for this one line).
+fn bot_id<S: Serializer>(id: &Arc<BotId>, s: S) -> Result<S::Ok, S::Error> {
+    (**id).serialize(s)
+}
+
+fn text<S: Serializer>(t: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t)
+}
+
+/// A message id as text, as everywhere in the API.
+fn as_text<S: Serializer>(id: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => s.collect_str(id),
+        None => s.serialize_none(),
+    }
+}
 
 /// One step of a trace.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -10,11 +77,8 @@ pub enum Step {
     /// A bot was asked (or passed by without a call: `skipped`, `disabled`,
     /// `other_chat`).
     Bot {
-        bot: String,
-        /// The version's sha256, first 12 hex digits.
-        version: String,
-        /// Its world version, e.g. `0.2.0`.
-        world: String,
+        #[serde(flatten, serialize_with = "bot_id")]
+        id: Arc<BotId>,
         outcome: BotOutcome,
         /// The trap message, the denial or the reason it was skipped.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,14 +99,15 @@ pub enum Step {
     },
     /// A send the message caused: a reply, or a bot's `host.send`.
     Send {
-        msg_id: Option<String>,
+        #[serde(serialize_with = "as_text")]
+        msg_id: Option<u64>,
         outcome: Done,
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
         /// Transport faults retried before the outcome.
         retries: u32,
         /// A bot's name, `webhook` or `api`.
-        by: String,
+        by: Who,
     },
     Mute {
         qq: String,
@@ -59,7 +124,7 @@ pub enum Step {
     /// Anything else worth saying: a full chat line, no webhook, a dropped
     /// report, a panic.
     Fallback {
-        detail: String,
+        detail: Cow<'static, str>,
         /// The message was lost here (the webhook's backlog was full).
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         dropped: bool,
@@ -68,7 +133,7 @@ pub enum Step {
 
 impl Step {
     /// A note that says something happened (not a loss).
-    pub fn note(detail: impl Into<String>) -> Step {
+    pub fn note(detail: impl Into<Cow<'static, str>>) -> Step {
         Step::Fallback {
             detail: detail.into(),
             dropped: false,

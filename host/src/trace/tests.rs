@@ -1,24 +1,26 @@
 use super::*;
 
 fn head(id: &str, chat: &str) -> Header {
-    Header {
-        id: id.into(),
-        numbered: false,
-        kind: Kind::Message,
-        at_ms: 1,
-        chat: Some(chat.into()),
-        chat_name: None,
-        sender: Some("小明".into()),
-        sender_qq: Some("123".into()),
-        content: "hi".into(),
-    }
+    let mut h = Header::new(Kind::Message);
+    h.set(Field::Id, id)
+        .set(Field::Chat, chat)
+        .set(Field::Sender, "小明")
+        .set(Field::SenderQq, 123)
+        .content("hi");
+    h
+}
+
+fn id(name: &str) -> std::sync::Arc<BotId> {
+    std::sync::Arc::new(BotId::new(
+        name.into(),
+        "0123456789abcdef",
+        "openqq:bot/bot@0.2.0",
+    ))
 }
 
 fn bot(name: &str, outcome: BotOutcome) -> Step {
     Step::Bot {
-        bot: name.into(),
-        version: "0123456789ab".into(),
-        world: "0.2.0".into(),
+        id: id(name),
         outcome,
         detail: None,
         us: 5,
@@ -128,6 +130,10 @@ fn a_trace_is_pending_until_its_last_handle_goes() {
         "echo passed; webhook answered 200 without a reply"
     );
     let json = serde_json::to_value(&done).expect("serialises");
+    assert_eq!(json["steps"][0]["bot"], "echo");
+    assert_eq!(json["steps"][0]["version"], "0123456789ab");
+    assert_eq!(json["steps"][0]["world"], "0.2.0");
+    assert_eq!(json["sender_qq"], "123");
     assert_eq!(json["steps"][0]["kind"], "bot");
     assert_eq!(json["steps"][0]["outcome"], "pass");
     assert_eq!(json["steps"][1]["kind"], "webhook");
@@ -150,20 +156,18 @@ fn verdicts_say_who_acted() {
         (tr.outcome, tr.why)
     };
     let sent = || Step::Send {
-        msg_id: Some("23910001".into()),
+        msg_id: Some(23910001),
         outcome: Done::Ok,
         detail: None,
         retries: 0,
-        by: "echo".into(),
+        by: Who::Named("echo"),
     };
     assert_eq!(
         judge("a", vec![bot("echo", BotOutcome::Reply), sent()]),
         (Outcome::Replied, "echo replied; sent as 23910001".into())
     );
     let trapped = Step::Bot {
-        bot: "bad".into(),
-        version: "0123456789ab".into(),
-        world: "0.2.0".into(),
+        id: id("bad"),
         outcome: BotOutcome::Trap,
         detail: Some("boom".into()),
         us: 5,
@@ -180,11 +184,11 @@ fn verdicts_say_who_acted() {
                 detail: None,
             },
             Step::Send {
-                msg_id: Some("23910001".into()),
+                msg_id: Some(23910001),
                 outcome: Done::Ok,
                 detail: None,
                 retries: 0,
-                by: "webhook".into(),
+                by: Who::Named("webhook"),
             },
         ],
     );

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::ring::{Header, Kind};
+use super::header::{Field, Header, Kind};
 use super::step::{BotOutcome, Done, Stamped, Step};
 
 /// Details longer than this are cut in the one-line `why`.
@@ -64,11 +64,12 @@ impl<'a> Seen<'a> {
         for st in steps {
             match &st.step {
                 Step::Bot {
-                    bot,
+                    id,
                     outcome,
                     detail,
                     ..
                 } => {
+                    let bot = &*id.bot;
                     let failed = !matches!(
                         outcome,
                         BotOutcome::Reply | BotOutcome::Mute | BotOutcome::Pass
@@ -96,13 +97,19 @@ impl<'a> Seen<'a> {
                     by,
                     ..
                 } => {
-                    s.first_sender.get_or_insert(by);
-                    s.effects.push(match outcome {
-                        Done::Ok => {
+                    s.first_sender.get_or_insert(by.as_str());
+                    s.effects.push(match (outcome, msg_id) {
+                        (Done::Ok, Some(id)) => {
                             s.any_ok = true;
-                            format!("sent as {}", msg_id.as_deref().unwrap_or("?"))
+                            format!("sent as {id}")
                         }
-                        Done::Failed => with_detail("the send failed".into(), detail.as_deref()),
+                        (Done::Ok, None) => {
+                            s.any_ok = true;
+                            "sent".into()
+                        }
+                        (Done::Failed, _) => {
+                            with_detail("the send failed".into(), detail.as_deref())
+                        }
                     });
                 }
                 Step::Mute {
@@ -131,7 +138,7 @@ impl<'a> Seen<'a> {
                     });
                 }
                 Step::Fallback { detail, dropped } => {
-                    s.notes.push(detail);
+                    s.notes.push(detail.as_ref());
                     s.dropped |= *dropped;
                 }
             }
@@ -206,7 +213,8 @@ fn call(head: &Header, s: &Seen<'_>) -> (Outcome, String) {
         Kind::Timer => "timer",
         _ => "event",
     };
-    let mut parts = vec![format!("{what} {}: {}", head.content, s.asked())];
+    let name = head.get(Field::Content).unwrap_or("");
+    let mut parts = vec![format!("{what} {name}: {}", s.asked())];
     parts.extend(s.effects());
     parts.extend(s.notes.iter().map(|n| n.to_string()));
     let outcome = if s.any_ok {
