@@ -3,8 +3,8 @@
 //! webhook's post and answer, each send and mute it caused — so "why didn't
 //! my bot answer?" has an answer without reading logs.
 //!
-//! Owns: the bounded ring of traces (`ring.rs`, `[console] trace_size`), the
-//! steps (`step.rs`), the handle carried with a message through the
+//! Owns: the bounded ring of traces (`ring.rs`, `[console] trace_size`),
+//! what a trace knows when it begins (`header.rs`), the steps (`step.rs`), the handle carried with a message through the
 //! pipeline, the scripts, the webhook and the session's sends (`handle.rs`),
 //! and the one-line verdict computed from the steps (`verdict.rs`). Must
 //! not: know HTTP, wasm or the pipeline (they append steps through a
