@@ -25,5 +25,6 @@ mod sandbox;
 mod scripts;
 mod smart_reply;
 mod state;
+mod trace;
 mod webhook;
 mod webhook_backlog;

@@ -9,6 +9,7 @@
 //! bash bench/peers/setup.sh                            # NoneBot2 and Koishi into target/peers/
 //! cargo run --release -p openqq-bench -- peers        # openqq vs NoneBot2 vs Koishi; its own section
 //! cargo run --release -p openqq-bench -- slow-chat    # one slow chat beside many; prints its section
+//! cargo run --release -p openqq-bench -- trace        # the trace's cost, on vs off; its own section
 //! ```
 //!
 //! Nothing here asserts anything about time; the numbers go to the table.
@@ -25,6 +26,7 @@ mod scripts;
 mod slow_chat;
 mod soak;
 mod swap;
+mod trace;
 mod util;
 
 use std::path::PathBuf;
@@ -82,6 +84,10 @@ enum Command {
     /// One slow chat beside many (not part of `all`): ordinary chats' reply
     /// latency alone and while one chat's every message takes 2 s to decide.
     SlowChat,
+    /// The per-message trace's cost (not part of `all`): pipeline
+    /// throughput with tracing on (1,000 kept) vs off. Rewrites only its
+    /// own section of BENCHMARKS.md (unless --quick).
+    Trace,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
@@ -219,6 +225,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Grants => grants::run(&settings).await,
                 Command::HttpWait => http_wait::run(&settings).await,
                 Command::SlowChat => slow_chat::run(&settings).await,
+                Command::Trace => trace::run(&settings).await,
                 Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
             }
         })
@@ -251,6 +258,7 @@ fn main() -> anyhow::Result<()> {
                 | Command::Kv
                 | Command::Grants
                 | Command::HttpWait
+                | Command::Trace
         ) && !cli.opts.quick)
             .then(|| util::root().join("BENCHMARKS.md"))
     });
@@ -261,6 +269,7 @@ fn main() -> anyhow::Result<()> {
         Command::Grants => Some((grants::BEGIN, grants::END)),
         Command::HttpWait => Some((http_wait::BEGIN, http_wait::END)),
         Command::SlowChat => Some((slow_chat::BEGIN, slow_chat::END)),
+        Command::Trace => Some((trace::BEGIN, trace::END)),
         _ => None,
     };
     if let (Some(out), Some((begin, end))) = (&out, own(cli.command)) {
@@ -302,6 +311,7 @@ fn main() -> anyhow::Result<()> {
             (grants::BEGIN, grants::END),
             (http_wait::BEGIN, http_wait::END),
             (slow_chat::BEGIN, slow_chat::END),
+            (trace::BEGIN, trace::END),
         ] {
             if let Some(block) = section_of(&old, begin, end) {
                 text = with_block(&text, begin, end, block);
@@ -327,6 +337,7 @@ fn name(c: Command) -> &'static str {
         Command::Grants => "grants",
         Command::HttpWait => "http-wait",
         Command::SlowChat => "slow-chat",
+        Command::Trace => "trace",
         Command::Receiver => "receiver",
         Command::SoakReceiver => "soak-receiver",
     }
@@ -345,7 +356,10 @@ fn build(c: Command) -> anyhow::Result<String> {
     if c == Command::SlowChat {
         return Ok("none (a native handler)".into());
     }
-    if matches!(c, Command::Kv | Command::Grants | Command::HttpWait) {
+    if matches!(
+        c,
+        Command::Kv | Command::Grants | Command::HttpWait | Command::Trace
+    ) {
         build_rust_bots(&root)?;
         return Ok("`scripts/build.sh rust` (echo.wasm, keeper.wasm)".into());
     }

@@ -22,7 +22,7 @@ use crate::Settings;
 use crate::util::{self, Section, Table, quantile, world};
 
 /// The native handler: the decision marker-v1 makes, in Rust, in-process.
-struct Native;
+pub(crate) struct Native;
 
 #[async_trait]
 impl Handler for Native {
@@ -66,7 +66,7 @@ impl Handler for NativeWork {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Variant {
+pub(crate) enum Variant {
     Native,
     Wasm,
     WasmPerLane,
@@ -86,7 +86,7 @@ const VARIANTS: [Variant; 6] = [
 ];
 
 impl Variant {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Variant::Native => "native Rust handler, in-process (the limit)",
             Variant::Wasm => "WebAssembly bot marker-v1, in-process (one instance, the default)",
@@ -103,11 +103,11 @@ impl Variant {
 }
 
 /// A gateway under test and how far its sent records were read.
-struct Subject {
-    variant: Variant,
-    gw: Gateway,
-    sim: Arc<Sim>,
-    seq: u64,
+pub(crate) struct Subject {
+    pub variant: Variant,
+    pub gw: Gateway,
+    pub sim: Arc<Sim>,
+    pub seq: u64,
 }
 
 impl Subject {
@@ -243,7 +243,7 @@ pub fn serve_receiver(
     })
 }
 
-fn base_config(w: &world::Shape) -> anyhow::Result<Config> {
+pub(crate) fn base_config(w: &world::Shape) -> anyhow::Result<Config> {
     let mut c = Config {
         listen: "127.0.0.1:0".parse()?,
         cache_dir: Some(util::work("cache")),
@@ -255,7 +255,7 @@ fn base_config(w: &world::Shape) -> anyhow::Result<Config> {
 }
 
 /// The marker-v1 bot (`v1:<content>` to everything), with `instances`.
-fn marker(instances: Option<usize>) -> ScriptEntry {
+pub(crate) fn marker(instances: Option<usize>) -> ScriptEntry {
     ScriptEntry {
         path: util::bot("marker-v1"),
         name: Some("marker".into()),
@@ -322,7 +322,7 @@ fn cpu(receiver: u32) -> f64 {
 /// Injects `n` messages as fast as back-pressure allows; messages per second
 /// from the first injection to the last reply, and CPU seconds per message
 /// (this process, injector included, plus the receiver process).
-async fn throughput(
+pub(crate) async fn throughput(
     sub: &mut Subject,
     chats: &[(RawChat, Qq)],
     n: usize,

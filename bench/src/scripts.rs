@@ -101,6 +101,7 @@ fn message(kind: ChatKind, content: &str, i: u64) -> InboundMessage {
         },
         group,
         discuss: None,
+        trace: Default::default(),
     }
 }
 
@@ -120,6 +121,11 @@ fn loaded(
     timers: &Timers,
 ) -> anyhow::Result<Arc<LoadedScript>> {
     let table: toml::Table = toml::from_str(config)?;
+    let traced = Arc::new(openqq::trace::BotId::new(
+        name.into(),
+        &prepared.sha256,
+        &prepared.world,
+    ));
     Ok(Arc::new(LoadedScript {
         name: name.into(),
         path: util::bot(name),
@@ -137,6 +143,7 @@ fn loaded(
         refusals: openqq::throttle::Throttle::new(std::time::Duration::from_secs(10)),
         loaded_at: SystemTime::now(),
         timers: timers.clone(),
+        traced,
     }))
 }
 

@@ -22,6 +22,7 @@
 //! | [`storage`] | the database under `data_dir`: bots' KV stores, pending one-shot timers |
 //! | [`timers`] | bots' declared and one-shot timers, the clock bots see, the scheduler |
 //! | [`toml_error`] | TOML errors with their line and key |
+//! | [`trace`] | the per-message trace: each message's, event's and timer call's steps, in a bounded ring |
 //!
 //! Data flows one way on each path: inbound backend → session → pipeline →
 //! decision → session → backend; outbound API → session → outbox → backend.
@@ -44,6 +45,7 @@ pub mod storage;
 pub mod throttle;
 pub mod timers;
 pub mod toml_error;
+pub mod trace;
 pub mod webhook;
 
 #[cfg(test)]
@@ -182,7 +184,11 @@ impl Gateway {
             )
         });
         session.emit(model::Event::Login { is_scan: true });
-        let registry = scripts::Registry::new(session.clone(), timers.clone());
+        // One ring for every trace: the pipeline begins messages' traces,
+        // the registry events' and timer calls'.
+        let traces = trace::Traces::new(config.console.trace_size);
+        let registry =
+            scripts::Registry::new(session.clone(), timers.clone()).traced(traces.clone());
         tasks.push(tokio::spawn(
             registry.clone().deliver_events(session.subscribe_events()),
         ));
@@ -216,7 +222,8 @@ impl Gateway {
         let mut handlers = native;
         handlers.push(Arc::new(registry.clone()));
         let pipeline =
-            pipeline::Pipeline::new(session.clone(), handlers, Arc::new(reports.clone()));
+            pipeline::Pipeline::new(session.clone(), handlers, Arc::new(reports.clone()))
+                .traced(traces);
         let (lanes, pipeline) = pipeline.start();
         // Backend events wait in their queue until the bots are loaded; from
         // here on the session hands each message straight to its lane.

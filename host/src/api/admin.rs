@@ -1,8 +1,10 @@
 //! `/admin/*`: what bots are loaded, and reloading them; what became of
 //! webhook reports (`/admin/webhook`); bots' KV stores (`/admin/kv/<bot>`);
-//! the clock bots and timers see (`/admin/clock`, movable on `sim`); the
-//! recent log lines (`/admin/logs`, `super::logs`); and `/metrics` for
-//! Prometheus (`super::metrics`).
+//! the clock bots and timers see (`/admin/clock`, movable on `sim`);
+//! enabling and disabling a bot (`/admin/scripts/<name>/enable|disable`);
+//! the per-message trace (`/admin/trace`, `super::trace`); the recent log
+//! lines (`/admin/logs`, `super::logs`); and `/metrics` for Prometheus
+//! (`super::metrics`).
 //!
 //! Answers only loopback clients, unless an `admin_token` is configured: then
 //! any client that presents it (`Authorization: Bearer …` or `?token=`).
@@ -24,6 +26,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin/scripts", get(scripts))
         .route("/admin/scripts/reload", post(reload))
+        .route("/admin/scripts/{name}/enable", post(enable))
+        .route("/admin/scripts/{name}/disable", post(disable))
         .route("/admin/webhook", get(webhook))
         .route("/admin/kv/{bot}", get(kv_list).delete(kv_clear))
         .route("/admin/kv/{bot}/{*key}", delete(kv_delete))
@@ -33,6 +37,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         // Prometheus scrapes `/metrics` by convention; it tells as much
         // as `/admin/scripts`, so it opens to the same clients.
         .route("/metrics", get(super::metrics::metrics))
+        .merge(super::trace::routes())
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
@@ -82,6 +87,7 @@ async fn scripts(State(s): State<AppState>) -> OpenqqJson {
                 "sha256": v.prepared.sha256,
                 "world": v.prepared.world,
                 "generation": script.generation(),
+                "enabled": script.enabled(),
                 "loaded_at": crate::clock::unix_secs(v.loaded_at),
                 "timeout_ms": v.deadline.as_millis() as u64,
                 "wall_ms": v.wall.as_millis() as u64,
@@ -139,6 +145,28 @@ async fn reload(State(s): State<AppState>) -> OpenqqJson {
     match reloader.reload().await {
         Some(r) => OpenqqJson(report(&r)),
         None => OpenqqJson(json!({"code": 503, "status": "the reloader has stopped"})),
+    }
+}
+
+/// `POST /admin/scripts/<name>/enable`.
+async fn enable(State(s): State<AppState>, Path(name): Path<String>) -> Response {
+    set_enabled(&s, name, true)
+}
+
+/// `POST /admin/scripts/<name>/disable`: the bot stays loaded (instances,
+/// KV, counters) but is asked nothing until enabled again.
+async fn disable(State(s): State<AppState>, Path(name): Path<String>) -> Response {
+    set_enabled(&s, name, false)
+}
+
+fn set_enabled(s: &AppState, name: String, on: bool) -> Response {
+    match s.scripts.set_enabled(&name, on) {
+        Some(enabled) => OpenqqJson(json!({"name": name, "enabled": enabled})).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            OpenqqJson(json!({"error": format!("no bot named {name:?} is loaded")})),
+        )
+            .into_response(),
     }
 }
 

@@ -10,6 +10,7 @@ mod metrics;
 pub mod openqq;
 mod sim;
 pub mod state;
+mod trace;
 
 use std::sync::Arc;
 

@@ -62,7 +62,8 @@ pub struct Config {
     /// `[http]`: which web origins, host names and networks may use the
     /// API (the cross-site guard, `api::guard`).
     pub http: HttpSection,
-    /// `[console]`: what the console and `/admin` keep to show.
+    /// `[console]`: the web console and what it keeps to show (the trace
+    /// ring, the log lines).
     pub console: ConsoleSection,
     /// How to read the configuration again on SIGHUP or
     /// `POST /admin/scripts/reload`; `None` keeps this one.
@@ -257,18 +258,39 @@ impl Default for WebhookSection {
     }
 }
 
-/// `[console]`: what the gateway keeps to show (`/admin/logs`).
+/// `[console]`: the web console and what it keeps to show.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsoleSection {
+    /// How many traces `/admin/trace` keeps (the newest); 0 turns tracing
+    /// off, and recording then costs nothing.
+    pub trace_size: usize,
     /// How many recent log lines are kept (0: none).
     pub log_lines: usize,
+}
+
+/// The most traces the ring may keep: each is a few KiB at most.
+pub const MAX_TRACE_SIZE: usize = 1_000_000;
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        ConsoleSection {
+            trace_size: 1000,
+            log_lines: crate::logring::DEFAULT_LINES,
+        }
+    }
 }
 
 impl ConsoleSection {
     const MAX_LOG_LINES: usize = 1_000_000;
 
     fn check(&self) -> anyhow::Result<()> {
+        if self.trace_size > MAX_TRACE_SIZE {
+            anyhow::bail!(
+                "[console] trace_size = {}, but it must be 0 (off) to {MAX_TRACE_SIZE}",
+                self.trace_size
+            );
+        }
         if self.log_lines > Self::MAX_LOG_LINES {
             anyhow::bail!(
                 "[console] log_lines = {}, but it must be 0 to {}",
@@ -277,14 +299,6 @@ impl ConsoleSection {
             );
         }
         Ok(())
-    }
-}
-
-impl Default for ConsoleSection {
-    fn default() -> Self {
-        ConsoleSection {
-            log_lines: crate::logring::DEFAULT_LINES,
-        }
     }
 }
 

@@ -127,6 +127,7 @@ mod tests {
             receiver: Person::default(),
             group: None,
             discuss: None,
+            trace: Default::default(),
         }
     }
 

@@ -64,6 +64,9 @@ pub struct InboundMessage {
     pub group: Option<ChatRef>,
     /// For discussion messages, and sess messages via a discussion.
     pub discuss: Option<ChatRef>,
+    /// What happens to the message, step by step (`crate::trace`); off
+    /// unless the pipeline began a trace for it. Never part of equality.
+    pub trace: crate::trace::Handle,
 }
 
 impl InboundMessage {

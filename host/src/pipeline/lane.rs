@@ -118,6 +118,11 @@ impl<'c> Lane<'c> {
                     tracing::warn!(msg_id = %msg.id, held_back,
                         "a chat has {CHAT_LINE} messages waiting for its bots: its new messages go straight to the webhook until they catch up");
                 }
+                msg.trace.step(|| {
+                    crate::trace::Step::note(format!(
+                        "its chat had {CHAT_LINE} messages waiting for the bots: sent straight to the webhook"
+                    ))
+                });
                 self.chain.fallback.pass(msg);
             }
         }

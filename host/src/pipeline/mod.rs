@@ -12,6 +12,7 @@
 //! never come back here: the session only forwards what it received.
 
 mod lane;
+mod traced;
 
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -26,6 +27,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::model::{Decided, InboundMessage};
 use crate::session::{Gone, Inbound, SessionHandle};
+use crate::trace::{Step, Traces};
 use lane::lane;
 
 /// Lanes handle chats in parallel; a chat always maps to the same lane.
@@ -82,6 +84,7 @@ pub trait Fallback: Send + Sync + 'static {
 /// The pipeline, before its lanes start.
 pub struct Pipeline {
     chain: Arc<Chain>,
+    traces: Traces,
 }
 
 /// What every lane shares.
@@ -103,7 +106,14 @@ impl Pipeline {
                 handlers,
                 fallback,
             }),
+            traces: Traces::off(),
         }
+    }
+
+    /// Begins a trace for every message that comes in (`crate::trace`).
+    pub fn traced(mut self, traces: Traces) -> Pipeline {
+        self.traces = traces;
+        self
     }
 
     /// Starts the lanes. Messages go in through the returned `Lanes` (the
@@ -126,17 +136,25 @@ impl Pipeline {
                 }
             }
         });
-        (Lanes { senders }, done)
+        (
+            Lanes {
+                senders,
+                traces: self.traces,
+            },
+            done,
+        )
     }
 }
 
 /// The way into the lanes: each message to its chat's lane.
 pub struct Lanes {
     senders: Vec<mpsc::Sender<InboundMessage>>,
+    traces: Traces,
 }
 
 impl Inbound for Lanes {
-    async fn deliver(&self, msg: InboundMessage) -> Result<(), Gone> {
+    async fn deliver(&self, mut msg: InboundMessage) -> Result<(), Gone> {
+        msg.trace = self.traces.begin(|| traced::header(&msg));
         let lane = &self.senders[spread(&msg.chat_key(), self.senders.len())];
         lane.send(msg).await.map_err(|_| Gone)
     }
@@ -170,7 +188,10 @@ impl Chain {
             // The fallback logs its own line.
             Ok(None) => self.fallback.pass(msg),
             Err(panic) => {
-                tracing::error!(msg_id = %msg.id, panic = %panic_text(&*panic), "deciding about the message panicked; passed on");
+                let text = panic_text(&*panic);
+                tracing::error!(msg_id = %msg.id, panic = %text, "deciding about the message panicked; passed on");
+                msg.trace
+                    .step(|| Step::note(format!("deciding panicked ({text}); passed on")));
                 self.fallback.pass(msg);
             }
         }

@@ -10,6 +10,7 @@ use super::loaded::LoadedScript;
 use crate::model::{MemberRef, SendOrigin};
 use crate::pipeline::Effects;
 use crate::session::{PreparedSend, SessionHandle};
+use crate::trace::{Done, Handle, Step, Who};
 
 /// One action a call queued, already checked against the bot's grants
 /// and the account's contacts.
@@ -24,9 +25,14 @@ pub enum Queued {
 /// Carries out what a call queued, in order, once it has returned;
 /// failures are logged (the bot already had its answer), at most once per
 /// interval.
-pub async fn carry_out(session: &SessionHandle, version: &Arc<LoadedScript>, queued: Vec<Queued>) {
+pub async fn carry_out(
+    session: &SessionHandle,
+    version: &Arc<LoadedScript>,
+    queued: Vec<Queued>,
+    trace: &Handle,
+) {
     for action in queued {
-        one(session.clone(), version.clone(), action).await;
+        one(session.clone(), version.clone(), action, trace.clone()).await;
     }
 }
 
@@ -37,34 +43,58 @@ pub fn queue_effects(
     version: &Arc<LoadedScript>,
     queued: Vec<Queued>,
     effects: &mut Effects,
+    trace: &Handle,
 ) {
     for action in queued {
-        effects.push(one(session.clone(), version.clone(), action));
+        effects.push(one(session.clone(), version.clone(), action, trace.clone()));
     }
 }
 
-async fn one(session: SessionHandle, version: Arc<LoadedScript>, action: Queued) {
+async fn one(session: SessionHandle, version: Arc<LoadedScript>, action: Queued, trace: Handle) {
+    // The send records its own step (with its retries); moderation here.
+    let moderated = |kick: bool, qq: String, r: &Result<(), String>| {
+        let (outcome, detail) = (Done::from(r), r.as_ref().err().cloned());
+        if kick {
+            Step::Kick {
+                qq,
+                outcome,
+                detail,
+            }
+        } else {
+            Step::Mute {
+                qq,
+                outcome,
+                detail,
+            }
+        }
+    };
     let (what, result) = match action {
         Queued::Send(send) => {
             let msg_id = send.msg_id;
             let origin = SendOrigin::Script(version.name.to_string());
-            let r = session.send_prepared(send, origin).await.map(|_| ());
+            let who = Who::Bot(version.name.clone());
+            let r = session
+                .send_traced(send, origin, &trace, who)
+                .await
+                .map(|_| ());
             (format!("send {msg_id}"), r.map_err(|e| e.to_string()))
         }
         Queued::Mute(target, secs) => {
-            let r = session.mute_member(&target, secs).await;
+            let r = session
+                .mute_member(&target, secs)
+                .await
+                .map_err(|e| e.to_string());
+            trace.step(|| moderated(false, target.qq.to_string(), &r));
             let what = if secs == 0 { "unmute" } else { "mute" };
-            (
-                format!("{what} {} in {}", target.qq, target.gnumber),
-                r.map_err(|e| e.to_string()),
-            )
+            (format!("{what} {} in {}", target.qq, target.gnumber), r)
         }
         Queued::Kick(target) => {
-            let r = session.kick_member(&target).await;
-            (
-                format!("kick {} from {}", target.qq, target.gnumber),
-                r.map_err(|e| e.to_string()),
-            )
+            let r = session
+                .kick_member(&target)
+                .await
+                .map_err(|e| e.to_string());
+            trace.step(|| moderated(true, target.qq.to_string(), &r));
+            (format!("kick {} from {}", target.qq, target.gnumber), r)
         }
     };
     match result {

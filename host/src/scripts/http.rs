@@ -215,7 +215,9 @@ impl WasiHttpHooks for HttpHooks {
         // returned: the refusal is counted then, for the call that asked.
         let (granted, script) = (self.granted.clone(), self.script.clone());
         let msg_id = msg_id_of(&self.msg);
+        let note = self.msg.clone();
         let deny = move |reason: &str| {
+            super::state::note_denied(&note, reason);
             granted.deny(&script, &msg_id, reason);
         };
         Box::new(http_client::send(request, options, self.limits, deny))

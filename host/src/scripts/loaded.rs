@@ -47,6 +47,8 @@ pub struct LoadedScript {
     /// interval (a bot may cause one per message).
     pub refusals: Throttle,
     pub loaded_at: std::time::SystemTime,
+    /// How trace steps name this version.
+    pub traced: Arc<crate::trace::BotId>,
 }
 
 /// A live instance: reused across messages until it traps or a new version
@@ -222,6 +224,11 @@ impl Instance {
     /// The timers this instance's `init` declared.
     pub fn declared(&self) -> &[crate::timers::Declared] {
         &self.declared
+    }
+
+    /// The last call's first refusal by the bot's grants, if any.
+    pub fn denied(&self) -> Option<String> {
+        self.store.data().denied()
     }
 
     /// What the last call queued, to be carried out now, in order.

@@ -28,7 +28,7 @@
 
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -46,6 +46,7 @@ use crate::model::{Decided, DecidedBy, Decision, InboundMessage};
 use crate::pipeline::{Effects, Handler, spread};
 use crate::session::SessionHandle;
 use crate::throttle::Throttle;
+use crate::trace::{BotOutcome, Field, Handle, Header, Kind, Step, Traces};
 
 /// Failures this recent count towards a pause.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
@@ -65,6 +66,9 @@ pub struct Script {
     /// Bumped by a swap or a reload: every slot's failures are forgotten.
     clears: AtomicU64,
     skip_log: Throttle,
+    /// Off: the bot stays loaded (instances, KV, counters) but is asked
+    /// nothing — no message, event or timer (`/admin/scripts/<name>/disable`).
+    enabled: AtomicBool,
 }
 
 impl Script {
@@ -90,6 +94,7 @@ impl Script {
             generation: AtomicU64::new(0),
             clears: AtomicU64::new(0),
             skip_log: Throttle::new(WARN_INTERVAL),
+            enabled: AtomicBool::new(true),
         }
     }
 
@@ -98,11 +103,43 @@ impl Script {
         let next = Script::new(instances);
         next.generation
             .store(old.generation() + 1, Ordering::Relaxed);
+        next.set_enabled(old.enabled());
         next
     }
 
     pub fn current(&self) -> Arc<LoadedScript> {
         self.current.load_full()
+    }
+
+    /// Whether the bot is asked about messages, events and timers.
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns the bot on or off without unloading it.
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.store(on, Ordering::Relaxed);
+    }
+
+    /// A trace's step about this bot: `version` is the one the call used
+    /// (the current one when there was no call).
+    fn step(
+        &self,
+        version: Option<&LoadedScript>,
+        outcome: BotOutcome,
+        detail: Option<String>,
+        took: Duration,
+    ) -> Step {
+        let id = match version {
+            Some(v) => v.traced.clone(),
+            None => self.current().traced.clone(),
+        };
+        Step::Bot {
+            id,
+            outcome,
+            detail,
+            us: u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+        }
     }
 
     /// How many instances run side by side.
@@ -224,7 +261,15 @@ impl Script {
 
     /// Counts a message passed on without a call, and says so at most once
     /// per interval.
-    fn skipped(&self, msg_id: &str, why: &str) {
+    fn skipped(&self, msg_id: &str, why: &str, trace: &Handle) {
+        trace.step(|| {
+            self.step(
+                None,
+                BotOutcome::Skipped,
+                Some(why.to_string()),
+                Duration::ZERO,
+            )
+        });
         self.stats.record_skip();
         if let Some(more) = self.skip_log.allow() {
             tracing::warn!(script = %self.name, %msg_id, held_back = more, "message passed on without calling the bot: {why}");
@@ -261,24 +306,39 @@ impl Script {
         session: &SessionHandle,
         effects: &mut Effects,
     ) -> Option<Decision> {
+        let trace = &msg.trace;
+        if !self.enabled() {
+            trace.step(|| self.step(None, BotOutcome::Disabled, None, Duration::ZERO));
+            return None;
+        }
         if !self.current().granted.listens(Chat::of_message(msg)) {
             self.stats.record_other_chat();
+            trace.step(|| self.step(None, BotOutcome::OtherChat, None, Duration::ZERO));
             return None;
         }
         let Some((slot, mut live)) = self.hold_for_message(msg).await else {
             self.skipped(
                 &msg.id,
                 "its instance has been held longer than the wall-clock limit (rebuilding)",
+                trace,
             );
             return None;
         };
         if self.paused(&mut live) {
-            self.skipped(&msg.id, "it is paused after failing repeatedly");
+            self.skipped(&msg.id, "it is paused after failing repeatedly", trace);
             return None;
         }
         let started = Instant::now();
         if let Err(e) = self.adopt_current(slot, &mut live.instance, session).await {
             self.stats.record(Outcome::Trap, started.elapsed());
+            trace.step(|| {
+                self.step(
+                    None,
+                    bot_outcome(&e),
+                    Some(e.to_string()),
+                    started.elapsed(),
+                )
+            });
             self.failed(
                 &mut live,
                 &e,
@@ -292,47 +352,83 @@ impl Script {
         let version = instance.version.clone();
         let result = instance.on_message(msg).await;
         let queued = instance.take_queued();
+        let denied = if trace.is_on() {
+            instance.denied()
+        } else {
+            None
+        };
         let took = started.elapsed();
         let outcome = match result {
             Ok(d) => Ok(d),
             Err(e) => {
                 live.instance = None;
                 self.stats.record(outcome_of(&e), took);
+                trace
+                    .step(|| self.step(Some(&version), bot_outcome(&e), Some(e.to_string()), took));
                 self.failed(&mut live, &e, "message passed on", &msg.id, took);
                 Err(())
             }
         };
         drop(live);
-        queue_effects(session, &version, queued, effects);
-        match outcome {
+        // In the trace as in QQ: the bot's step, then its own sends, then
+        // its decision's reply.
+        let decided = match outcome {
             Err(()) => None,
             Ok(None) => {
                 self.stats.record(Outcome::Pass, took);
+                trace.step(|| {
+                    let outcome = match denied {
+                        Some(_) => BotOutcome::Denied,
+                        None => BotOutcome::Pass,
+                    };
+                    self.step(
+                        Some(&version),
+                        outcome,
+                        denied.map(|d| format!("denied: {d}")),
+                        took,
+                    )
+                });
                 None
             }
             Ok(Some(d)) => {
-                let d = self.within_caps(d, msg, &version);
+                let (d, refused) = self.within_caps(d, msg, &version);
                 let outcome = if d.is_some() {
                     Outcome::Decision
                 } else {
                     Outcome::Refused
                 };
                 self.stats.record(outcome, took);
+                trace.step(|| {
+                    let outcome = match &d {
+                        None => BotOutcome::Denied,
+                        Some(d) if d.reply.as_deref().is_some_and(|r| !r.is_empty()) => {
+                            BotOutcome::Reply
+                        }
+                        Some(d) if d.shutup.is_some() => BotOutcome::Mute,
+                        // An empty reply and no mute: nothing to do.
+                        Some(_) => BotOutcome::Pass,
+                    };
+                    let detail = refused.or_else(|| denied.map(|d| format!("denied: {d}")));
+                    self.step(Some(&version), outcome, detail, took)
+                });
                 d
             }
-        }
+        };
+        queue_effects(session, &version, queued, effects, trace);
+        decided
     }
 
     /// The decision without what breaks a cap (a reply over
     /// `max_reply_chars`, a mute outside QQ's 60 s–30 days), each refusal
     /// logged naming the bot and the limit (at most once per interval);
-    /// `None` when nothing is left to do, so the message passes on.
+    /// `None` when nothing is left to do, so the message passes on; with
+    /// what was refused, if anything.
     fn within_caps(
         &self,
         mut d: Decision,
         msg: &InboundMessage,
         version: &LoadedScript,
-    ) -> Option<Decision> {
+    ) -> (Option<Decision>, Option<String>) {
         let mut refused = Vec::new();
         let max = version.sandbox.max_reply_chars;
         if let Some(chars) = d.reply.as_deref().and_then(|r| over_chars(r, max)) {
@@ -351,7 +447,7 @@ impl Script {
             d.shutup = None;
         }
         if refused.is_empty() {
-            return Some(d);
+            return (Some(d), None);
         }
         let nothing_left = d.reply.is_none() && d.shutup.is_none();
         if let Some(held_back) = version.refusals.allow() {
@@ -362,7 +458,7 @@ impl Script {
             };
             tracing::error!(script = %self.name, msg_id = %msg.id, held_back, "{}{then}", refused.join("; "));
         }
-        (!nothing_left).then_some(d)
+        ((!nothing_left).then_some(d), Some(refused.join("; ")))
     }
 
     /// Delivers an event to this script if it exports `on-event`: to the
@@ -373,11 +469,17 @@ impl Script {
         event: &WitEvent,
         about: &crate::model::Event,
         session: &SessionHandle,
+        trace: &Handle,
     ) {
         let name = about.name();
+        if !self.enabled() {
+            trace.step(|| self.step(None, BotOutcome::Disabled, None, Duration::ZERO));
+            return;
+        }
         if let Some(chat) = Chat::of_event(about)
             && !self.current().granted.listens(chat)
         {
+            trace.step(|| self.step(None, BotOutcome::OtherChat, None, Duration::ZERO));
             return;
         }
         let slot = self.slot_for(about.chat_key().as_ref());
@@ -386,15 +488,28 @@ impl Script {
             self.skipped(
                 name,
                 "its instance has been held longer than the wall-clock limit (event missed)",
+                trace,
             );
             return;
         };
         if self.paused(&mut live) {
-            self.skipped(name, "it is paused after failing repeatedly (event missed)");
+            self.skipped(
+                name,
+                "it is paused after failing repeatedly (event missed)",
+                trace,
+            );
             return;
         }
         let started = Instant::now();
         if let Err(e) = self.adopt_current(slot, &mut live.instance, session).await {
+            trace.step(|| {
+                self.step(
+                    None,
+                    bot_outcome(&e),
+                    Some(e.to_string()),
+                    started.elapsed(),
+                )
+            });
             self.failed(&mut live, &e, "event missed", name, started.elapsed());
             return;
         }
@@ -409,13 +524,25 @@ impl Script {
             .on_event(event, crate::grants::Handling::of_event(about))
             .await;
         let queued = instance.take_queued();
-        if let Err(e) = result {
-            live.instance = None;
-            self.failed(&mut live, &e, "event missed", name, started.elapsed());
+        let took = started.elapsed();
+        let denied = trace.is_on().then(|| instance.denied()).flatten();
+        match result {
+            Ok(()) => trace.step(|| {
+                called(
+                    self.step(Some(&version), BotOutcome::Pass, None, took),
+                    denied,
+                )
+            }),
+            Err(e) => {
+                live.instance = None;
+                trace
+                    .step(|| self.step(Some(&version), bot_outcome(&e), Some(e.to_string()), took));
+                self.failed(&mut live, &e, "event missed", name, took);
+            }
         }
         drop(live);
         if !queued.is_empty() {
-            carry_out(session, &version, queued).await;
+            carry_out(session, &version, queued, trace).await;
         }
     }
 }
@@ -430,11 +557,18 @@ impl Script {
         payload: &str,
         chat: Option<Chat>,
         session: &SessionHandle,
+        trace: &Handle,
     ) -> crate::timers::Fired {
         use crate::timers::Fired;
         // A 0.1.0 version cannot take timers: say so without holding the
         // slot its chats need.
         if !matches!(self.current().prepared.pre, super::engine::Linked::V2(_)) {
+            trace.step(|| Step::note("a 0.1.0 bot cannot take timers"));
+            return Fired::Absent;
+        }
+        // Disabled: its one-shot timers stay pending until it is enabled.
+        if !self.enabled() {
+            trace.step(|| self.step(None, BotOutcome::Disabled, None, Duration::ZERO));
             return Fired::Absent;
         }
         let what = format!("timer:{name}");
@@ -444,6 +578,7 @@ impl Script {
             self.skipped(
                 &what,
                 "its instance has been held longer than the wall-clock limit (timer delayed)",
+                trace,
             );
             return Fired::Later;
         };
@@ -451,11 +586,20 @@ impl Script {
             self.skipped(
                 &what,
                 "it is paused after failing repeatedly (timer delayed)",
+                trace,
             );
             return Fired::Later;
         }
         let started = Instant::now();
         if let Err(e) = self.adopt_current(slot, &mut live.instance, session).await {
+            trace.step(|| {
+                self.step(
+                    None,
+                    bot_outcome(&e),
+                    Some(e.to_string()),
+                    started.elapsed(),
+                )
+            });
             self.failed(&mut live, &e, "timer missed", &what, started.elapsed());
             return Fired::Called;
         }
@@ -474,19 +618,53 @@ impl Script {
         let result = instance.on_timer(name, payload, handling).await;
         let queued = instance.take_queued();
         let took = started.elapsed();
+        let denied = trace.is_on().then(|| instance.denied()).flatten();
         match &result {
-            Ok(()) => self.stats.record_timer(None),
+            Ok(()) => {
+                self.stats.record_timer(None);
+                trace.step(|| {
+                    called(
+                        self.step(Some(&version), BotOutcome::Pass, None, took),
+                        denied,
+                    )
+                });
+            }
             Err(e) => {
                 live.instance = None;
                 self.stats.record_timer(Some(outcome_of(e)));
+                trace.step(|| self.step(Some(&version), bot_outcome(e), Some(e.to_string()), took));
                 self.failed(&mut live, e, "timer call lost", &what, took);
             }
         }
         drop(live);
         if !queued.is_empty() {
-            carry_out(session, &version, queued).await;
+            carry_out(session, &version, queued, trace).await;
         }
         Fired::Called
+    }
+}
+
+/// A call's step, `denied` when a grant refused something it asked.
+fn called(step: Step, denied: Option<String>) -> Step {
+    match (step, denied) {
+        (Step::Bot { id, us, .. }, Some(d)) => Step::Bot {
+            id,
+            outcome: BotOutcome::Denied,
+            detail: Some(format!("denied: {d}")),
+            us,
+        },
+        (step, _) => step,
+    }
+}
+
+/// How a failed call shows in a trace.
+fn bot_outcome(e: &ScriptError) -> BotOutcome {
+    match e {
+        ScriptError::Deadline { .. } => BotOutcome::Deadline,
+        ScriptError::WallClock { .. } => BotOutcome::Wall,
+        ScriptError::Memory { .. } => BotOutcome::Memory,
+        ScriptError::Resources { .. } => BotOutcome::Resource,
+        ScriptError::Trap { .. } | ScriptError::Load { .. } => BotOutcome::Trap,
     }
 }
 
@@ -507,6 +685,9 @@ pub struct Registry {
     timers: crate::timers::Timers,
     /// Notified when the list changes (the timer scheduler listens).
     changed: Arc<tokio::sync::Notify>,
+    /// Where events and timer calls are traced (messages are traced by the
+    /// pipeline, which begins their traces).
+    traces: Traces,
 }
 
 impl Registry {
@@ -516,7 +697,35 @@ impl Registry {
             session,
             timers,
             changed: Arc::new(tokio::sync::Notify::new()),
+            traces: Traces::off(),
         }
+    }
+
+    /// Traces events and timer calls into `traces`.
+    pub fn traced(mut self, traces: Traces) -> Registry {
+        self.traces = traces;
+        self
+    }
+
+    /// The trace ring (`/admin/trace` reads it).
+    pub fn traces(&self) -> &Traces {
+        &self.traces
+    }
+
+    /// Enables or disables the bot `name`; `None` when no such bot is
+    /// loaded. A reload keeps the setting.
+    pub fn set_enabled(&self, name: &str, on: bool) -> Option<bool> {
+        let script = self.get(name)?;
+        // Its one-shot timers due meanwhile wait as for an absent bot, and
+        // fire at the scheduler's next look (within a minute) once enabled.
+        script.set_enabled(on);
+        tracing::info!(
+            script = name,
+            enabled = on,
+            "bot {}",
+            if on { "enabled" } else { "disabled" }
+        );
+        Some(on)
     }
 
     pub fn session(&self) -> &SessionHandle {
@@ -564,8 +773,16 @@ impl Registry {
             let Some(wit) = super::loaded::event_to_wit(&event) else {
                 continue;
             };
+            let trace = self.traces.begin(|| {
+                let mut h = Header::new(Kind::Event);
+                h.set(Field::Id, "event").set(Field::Content, event.name());
+                if let Some(chat) = Chat::of_event(&event) {
+                    h.set(Field::Chat, chat);
+                }
+                h
+            });
             for s in self.list().iter() {
-                s.deliver(&wit, &event, &self.session).await;
+                s.deliver(&wit, &event, &self.session, &trace).await;
             }
         }
     }
@@ -589,7 +806,18 @@ impl crate::timers::TimerBots for Registry {
         let registry = self.clone();
         Box::pin(async move {
             match registry.get(&bot) {
-                Some(s) => s.fire_timer(&name, &payload, chat, &registry.session).await,
+                Some(s) => {
+                    let trace = registry.traces.begin(|| {
+                        let mut h = Header::new(Kind::Timer);
+                        h.set(Field::Id, format_args!("timer:{bot}")).content(&name);
+                        if let Some(chat) = chat {
+                            h.set(Field::Chat, chat);
+                        }
+                        h
+                    });
+                    s.fire_timer(&name, &payload, chat, &registry.session, &trace)
+                        .await
+                }
                 None => crate::timers::Fired::Absent,
             }
         })

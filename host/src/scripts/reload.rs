@@ -348,8 +348,15 @@ impl Reloader {
             took_ms = prepared.load_time.as_millis() as u64,
             "script compiled"
         );
+        let name: Arc<str> = Arc::from(spec.name.as_str());
+        let traced = Arc::new(crate::trace::BotId::new(
+            name.clone(),
+            &prepared.sha256,
+            &prepared.world,
+        ));
         let version = Arc::new(LoadedScript {
-            name: Arc::from(spec.name.as_str()),
+            name,
+            traced,
             path: spec.path.clone(),
             prepared,
             config: spec.config.clone(),
@@ -380,7 +387,9 @@ impl Reloader {
             .collect();
         if !queued.is_empty() {
             let session = self.registry.session().clone();
-            tokio::spawn(async move { carry_out(&session, &version, queued).await });
+            tokio::spawn(async move {
+                carry_out(&session, &version, queued, &crate::trace::Handle::off()).await
+            });
         }
         Ok(instances)
     }

@@ -31,6 +31,9 @@ pub type CurrentMsg = Arc<Mutex<CallNote>>;
 pub struct CallNote {
     pub msg_id: String,
     pub last_error: Option<String>,
+    /// The first refusal by the bot's grants during this call (its trace
+    /// says why a bot that passed did nothing).
+    pub denied: Option<String>,
     /// Log lines this call wrote, and the ones its budget held back.
     lines: u32,
     held_back: u32,
@@ -82,6 +85,15 @@ impl LogBudget {
 /// Reads the message id of the call in progress.
 pub fn msg_id_of(note: &CurrentMsg) -> String {
     note.lock().map(|n| n.msg_id.clone()).unwrap_or_default()
+}
+
+/// Remembers the call's first refusal by the bot's grants.
+pub fn note_denied(note: &CurrentMsg, reason: &str) {
+    if let Ok(mut n) = note.lock()
+        && n.denied.is_none()
+    {
+        n.denied = Some(reason.to_string());
+    }
 }
 
 /// Remembers `text` as what the guest last said went wrong.
@@ -216,6 +228,7 @@ impl BotState {
             n.msg_id.clear();
             n.msg_id.push_str(msg_id);
             n.last_error = None;
+            n.denied = None;
         }
         self.cpu = Some(CpuClock::start(deadline, Instant::now()));
         self.send_attempts = 0;
@@ -286,6 +299,11 @@ impl BotState {
     /// What the last call queued, to be carried out now.
     pub fn take_queued(&mut self) -> Vec<Queued> {
         std::mem::take(&mut self.queued)
+    }
+
+    /// The call's first refusal by the bot's grants, if any.
+    pub fn denied(&self) -> Option<String> {
+        self.host.msg.lock().ok().and_then(|n| n.denied.clone())
     }
 
     /// What the guest last reported as an error during this call.
@@ -495,6 +513,7 @@ impl AsyncWrite for LineLogger {
 impl BotState {
     /// Counts a refusal by the bot's grants; the error text the bot sees.
     pub fn deny(&self, reason: &str) -> String {
+        note_denied(&self.host.msg, reason);
         self.host
             .granted
             .deny(&self.host.script, &msg_id_of(&self.host.msg), reason)

@@ -143,6 +143,7 @@ impl SessionHandle {
             receiver,
             group,
             discuss,
+            trace: Default::default(),
         }
     }
 }

@@ -70,8 +70,11 @@ struct Job {
     msg_id: MsgId,
     target: SendTarget,
     content: String,
-    done: oneshot::Sender<Result<MsgId, SessionError>>,
+    done: oneshot::Sender<Sent>,
 }
+
+/// A send's outcome, and how many transport faults were retried first.
+pub type Sent = (Result<MsgId, SessionError>, u32);
 
 /// The handle through which everything sends.
 ///
@@ -177,6 +180,11 @@ impl Outbox {
         target: &SendTarget,
         content: &str,
     ) -> Result<MsgId, SessionError> {
+        self.send_counted(msg_id, target, content).await.0
+    }
+
+    /// As `send_as`, with the number of retries it took (for the trace).
+    pub async fn send_counted(&self, msg_id: MsgId, target: &SendTarget, content: &str) -> Sent {
         let _holding = Holding::new(&self.stats);
         match &self.way {
             Way::Direct {
@@ -184,7 +192,9 @@ impl Outbox {
                 retries,
                 permits,
             } => {
-                let _permit = permits.acquire().await.map_err(|_| SessionError::Closed)?;
+                let Ok(_permit) = permits.acquire().await else {
+                    return (Err(SessionError::Closed), 0);
+                };
                 attempt(
                     backend.as_ref(),
                     &self.stats,
@@ -199,15 +209,18 @@ impl Outbox {
             Way::Paced(jobs) => {
                 let (done, answer) = oneshot::channel();
                 // The outbox task owns its queue: the only copies made.
-                jobs.send(Job {
-                    msg_id,
-                    target: target.clone(),
-                    content: content.to_string(),
-                    done,
-                })
-                .await
-                .map_err(|_| SessionError::Closed)?;
-                answer.await.map_err(|_| SessionError::Closed)?
+                let queued = jobs
+                    .send(Job {
+                        msg_id,
+                        target: target.clone(),
+                        content: content.to_string(),
+                        done,
+                    })
+                    .await;
+                if queued.is_err() {
+                    return (Err(SessionError::Closed), 0);
+                }
+                answer.await.unwrap_or((Err(SessionError::Closed), 0))
             }
         }
     }
@@ -257,7 +270,8 @@ fn retry_backoff(attempt: u32) -> Duration {
 }
 
 /// Sends once, retrying transport faults up to `retries` times; `before`
-/// runs before each attempt (the paced outbox waits there).
+/// runs before each attempt (the paced outbox waits there). Says how many
+/// retries it took.
 async fn attempt<F, W>(
     backend: &dyn Backend,
     stats: &OutboxStats,
@@ -266,7 +280,7 @@ async fn attempt<F, W>(
     target: &SendTarget,
     content: &str,
     mut before: F,
-) -> Result<MsgId, SessionError>
+) -> Sent
 where
     F: FnMut() -> W,
     W: std::future::Future<Output = ()>,
@@ -275,7 +289,7 @@ where
     loop {
         before().await;
         match backend.send(msg_id, target, content).await {
-            Ok(()) => return Ok(msg_id),
+            Ok(()) => return (Ok(msg_id), attempt),
             Err(e) if e.is_transient() && attempt < retries => {
                 attempt += 1;
                 stats.retried.fetch_add(1, Ordering::Relaxed);
@@ -293,11 +307,12 @@ where
                     }
                 };
                 tracing::warn!(msg_id = %msg_id, error = %e, "send failed");
-                return Err(SessionError::Send {
+                let failed = SessionError::Send {
                     msg_id,
                     failure,
                     info: e.to_string(),
-                });
+                };
+                return (Err(failed), attempt);
             }
         }
     }

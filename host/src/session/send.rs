@@ -2,6 +2,7 @@
 //! and carrying it out through the outbox, with a v2 send report.
 
 use crate::model::{ChatKind, InboundMessage, MsgId, SendOrigin, SendTarget, SentMessage};
+use crate::trace::{Done, Handle, Step, Who};
 
 use super::{
     Contacts, Missing, PreparedSend, SendRequest, SessionError, SessionEvent, SessionHandle,
@@ -145,13 +146,40 @@ impl SessionHandle {
         prepared: PreparedSend,
         origin: SendOrigin,
     ) -> Result<MsgId, SessionError> {
+        self.send_traced(prepared, origin, &Handle::off(), Who::Named("api"))
+            .await
+    }
+
+    /// As `send_prepared`, its outcome a step of `trace` (the message or
+    /// timer call that caused it), made by `by`.
+    ///
+    /// # Errors
+    /// The outbox's failure.
+    pub async fn send_traced(
+        &self,
+        prepared: PreparedSend,
+        origin: SendOrigin,
+        trace: &Handle,
+        by: Who,
+    ) -> Result<MsgId, SessionError> {
         let PreparedSend {
             msg_id,
             target,
             content,
         } = prepared;
-        let result = self.inner.outbox.send_as(msg_id, &target, &content).await;
+        let (result, retries) = self
+            .inner
+            .outbox
+            .send_counted(msg_id, &target, &content)
+            .await;
         self.inner.stats.send(&origin, result.is_ok());
+        trace.step(|| Step::Send {
+            msg_id: Some(msg_id.0),
+            outcome: Done::from(&result),
+            detail: result.as_ref().err().map(|e| e.to_string()),
+            retries,
+            by,
+        });
         let (msg_id, outcome) = match &result {
             Ok(id) => (*id, Ok(())),
             Err(SessionError::Send {

@@ -44,6 +44,7 @@ use crate::model::{ChatKind, Decided, DecidedBy, InboundMessage, SendTarget};
 use crate::render::Dialect;
 use crate::session::SessionHandle;
 use crate::throttle::Throttle;
+use crate::trace::Step;
 use backlog::{Backlog, Bounds, Full};
 
 /// How often at most each webhook warning is logged (with the count held
@@ -362,6 +363,12 @@ impl Webhook {
             }
             Err((job, full, bounds)) => {
                 s.pending.done();
+                if let Job::Message(m) = &job {
+                    m.trace.step(|| Step::Fallback {
+                        detail: "the webhook's backlog was full: report dropped".into(),
+                        dropped: true,
+                    });
+                }
                 let total = s.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if let Some(held_back) = DROPPED.allow() {
                     let bound = match full {
@@ -455,7 +462,7 @@ impl Poster {
         static UNREADABLE: Throttle = Throttle::new(WARN_EVERY);
         let stats = &self.shared.stats;
         let started = Instant::now();
-        let (msg_id, body, message) = match job {
+        let (msg_id, body, message): (String, Vec<u8>, Option<InboundMessage>) = match job {
             Job::Message(m) => {
                 let body = match self.dialect {
                     Dialect::V1 => report::v1(&m),
@@ -477,6 +484,9 @@ impl Poster {
             Ok(r) => r,
             Err(e) => {
                 stats.failed.fetch_add(1, Ordering::Relaxed);
+                if let Some(m) = &message {
+                    posted(m, None, started, false, Some(format!("post failed: {e}")));
+                }
                 if let Some(held_back) = UNREACHABLE.allow() {
                     tracing::warn!(msg_id = %msg_id, handler = "webhook", url = %self.url, error = %e, held_back, "webhook unreachable");
                 }
@@ -493,6 +503,15 @@ impl Poster {
             Ok(b) => b,
             Err(e) => {
                 stats.failed.fetch_add(1, Ordering::Relaxed);
+                if let Some(m) = &message {
+                    posted(
+                        m,
+                        Some(status),
+                        started,
+                        false,
+                        Some(format!("answer unreadable: {e}")),
+                    );
+                }
                 if let Some(held_back) = UNREADABLE.allow() {
                     tracing::warn!(msg_id = %msg_id, handler = "webhook", status, error = %e, held_back, "webhook answer unreadable");
                 }
@@ -512,6 +531,7 @@ impl Poster {
         match reply::parse(status, ct.as_deref(), &answer, self.dialect) {
             Ok(Some(decision)) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?decision, "message handled");
+                posted(&msg, Some(status), started, true, None);
                 let decided = Decided {
                     by: DecidedBy::Webhook,
                     decision,
@@ -523,12 +543,36 @@ impl Poster {
             }
             Ok(None) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, "reported; no action asked");
+                posted(&msg, Some(status), started, false, None);
                 stats.ignored.fetch_add(1, Ordering::Relaxed);
             }
             Err(why) => {
                 tracing::info!(msg_id = %msg.id, handler = "webhook", status, latency_ms, ?why, "reported; answer ignored");
+                posted(
+                    &msg,
+                    Some(status),
+                    started,
+                    false,
+                    Some(format!("answer ignored: {why}")),
+                );
                 stats.ignored.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
+}
+
+/// The webhook's step in a message's trace.
+fn posted(
+    msg: &InboundMessage,
+    status: Option<u16>,
+    started: Instant,
+    acted: bool,
+    detail: Option<String>,
+) {
+    msg.trace.step(|| Step::Webhook {
+        status,
+        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        acted,
+        detail,
+    });
 }

@@ -19,6 +19,16 @@ pub enum Ignored {
     NotJsonObject,
 }
 
+impl std::fmt::Display for Ignored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ignored::Status(code) => write!(f, "status {code} is not 2xx"),
+            Ignored::ContentType(ct) => write!(f, "content type {ct:?} is not JSON"),
+            Ignored::NotJsonObject => f.write_str("the body is not a JSON object"),
+        }
+    }
+}
+
 /// The decision in a webhook answer; `Ok(None)` when it asks for nothing.
 /// `dialect` picks the original's reply rule: v1 replies only when `format`
 /// is absent (or `null`) or `"text"`; v2 dropped that check. `shutup` never

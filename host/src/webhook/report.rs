@@ -222,6 +222,7 @@ mod tests {
                 name: "PERL学习交流".into(),
             }),
             discuss: None,
+            trace: Default::default(),
         };
         assert_eq!(
             v1(&msg),
@@ -250,6 +251,7 @@ mod tests {
                 name: "g".into(),
             }),
             discuss: None,
+            trace: Default::default(),
         };
         let v = v1(&msg);
         assert_eq!(v["via"], "group");

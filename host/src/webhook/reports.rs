@@ -11,6 +11,7 @@ use crate::model::InboundMessage;
 use crate::render::Dialect;
 use crate::session::{SessionEvent, SessionHandle};
 use crate::throttle::Throttle;
+use crate::trace::Step;
 
 /// Where reports go: the webhook (if configured) and, in v2, the
 /// `check_event` buffer.
@@ -32,6 +33,8 @@ impl crate::pipeline::Fallback for Reports {
         match &self.webhook {
             Some(w) => w.report(msg),
             None => {
+                msg.trace
+                    .step(|| Step::note("no webhook configured (post_api is not set)"));
                 tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message")
             }
         }
