@@ -336,6 +336,21 @@ async fn console_routes_serve_assets_and_the_login_cookie() {
     }
     let missing = open.http.get(open.url("/console/nope.js")).send().await;
     assert_eq!(missing.expect("asset").status(), 404);
+    // Other methods are unknown paths, answered as the API answers them.
+    for (method, path) in [
+        (reqwest::Method::POST, "/"),
+        (reqwest::Method::GET, "/console/login"),
+        (reqwest::Method::DELETE, "/console/app.js"),
+    ] {
+        let res = open
+            .http
+            .request(method.clone(), open.url(path))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 403, "{method} {path}");
+        assert_eq!(res.text().await.expect("body"), "request error");
+    }
     let overview = open.get("/admin/overview").await;
     assert_eq!(overview["account"]["nick"], "小灰");
     assert_eq!(overview["login_required"], false);

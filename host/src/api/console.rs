@@ -61,11 +61,13 @@ static APP_CSS: Asset = asset!("app.css", "text/css; charset=utf-8");
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 pub fn router() -> Router<AppState> {
+    // Other methods get what an unknown path gets (spec §1's 403).
+    let other = super::error::unknown_path;
     Router::new()
-        .route("/", get(index))
-        .route("/console/{file}", get(file))
-        .route("/console/login", post(login))
-        .route("/console/logout", post(logout))
+        .route("/", get(index).fallback(other))
+        .route("/console/{file}", get(file).fallback(other))
+        .route("/console/login", post(login).fallback(other))
+        .route("/console/logout", post(logout).fallback(other))
 }
 
 /// The admin routes the page reads; mounted by `super::admin` behind its
