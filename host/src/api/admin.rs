@@ -7,9 +7,9 @@
 //! (`super::metrics`).
 //!
 //! Answers only loopback clients, unless an `admin_token` is configured: then
-//! any client that presents it (`Authorization: Bearer …` or `?token=`).
+//! any client that presents it (`Authorization: Bearer …`, `?token=`, or the
+//! console's login cookie; the rule is `super::admin_auth`).
 
-use crate::auth::{Presented, TokenCheck};
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
@@ -38,15 +38,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         // as `/admin/scripts`, so it opens to the same clients.
         .route("/metrics", get(super::metrics::metrics))
         .merge(super::trace::routes())
+        .merge(super::console::admin_routes())
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
 async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let allowed = match &s.admin_token {
-        Some(token) => TOKEN.check(req.headers(), req.uri(), token) == Presented::Right,
-        None => super::guard::peer(req.extensions()).is_some_and(super::guard::is_loopback),
-    };
-    if !allowed {
+    if !super::admin_auth::admits(&s, &req) {
         return (
             StatusCode::FORBIDDEN,
             [(header::CONTENT_TYPE, "text/plain;charset=UTF-8")],
@@ -56,9 +53,6 @@ async fn guard(State(s): State<AppState>, req: Request, next: Next) -> Response 
     }
     next.run(req).await
 }
-
-/// The admin token, by header or `?token=`.
-const TOKEN: TokenCheck = TokenCheck::new("token");
 
 fn rejection(r: &Rejection) -> Value {
     json!({"name": r.name, "path": r.path.display().to_string(), "sha256": r.sha256, "reason": r.reason, "at": crate::clock::unix_secs(r.at)})

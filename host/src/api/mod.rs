@@ -1,7 +1,10 @@
-//! The HTTP surface: the Openqq API, the simulator's control API, and the
-//! admin routes. Handlers are thin: extract, one session call, render.
+//! The HTTP surface: the Openqq API, the simulator's control API, the
+//! admin routes, and the console page at `/`. Handlers are thin: extract,
+//! one session call, render.
 
 mod admin;
+mod admin_auth;
+mod console;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -24,7 +27,9 @@ pub use state::AppState;
 /// unknown paths included, the cross-site guard (`guard`) refuses what a
 /// foreign web page, a rebinding name or a peer outside `allow_from` sends.
 pub fn router(state: AppState, guard: Arc<guard::Policy>) -> Router {
-    let mut app = openqq::router(state.clone()).merge(admin::router(state.clone()));
+    let mut app = openqq::router(state.clone())
+        .merge(admin::router(state.clone()))
+        .merge(console::router());
     if state.sim.is_some() {
         app = app.merge(sim::router());
     }

@@ -190,6 +190,12 @@ impl Sim {
         self.state().recorder.after(after)
     }
 
+    /// The sequence number of the account's newest action (0 before any):
+    /// where a client that wants only what comes next starts paging.
+    pub fn last_sent_seq(&self) -> u64 {
+        self.state().recorder.last_seq()
+    }
+
     /// Hands `each` what the account did after `after`, oldest first,
     /// without copying it (the simulator is locked meanwhile: keep `each`
     /// short); the count handed over.

@@ -54,6 +54,11 @@ impl Recorder {
         });
     }
 
+    /// The sequence number of the newest record (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
     pub fn after(&self, after: u64) -> Vec<Record> {
         self.since(after).cloned().collect()
     }
