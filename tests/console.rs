@@ -176,10 +176,7 @@ async fn bots_page_shows_counters_and_reloads() {
     .await;
 }
 
-/// Needs `POST /admin/scripts/{name}/disable|enable` (contract #17, built
-/// by the trace helper): un-ignore once it is merged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs /admin/scripts/{name}/disable|enable from the trace branch"]
 async fn bots_page_disables_and_enables_a_bot() {
     if !webdriver::available() {
         return;
@@ -205,10 +202,7 @@ async fn bots_page_disables_and_enables_a_bot() {
     .await;
 }
 
-/// Needs `/admin/trace` and its stream (contract #17, built by the trace
-/// helper): un-ignore once it is merged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs /admin/trace from the trace branch"]
 async fn trace_page_says_why_a_message_got_no_reply() {
     if !webdriver::available() {
         return;
@@ -243,14 +237,13 @@ async fn trace_page_says_why_a_message_got_no_reply() {
     rx.drain();
 }
 
-/// Needs `/admin/logs` and its stream (contract #17, built by the metrics
-/// helper): un-ignore once it is merged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs /admin/logs from the metrics branch"]
 async fn logs_page_shows_recent_lines_live() {
     if !webdriver::available() {
         return;
     }
+    // The log ring is filled by the process's subscriber, installed here.
+    support::logs::capture();
     let (gw, _data) = gateway("console-logs", |_| {}).await;
     let g = gw.clone();
     with_browser(DESKTOP.0, DESKTOP.1, LIMIT, move |b| async move {

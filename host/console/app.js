@@ -161,7 +161,7 @@ async function readMetrics() {
       if (!m) continue;
       const [, name, , value] = m;
       const v = Number(value);
-      if (/^openqq_(backend_)?link_up$/.test(name)) out.link = v > 0;
+      if (/^openqq_backend_up$/.test(name)) out.link = v > 0;
       else if (/^openqq_messages_(in|received)(_total)?$/.test(name)) out.messages = (out.messages || 0) + v;
       else if (/^openqq_sends(_total)?$/.test(name)) out.sends = (out.sends || 0) + v;
     }
