@@ -14,6 +14,7 @@
 //! | [`render`] | Openqq object shapes, v1 and v2 |
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
 //! | [`config`] | the TOML file, its defaults and the `[http]` rules |
+//! | [`journal`] | the opt-in record of inbound messages (`[journal]`), for `openqq replay` and swap gates |
 //! | [`histogram`] | latency histograms for `/metrics`: atomic bucket counters |
 //! | [`logring`] | the recent log lines: a `tracing` layer into a bounded ring, for `/admin/logs` |
 //! | [`throttle`] | per-message warnings logged once per interval, with a count |
@@ -34,6 +35,7 @@ pub mod clock;
 pub mod config;
 pub mod grants;
 pub mod histogram;
+pub mod journal;
 pub mod logring;
 pub mod model;
 pub mod pipeline;
@@ -219,11 +221,16 @@ impl Gateway {
             Arc::new(registry.clone()),
             stopping.subscribe(),
         )));
+        let journal_cfg = config.journal.clone();
+        let journal = tokio::task::spawn_blocking(move || journal::Journal::open(&journal_cfg))
+            .await
+            .context("opening the journal")??;
         let mut handlers = native;
         handlers.push(Arc::new(registry.clone()));
         let pipeline =
             pipeline::Pipeline::new(session.clone(), handlers, Arc::new(reports.clone()))
-                .traced(traces);
+                .traced(traces)
+                .journaled(journal);
         let (lanes, pipeline) = pipeline.start();
         // Backend events wait in their queue until the bots are loaded; from
         // here on the session hands each message straight to its lane.

@@ -15,9 +15,11 @@ use serde::Deserialize;
 /// here from `[backend] mode`.
 pub use crate::backend::onebot::OnebotMode;
 pub use http::{Cidr, HttpRules, HttpSection};
+pub use journal::{Gate, JournalSection};
 pub use limits::{LimitsSection, default_wall};
 
 mod http;
+mod journal;
 mod limits;
 
 /// The gateway's whole configuration.
@@ -65,6 +67,9 @@ pub struct Config {
     /// `[console]`: the web console and what it keeps to show (the trace
     /// ring, the log lines).
     pub console: ConsoleSection,
+    /// `[journal]`: the opt-in record of inbound messages that
+    /// `openqq replay` and swap gates replay (off by default).
+    pub journal: JournalSection,
     /// How to read the configuration again on SIGHUP or
     /// `POST /admin/scripts/reload`; `None` keeps this one.
     #[serde(skip)]
@@ -98,6 +103,7 @@ impl Default for Config {
             admin_token: None,
             http: HttpSection::default(),
             console: ConsoleSection::default(),
+            journal: JournalSection::default(),
             reload: None,
             api_version: crate::render::Dialect::V1,
             access_token: None,
@@ -339,6 +345,9 @@ pub struct ScriptEntry {
     pub http_timeout_ms: Option<u64>,
     pub http_max_request_bytes: Option<u64>,
     pub http_max_response_bytes: Option<u64>,
+    /// Replay the journal before a new version takes over
+    /// (`"replay:N"`, `"replay:N:same"`; see `journal::Gate`).
+    pub gate: Option<Gate>,
 }
 
 impl ScriptEntry {
@@ -427,6 +436,7 @@ impl Config {
         self.http.rules()?;
         self.webhook.check()?;
         self.console.check()?;
+        self.journal.check(&self.scripts)?;
         self.zone()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {

@@ -6,12 +6,20 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A user's QQ number (Openqq `qq`, v2 `uid`); stable across logins.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
 pub struct Qq(pub u64);
 
 /// A group's number (Openqq `gnumber`, v2 group `uid`); stable across logins.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
 pub struct GroupNumber(pub u64);
 
 /// The gateway's id for a message it sent (`msg_id`): a JSON number.

@@ -1,9 +1,12 @@
 //! Inbound messages and outbound targets, in the session's terms.
 
+use serde::{Deserialize, Serialize};
+
 use super::ids::{GroupNumber, Qq};
 
 /// Where a message was said (the Openqq report `type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ChatKind {
     /// Private chat with a friend (`message`).
     Friend,
@@ -29,7 +32,7 @@ impl ChatKind {
 
 /// A person as seen in one message: session id, number (when known), and the
 /// name shown in that chat.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Person {
     pub id: String,
     pub qq: Option<Qq>,
@@ -37,7 +40,7 @@ pub struct Person {
 }
 
 /// A group or discussion as seen in one message.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ChatRef {
     /// `gid` or `did`.
     pub id: String,
@@ -49,8 +52,9 @@ pub struct ChatRef {
 }
 
 /// A message the account received, normalised by the session: ids and display
-/// names filled in from the contact cache.
-#[derive(Debug, Clone, PartialEq)]
+/// names filled in from the contact cache. Serialised as the journal
+/// records it (`crate::journal`): every field but the trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboundMessage {
     /// QQ's id for the message (the report's `msg_id`).
     pub id: String,
@@ -65,7 +69,9 @@ pub struct InboundMessage {
     /// For discussion messages, and sess messages via a discussion.
     pub discuss: Option<ChatRef>,
     /// What happens to the message, step by step (`crate::trace`); off
-    /// unless the pipeline began a trace for it. Never part of equality.
+    /// unless the pipeline began a trace for it. Never part of equality,
+    /// never journaled.
+    #[serde(skip)]
     pub trace: crate::trace::Handle,
 }
 

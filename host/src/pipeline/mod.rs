@@ -85,6 +85,7 @@ pub trait Fallback: Send + Sync + 'static {
 pub struct Pipeline {
     chain: Arc<Chain>,
     traces: Traces,
+    journal: Option<crate::journal::Journal>,
 }
 
 /// What every lane shares.
@@ -107,7 +108,15 @@ impl Pipeline {
                 fallback,
             }),
             traces: Traces::off(),
+            journal: None,
         }
+    }
+
+    /// Records every message that comes in, as the bots see it
+    /// (`[journal]`; never waits: see `crate::journal`).
+    pub fn journaled(mut self, journal: Option<crate::journal::Journal>) -> Pipeline {
+        self.journal = journal;
+        self
     }
 
     /// Begins a trace for every message that comes in (`crate::trace`).
@@ -140,6 +149,7 @@ impl Pipeline {
             Lanes {
                 senders,
                 traces: self.traces,
+                journal: self.journal,
             },
             done,
         )
@@ -150,11 +160,15 @@ impl Pipeline {
 pub struct Lanes {
     senders: Vec<mpsc::Sender<InboundMessage>>,
     traces: Traces,
+    journal: Option<crate::journal::Journal>,
 }
 
 impl Inbound for Lanes {
     async fn deliver(&self, mut msg: InboundMessage) -> Result<(), Gone> {
         msg.trace = self.traces.begin(|| traced::header(&msg));
+        if let Some(j) = &self.journal {
+            j.record(&msg);
+        }
         let lane = &self.senders[spread(&msg.chat_key(), self.senders.len())];
         lane.send(msg).await.map_err(|_| Gone)
     }

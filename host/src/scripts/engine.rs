@@ -36,6 +36,15 @@ pub enum Linked {
     V2(v2::BotPre<BotState>),
 }
 
+impl Clone for Linked {
+    fn clone(&self) -> Linked {
+        match self {
+            Linked::V1(p) => Linked::V1(p.clone()),
+            Linked::V2(p) => Linked::V2(p.clone()),
+        }
+    }
+}
+
 impl Linked {
     pub fn instance_pre(&self) -> &wasmtime::component::InstancePre<BotState> {
         match self {
@@ -53,7 +62,9 @@ impl Linked {
 }
 
 /// A compiled and linked component, ready to instantiate (one version of
-/// one file). Built off the async runtime.
+/// one file). Built off the async runtime. A clone shares the compiled
+/// code (a replay's scratch copy of a running version).
+#[derive(Clone)]
 pub struct Prepared {
     pub pre: Linked,
     pub sha256: String,

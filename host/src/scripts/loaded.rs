@@ -72,6 +72,39 @@ enum Exports {
 }
 
 impl LoadedScript {
+    /// A version of `spec` from its compiled code, granted `granted`, its
+    /// KV and timers in `timers`' database.
+    pub fn new(
+        spec: &super::loader::ScriptSpec,
+        prepared: Prepared,
+        granted: Arc<Granted>,
+        timers: crate::timers::Timers,
+    ) -> LoadedScript {
+        let name: Arc<str> = Arc::from(spec.name.as_str());
+        let traced = Arc::new(crate::trace::BotId::new(
+            name.clone(),
+            &prepared.sha256,
+            &prepared.world,
+        ));
+        LoadedScript {
+            name,
+            traced,
+            path: spec.path.clone(),
+            prepared,
+            config: spec.config.clone(),
+            deadline: spec.deadline,
+            wall: spec.wall,
+            memory_mb: spec.memory_mb,
+            instances: spec.instances.max(1),
+            sandbox: spec.sandbox,
+            granted,
+            log: Arc::new(LogBudget::new(&spec.sandbox)),
+            timers,
+            refusals: Throttle::new(super::limits::WARN_INTERVAL),
+            loaded_at: std::time::SystemTime::now(),
+        }
+    }
+
     /// Instantiates this version and runs its `init`, within the init
     /// deadline and wall-clock limit. Sends `init` asked for stay queued in
     /// the instance: the caller carries them out (`Instance::take_queued`)

@@ -19,14 +19,11 @@ use tokio::sync::{mpsc, oneshot};
 use super::actions::carry_out;
 use super::engine::ScriptEngine;
 use super::error::{LoadStage, ScriptError};
-use super::limits::WARN_INTERVAL;
 use super::loaded::{Instance, LoadedScript};
 use super::loader::{ScriptSpec, Specs, specs};
 use super::registry::{Registry, Script};
-use super::state::LogBudget;
 use crate::config::Config;
 use crate::grants::Granted;
-use crate::throttle::Throttle;
 
 /// A file that fails to compile while it keeps changing, or that changed
 /// moments ago, is probably still being written: try again this many times,
@@ -348,33 +345,17 @@ impl Reloader {
             took_ms = prepared.load_time.as_millis() as u64,
             "script compiled"
         );
-        let name: Arc<str> = Arc::from(spec.name.as_str());
-        let traced = Arc::new(crate::trace::BotId::new(
-            name.clone(),
-            &prepared.sha256,
-            &prepared.world,
-        ));
-        let version = Arc::new(LoadedScript {
-            name,
-            traced,
-            path: spec.path.clone(),
-            prepared,
-            config: spec.config.clone(),
-            deadline: spec.deadline,
-            wall: spec.wall,
-            memory_mb: spec.memory_mb,
-            instances: spec.instances.max(1),
-            sandbox: spec.sandbox,
-            // The bot's denials and send rate outlive its versions.
-            granted: Arc::new(match self.registry.get(&spec.name) {
-                Some(old) => Granted::succeeding(spec.grants.clone(), &old.current().granted),
-                None => Granted::new(spec.grants.clone()),
-            }),
-            log: Arc::new(LogBudget::new(&spec.sandbox)),
-            timers: self.registry.timers().clone(),
-            refusals: Throttle::new(WARN_INTERVAL),
-            loaded_at: SystemTime::now(),
+        // The bot's denials and send rate outlive its versions.
+        let granted = Arc::new(match self.registry.get(&spec.name) {
+            Some(old) => Granted::succeeding(spec.grants.clone(), &old.current().granted),
+            None => Granted::new(spec.grants.clone()),
         });
+        let version = Arc::new(LoadedScript::new(
+            spec,
+            prepared,
+            granted,
+            self.registry.timers().clone(),
+        ));
         let mut instances = Vec::with_capacity(version.instances);
         for _ in 0..version.instances {
             instances.push(version.instantiate(self.registry.session().clone()).await?);

@@ -101,6 +101,25 @@ impl Storage {
         Ok(Arc::new(storage))
     }
 
+    /// A database in memory, empty, gone when dropped: the scratch store
+    /// of a replay (`scripts::replay`), whose writes must not reach the
+    /// bots' real stores.
+    ///
+    /// # Errors
+    /// When redb cannot create its tables (it does not fail in memory).
+    pub fn in_memory() -> anyhow::Result<Arc<Storage>> {
+        let db = redb::Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .context("cannot create an in-memory database")?;
+        let storage = Storage {
+            db,
+            path: PathBuf::from(":memory:"),
+            next_seq: std::sync::atomic::AtomicU64::new(1),
+        };
+        storage.create_tables()?;
+        Ok(Arc::new(storage))
+    }
+
     /// Where the database file is.
     pub fn path(&self) -> &Path {
         &self.path
