@@ -61,6 +61,8 @@ pub enum LoadStage {
     Link,
     Instantiate,
     Init,
+    /// The swap gate replayed the journal and refused the version.
+    Gate,
 }
 
 impl std::fmt::Display for LoadStage {
@@ -71,6 +73,7 @@ impl std::fmt::Display for LoadStage {
             LoadStage::Link => "link",
             LoadStage::Instantiate => "instantiate",
             LoadStage::Init => "init",
+            LoadStage::Gate => "replay gate",
         })
     }
 }

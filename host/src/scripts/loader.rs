@@ -28,6 +28,8 @@ pub struct ScriptSpec {
     pub sandbox: Sandbox,
     /// What the bot may do beyond replying.
     pub grants: Grants,
+    /// Replay the journal before a new version takes over (`gate.rs`).
+    pub gate: Option<crate::config::Gate>,
 }
 
 impl ScriptSpec {
@@ -72,6 +74,7 @@ impl ScriptSpec {
                 s
             },
             grants,
+            gate: e.gate,
         }
     }
 
@@ -87,6 +90,7 @@ impl ScriptSpec {
             instances: cfg.limits.instances,
             sandbox: Sandbox::from(&cfg.limits),
             grants: Grants::least(&cfg.limits),
+            gate: None,
         }
     }
 }

@@ -299,7 +299,19 @@ impl Reloader {
                 }
             }
             match self.instantiate(spec, bytes).await {
-                Ok(i) => return Ok(Some(i)),
+                Ok(mut i) => {
+                    let new = i.first().map(|n| n.version.clone());
+                    if let Err(reason) = self.gate(spec, existing, new).await {
+                        let e = ScriptError::Load {
+                            script: spec.name.clone(),
+                            stage: LoadStage::Gate,
+                            reason,
+                        };
+                        return Err((Some(sha256), e));
+                    }
+                    self.send_init(&mut i);
+                    return Ok(Some(i));
+                }
                 // A file still being written fails to compile; wait for it
                 // to settle rather than rejecting a half-written file.
                 Err(
@@ -360,19 +372,45 @@ impl Reloader {
         for _ in 0..version.instances {
             instances.push(version.instantiate(self.registry.session().clone()).await?);
         }
-        // Every instance is up: the version is kept, so what their `init`s
-        // sent goes out (a rejected version sends nothing).
+        Ok(instances)
+    }
+
+    /// The swap gate of `spec`, if it has one and a version runs now:
+    /// `Err` with why the new version is refused.
+    async fn gate(
+        &self,
+        spec: &ScriptSpec,
+        existing: Option<&Script>,
+        new: Option<Arc<LoadedScript>>,
+    ) -> Result<(), String> {
+        let (Some(gate), Some(old), Some(new)) = (spec.gate, existing, new) else {
+            return Ok(());
+        };
+        super::gate::check(
+            gate,
+            self.config.journal.path.as_deref(),
+            &new,
+            &old.current(),
+            self.registry.session(),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The version is kept: what its instances' `init`s sent goes out (a
+    /// rejected version sends nothing).
+    fn send_init(&self, instances: &mut [Instance]) {
         let queued: Vec<_> = instances
             .iter_mut()
             .flat_map(Instance::take_queued)
             .collect();
-        if !queued.is_empty() {
+        if let (false, Some(first)) = (queued.is_empty(), instances.first()) {
             let session = self.registry.session().clone();
+            let version = first.version.clone();
             tokio::spawn(async move {
                 carry_out(&session, &version, queued, &crate::trace::Handle::off()).await
             });
         }
-        Ok(instances)
     }
 }
 
