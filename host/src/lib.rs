@@ -15,6 +15,7 @@
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
 //! | [`config`] | the TOML file, its defaults and the `[http]` rules |
 //! | [`journal`] | the opt-in record of inbound messages (`[journal]`), for `openqq replay` and swap gates |
+//! | [`replay`] | `openqq replay`: a bot's decisions on journaled messages, or two versions' differences |
 //! | [`histogram`] | latency histograms for `/metrics`: atomic bucket counters |
 //! | [`logring`] | the recent log lines: a `tracing` layer into a bounded ring, for `/admin/logs` |
 //! | [`throttle`] | per-message warnings logged once per interval, with a count |
@@ -40,6 +41,7 @@ pub mod logring;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod replay;
 pub mod scaffold;
 pub mod scripts;
 pub mod session;

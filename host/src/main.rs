@@ -41,6 +41,27 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Run a bot on journaled messages in a scratch instance (no sends,
+    /// an empty in-memory KV, no HTTP) and print each decision — or, with
+    /// --against, only the messages two versions decide differently.
+    /// Exits 3 on a trap, 4 on a timeout, 5 on both, 1 on an error.
+    Replay {
+        /// The bot's .wasm file.
+        bot: PathBuf,
+        /// The journal ([journal] path): JSONL, one message per line.
+        #[arg(long)]
+        journal: PathBuf,
+        /// Another version to compare with: only differences are printed.
+        #[arg(long)]
+        against: Option<PathBuf>,
+        /// The gateway's config: its limits and the bot's [[scripts]] entry.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The [[scripts]] entry whose settings apply [default: the entry
+        /// whose path is BOT, else the defaults].
+        #[arg(long = "bot")]
+        name: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Default, Clone)]
@@ -151,6 +172,24 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             Ok(())
+        }
+        Command::Replay {
+            bot,
+            journal,
+            against,
+            config,
+            name,
+        } => {
+            let args = openqq::replay::ReplayArgs {
+                bot,
+                journal,
+                against,
+                config,
+                name,
+            };
+            let code =
+                openqq::replay::run(&args, &mut std::io::stdout(), &mut std::io::stderr()).await?;
+            std::process::exit(code as i32);
         }
         Command::New { name, lang, dir } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));

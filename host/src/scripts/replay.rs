@@ -76,6 +76,9 @@ impl Outcome {
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Outcome::Failed(ScriptError::Trap { reason, .. }) => {
+                write!(f, "trap: {}", snippet(reason, 160))
+            }
             Outcome::Failed(e) => {
                 let what = if self.is_timeout() { "timeout" } else { "trap" };
                 // The error begins with the script's name; the line has it.
@@ -218,7 +221,7 @@ fn describe(q: &super::actions::Queued) -> String {
 }
 
 /// Where a message was said, for a replay's line: `friend:10001`,
-/// `group:552603`, `discuss:<key>`, `sess:10001@552603`.
+/// `group:552603` (the chat as grants name it).
 pub fn chat_label(msg: &InboundMessage) -> String {
     Chat::of_message(msg).to_string()
 }
