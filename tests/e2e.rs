@@ -22,6 +22,7 @@ mod malformed;
 mod metrics;
 mod new_bot;
 mod onebot;
+mod replay;
 mod sandbox;
 mod scripts;
 mod smart_reply;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use openqq::config::Config;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -151,15 +152,20 @@ async fn shutdown_signal() {
 async fn main() -> anyhow::Result<()> {
     // The log goes to stderr and, for `/admin/logs` and the console, into
     // the process's ring of recent lines; one filter for both.
+    let cli = Cli::parse();
+    // `replay` prints its decisions on stdout: its log goes to stderr.
+    let writer = match cli.command {
+        Some(Command::Replay { .. }) => BoxMakeWriter::new(std::io::stderr),
+        _ => BoxMakeWriter::new(std::io::stdout),
+    };
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with(tracing_subscriber::fmt::layer())
+        .with(tracing_subscriber::fmt::layer().with_writer(writer))
         .with(openqq::logring::layer())
         .init();
-    let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
             let config = args.into_reloadable_config().context("bad configuration")?;
