@@ -7,7 +7,20 @@
 use std::fmt;
 
 /// A user's QQ number (Openqq `qq`, v2 `uid`); stable across logins.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Qq(pub u64);
 
 /// A group's number (Openqq `gnumber`, v2 group `uid`); stable across logins.
