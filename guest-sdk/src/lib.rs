@@ -99,8 +99,10 @@
 //! The `testing` module does not exist on wasm32, so put tests in
 //! `#[cfg(all(test, not(target_arch = "wasm32")))]` modules.
 
+mod addressing;
 #[doc(hidden)]
 pub mod bindings;
+pub mod command;
 mod config;
 pub mod host;
 pub mod http;
@@ -115,6 +117,7 @@ pub mod timer;
 pub mod testing;
 mod throttle;
 
+pub use bindings::openqq::bot::addressing::{Addressed, Quoted};
 pub use bindings::openqq::bot::host::Level;
 pub use bindings::openqq::bot::types::{
     Address, Chat, ChatKind, Decision, Destination, DiscussTemp, Event, Friend, Group, GroupRole,
