@@ -65,6 +65,11 @@
 //! group members; [`http`] calls web APIs (a blocking client over
 //! `wasi:http/outgoing-handler`).
 //!
+//! [`Message::addressing`] says who a message addresses (the sender's role,
+//! mentions, `at_me`, the quoted message); [`command`] builds chat commands
+//! on it — prefixes or an @-mention, typed arguments, aliases, generated
+//! help, permissions, per-user cooldowns.
+//!
 //! What a bot may do beyond answering the message it handles is granted per
 //! bot in the gateway's config: `send_to` (where else `host::send` may go),
 //! `moderate` (groups it may moderate), `http` (origins it may call). A call
