@@ -56,9 +56,7 @@ fn warn(_: &mut State, call: &Call<'_>) -> Option<Decision> {
 /// The message's addressing, one field a word, so tests can read it.
 fn who(_: &mut State, call: &Call<'_>) -> Option<Decision> {
     let a = call.addressing;
-    let role = a
-        .role
-        .map_or("none".to_owned(), |r| format!("{r:?}").to_lowercase());
+    let role = a.role.map_or("none", |r| r.as_str());
     let mentions: Vec<String> = a.mentions.iter().map(u64::to_string).collect();
     let quoted = a.reply_to.as_ref().map_or("none".to_owned(), |q| {
         format!(
