@@ -72,6 +72,7 @@ have_toolchain() {
 lang_bots() {
     case "$1" in
         py) echo "keyword-reply-py notes-py weather-py commands-py" ;;
+        js) echo "keyword-reply-js commands-js" ;;
         *) echo "keyword-reply-$1" ;;
     esac
 }

@@ -204,10 +204,20 @@ async fn onebot_at_and_reply_segments_and_the_senders_role_reach_the_bot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_bot_answers_through_the_helper_module() {
-    let data = DataDir::fresh("commands-py");
+    helper_bot("commands-py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_javascript_bot_answers_through_the_helper_module() {
+    helper_bot("commands-js").await;
+}
+
+/// The same commands, from `scripts/commands-py` or `scripts/commands-js`.
+async fn helper_bot(name: &str) {
+    let data = DataDir::fresh(name);
     let gw = TestGateway::with_config(support::config_with_store(
         &data,
-        vec![entry("commands-py", "operators = [123456]")],
+        vec![entry(name, "operators = [123456]")],
     ))
     .await;
     assert_eq!(ask(&gw, in_group(888888, "/add 2 40")).await, "2 + 40 = 42");
