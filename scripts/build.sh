@@ -33,14 +33,14 @@ install_component() {
 
 # Rust bots: package name -> component name. The marker fixture is built twice.
 rust() {
-    local packages=(echo keyword-reply group-guard forward knowledge-base daily-checkin smart-reply misbehave marker foreign hostile keeper fetcher)
+    local packages=(echo keyword-reply group-guard forward knowledge-base daily-checkin smart-reply toolbox misbehave marker foreign hostile keeper fetcher)
     local release="$cargo_target/wasm32-wasip2/release"
     local cargo_args=(build --release --target wasm32-wasip2 --manifest-path "$root/Cargo.toml")
 
     echo "rust: building ${packages[*]}"
     cargo "${cargo_args[@]}" "${packages[@]/#/--package=}"
     local pkg
-    for pkg in echo keyword-reply group-guard forward knowledge-base daily-checkin smart-reply misbehave foreign hostile keeper fetcher; do
+    for pkg in echo keyword-reply group-guard forward knowledge-base daily-checkin smart-reply toolbox misbehave foreign hostile keeper fetcher; do
         install_component "$release/${pkg//-/_}.wasm" "$pkg"
     done
     install_component "$release/marker.wasm" marker-v1
@@ -71,7 +71,8 @@ have_toolchain() {
 # show one language's bindings of newer WIT (notes-py: the 0.2.0 KV).
 lang_bots() {
     case "$1" in
-        py) echo "keyword-reply-py notes-py weather-py" ;;
+        py) echo "keyword-reply-py notes-py weather-py commands-py" ;;
+        js) echo "keyword-reply-js commands-js" ;;
         *) echo "keyword-reply-$1" ;;
     esac
 }

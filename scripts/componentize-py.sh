@@ -20,6 +20,7 @@ start=$(date +%s.%N)
 rm -rf "$here/bindings"
 componentize-py -d "$wit" -w bot bindings "$here/bindings" >/dev/null
 mkdir -p "$(dirname "$out")"
-componentize-py -d "$wit" -w bot componentize -p "$here" -p "$here/bindings" app -o "$out" >/dev/null
+# guest-py: the helpers Python bots may import (openqq_commands).
+componentize-py -d "$wit" -w bot componentize -p "$here" -p "$here/bindings" -p "$repo/guest-py" app -o "$out" >/dev/null
 end=$(date +%s.%N)
 printf '%s: %s bytes (%.1f s)\n' "${out#$repo/}" "$(stat -c %s "$out")" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')"

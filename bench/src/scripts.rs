@@ -101,6 +101,7 @@ fn message(kind: ChatKind, content: &str, i: u64) -> InboundMessage {
         },
         group,
         discuss: None,
+        addressing: Default::default(),
         trace: Default::default(),
     }
 }

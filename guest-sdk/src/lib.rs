@@ -65,6 +65,11 @@
 //! group members; [`http`] calls web APIs (a blocking client over
 //! `wasi:http/outgoing-handler`).
 //!
+//! [`Message::addressing`] says who a message addresses (the sender's role,
+//! mentions, `at_me`, the quoted message); [`command`] builds chat commands
+//! on it — prefixes or an @-mention, typed arguments, aliases, generated
+//! help, permissions, per-user cooldowns.
+//!
 //! What a bot may do beyond answering the message it handles is granted per
 //! bot in the gateway's config: `send_to` (where else `host::send` may go),
 //! `moderate` (groups it may moderate), `http` (origins it may call). A call
@@ -99,8 +104,10 @@
 //! The `testing` module does not exist on wasm32, so put tests in
 //! `#[cfg(all(test, not(target_arch = "wasm32")))]` modules.
 
+mod addressing;
 #[doc(hidden)]
 pub mod bindings;
+pub mod command;
 mod config;
 pub mod host;
 pub mod http;
@@ -115,6 +122,7 @@ pub mod timer;
 pub mod testing;
 mod throttle;
 
+pub use bindings::openqq::bot::addressing::{Addressed, Quoted};
 pub use bindings::openqq::bot::host::Level;
 pub use bindings::openqq::bot::types::{
     Address, Chat, ChatKind, Decision, Destination, DiscussTemp, Event, Friend, Group, GroupRole,

@@ -1,6 +1,6 @@
 //! Conveniences on the generated WIT types.
 
-use crate::{Address, ChatKind, Decision, Destination, Message};
+use crate::{Address, ChatKind, Decision, Destination, MemberRole, Message};
 
 impl Message {
     /// Whether this came from a private chat with a friend.
@@ -70,6 +70,17 @@ impl Message {
     /// The discussion's name.
     pub fn discuss_name(&self) -> Option<&str> {
         self.discuss.as_ref().map(|d| d.name.as_str())
+    }
+}
+
+impl MemberRole {
+    /// `owner`, `admin` or `member`, as QQ and the Openqq API spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Owner => "owner",
+            MemberRole::Admin => "admin",
+            MemberRole::Member => "member",
+        }
     }
 }
 

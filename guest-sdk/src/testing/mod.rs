@@ -84,6 +84,7 @@ use crate::{
     Message, Person,
 };
 
+pub(crate) mod addressing;
 mod grants;
 pub(crate) mod host;
 pub(crate) mod http;
@@ -136,6 +137,10 @@ struct State {
     handling: grants::Handling,
     denials: Vec<String>,
     web: http::Web,
+    /// What each message addresses, by message id (`MockHost::address`).
+    addressed: std::collections::HashMap<String, crate::Addressed>,
+    /// The number in the next built message's id (`test-1`, `test-2`, …).
+    next_message: u64,
 }
 
 impl Default for State {
@@ -161,6 +166,8 @@ impl Default for State {
             handling: grants::Handling::default(),
             denials: Vec::new(),
             web: http::Web::default(),
+            addressed: std::collections::HashMap::new(),
+            next_message: 1,
         }
     }
 }
@@ -311,9 +318,14 @@ pub fn member(qq: u64, nick: &str, role: MemberRole) -> Member {
 }
 
 fn message(kind: ChatKind, qq: u64, name: &str, content: &str) -> Message {
-    let receiver = with_state(|s| s.whoami.clone());
+    // Each built message has an id of its own, so what a test says one
+    // addresses (`MockHost::address`) is about that one only.
+    let (receiver, n) = with_state(|s| {
+        s.next_message += 1;
+        (s.whoami.clone(), s.next_message - 1)
+    });
     Message {
-        id: "test-1".to_owned(),
+        id: format!("test-{n}"),
         kind,
         time: MESSAGE_TIME,
         content: content.to_owned(),

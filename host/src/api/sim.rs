@@ -48,6 +48,55 @@ struct Receive {
     gnumber: Option<u64>,
     did: Option<String>,
     content: String,
+    /// The sender's role in the group (`owner`, `admin`, `member`); by
+    /// default what the world says.
+    role: Option<crate::model::MemberRole>,
+    /// The QQ numbers mentioned (`at` is the same list, OneBot's word).
+    #[serde(default, alias = "at")]
+    mentions: Vec<u64>,
+    #[serde(default)]
+    at_me: bool,
+    #[serde(default)]
+    at_all: bool,
+    /// The message quoted: its id (an earlier message's `msg_id` fills in
+    /// its sender and text), or `{"id", "sender_qq", "content"}`.
+    reply_to: Option<ReplyTo>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ReplyTo {
+    Id(String),
+    Number(u64),
+    Full {
+        id: String,
+        sender_qq: Option<u64>,
+        content: Option<String>,
+    },
+}
+
+impl ReplyTo {
+    fn into_quoted(self) -> crate::model::Quoted {
+        match self {
+            ReplyTo::Id(id) => crate::model::Quoted {
+                id,
+                ..Default::default()
+            },
+            ReplyTo::Number(n) => crate::model::Quoted {
+                id: n.to_string(),
+                ..Default::default()
+            },
+            ReplyTo::Full {
+                id,
+                sender_qq,
+                content,
+            } => crate::model::Quoted {
+                id,
+                sender: sender_qq.map(Qq),
+                text: content,
+            },
+        }
+    }
 }
 
 async fn receive(
@@ -79,7 +128,18 @@ async fn receive(
         },
         other => return Err(status(400, format!("unknown type {other:?}"))),
     };
-    match sim.receive(from, Qq(r.sender_qq), r.content).await {
+    let addressing = crate::model::Addressing {
+        role: r.role,
+        mentions: r.mentions.into_iter().map(Qq).collect(),
+        at_me: r.at_me,
+        at_all: r.at_all,
+        reply_to: r.reply_to.map(ReplyTo::into_quoted),
+        body: String::new(),
+    };
+    match sim
+        .receive_addressed(from, Qq(r.sender_qq), r.content, addressing)
+        .await
+    {
         Ok(id) => Ok(OpenqqJson(json!({"code": 0, "msg_id": id}))),
         Err(e @ InjectError::Sender(_)) => Err(status(100, e.to_string())),
         Err(e @ InjectError::Group(_)) => Err(status(101, e.to_string())),

@@ -46,6 +46,9 @@ pub struct RawInbound {
     pub from: RawChat,
     pub sender: Qq,
     pub content: String,
+    /// Who it addresses, as far as the backend knows (the session adds the
+    /// role from its contacts when the backend gave none).
+    pub addressing: crate::model::Addressing,
 }
 
 /// The chat a raw message arrived in.

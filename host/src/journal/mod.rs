@@ -277,6 +277,12 @@ mod tests {
             receiver: Person::default(),
             group: None,
             discuss: None,
+            addressing: crate::model::Addressing {
+                mentions: vec![Qq(i)],
+                at_me: i % 2 == 0,
+                body: format!("m{i}"),
+                ..Default::default()
+            },
             trace: crate::trace::Handle::off(),
         }
     }
@@ -314,6 +320,21 @@ mod tests {
         assert!(!line.contains("trace"), "{line}");
         let back: Entry = serde_json::from_str(&line).unwrap();
         assert_eq!(back.message, m);
+    }
+
+    #[test]
+    fn a_line_from_before_addressing_reads_as_addressing_nobody() {
+        let mut line = serde_json::to_value(Entry {
+            at: 5,
+            message: msg(8),
+        })
+        .unwrap();
+        line["message"]
+            .as_object_mut()
+            .unwrap()
+            .remove("addressing");
+        let back: Entry = serde_json::from_value(line).unwrap();
+        assert_eq!(back.message.addressing, crate::model::Addressing::default());
     }
 
     #[test]

@@ -85,7 +85,8 @@ impl GroupRole {
 }
 
 /// A member's role in a group (`role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MemberRole {
     Owner,
     Admin,

@@ -127,6 +127,7 @@ mod tests {
             receiver: Person::default(),
             group: None,
             discuss: None,
+            addressing: Default::default(),
             trace: Default::default(),
         }
     }

@@ -68,6 +68,10 @@ pub struct InboundMessage {
     pub group: Option<ChatRef>,
     /// For discussion messages, and sess messages via a discussion.
     pub discuss: Option<ChatRef>,
+    /// Who it addresses: role, mentions, quote (0.2.0 `addressing`).
+    /// Journals written before it existed read as addressing nobody.
+    #[serde(default)]
+    pub addressing: super::Addressing,
     /// What happens to the message, step by step (`crate::trace`); off
     /// unless the pipeline began a trace for it. Never part of equality,
     /// never journaled.

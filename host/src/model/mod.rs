@@ -5,6 +5,7 @@
 //! knows no dialect: the v1/v2 JSON shapes live in `render` and
 //! `webhook::report`.
 
+mod addressing;
 mod contact;
 mod decision;
 mod event;
@@ -12,6 +13,7 @@ mod ids;
 mod message;
 mod roster;
 
+pub use addressing::{Addressing, Quoted, strip_leading_mention};
 pub use contact::{
     Discuss, DiscussMember, Friend, Group, GroupMember, GroupRole, MemberRole, User,
 };

@@ -124,6 +124,7 @@ fn msg(friend: u64, content: &str) -> InboundMessage {
         receiver: Person::default(),
         group: None,
         discuss: None,
+        addressing: Default::default(),
         trace: Default::default(),
     }
 }

@@ -14,7 +14,11 @@ macro_rules! embed {
 
 /// The Rust SDK's sources.
 pub const SDK: Embedded = embed![
+    "guest-sdk/src/addressing.rs",
     "guest-sdk/src/bindings.rs",
+    "guest-sdk/src/command/args.rs",
+    "guest-sdk/src/command/mod.rs",
+    "guest-sdk/src/command/tests.rs",
     "guest-sdk/src/config.rs",
     "guest-sdk/src/host.rs",
     "guest-sdk/src/http/mod.rs",
@@ -24,6 +28,7 @@ pub const SDK: Embedded = embed![
     "guest-sdk/src/message.rs",
     "guest-sdk/src/moderation.rs",
     "guest-sdk/src/runtime.rs",
+    "guest-sdk/src/testing/addressing.rs",
     "guest-sdk/src/testing/grants.rs",
     "guest-sdk/src/testing/host.rs",
     "guest-sdk/src/testing/http.rs",

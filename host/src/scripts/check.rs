@@ -20,6 +20,9 @@ fn capability(iface: &str) -> &'static str {
         "moderation" => {
             "moderation: mute, unmute, kick group members (grant: moderate; muting a message's sender needs none)"
         }
+        "addressing" => {
+            "addressing: who a message addresses (sender's role, mentions, at-me, the quoted message)"
+        }
         "http" => {
             "http: outbound HTTP requests through wasi:http (grant: http, the origins it may reach)"
         }

@@ -206,12 +206,13 @@ impl ScriptEngine {
 /// `v2::Bot::add_to_linker`, which would link the WASI interfaces `wasi:http`
 /// uses a second time.
 fn link_v2(linker: &mut Linker<BotState>) -> wasmtime::Result<()> {
-    use v2::openqq::bot::{host, kv, moderation, timers};
+    use v2::openqq::bot::{addressing, host, kv, moderation, timers};
     use wasmtime::component::HasSelf;
     host::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
     kv::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
     timers::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
     moderation::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
+    addressing::add_to_linker::<BotState, HasSelf<BotState>>(linker, |s| s)?;
     super::http::add_to_linker(linker)
 }
 

@@ -312,6 +312,7 @@ impl Instance {
         self.store
             .data_mut()
             .begin(&msg.id, Handling::of_message(msg), v.deadline);
+        self.store.data_mut().addressed = Some((msg.id.clone(), msg.addressing.clone()));
         self.store.set_epoch_deadline(1);
         let message = to_wit(msg);
         // Dropping the call's future at the limit abandons the guest where

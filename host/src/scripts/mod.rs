@@ -11,6 +11,7 @@
 //! version of one file) → `Instance` (a store, reused across messages).
 
 mod actions;
+mod addressing;
 mod bindings;
 mod cache;
 pub mod check;

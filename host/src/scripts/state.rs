@@ -124,6 +124,9 @@ pub struct BotState {
     pub queued: Vec<Queued>,
     /// The chat and sender of the call in progress, for grant checks.
     pub handling: Handling,
+    /// The id and addressing of the message being handled (`on-message`
+    /// only), for the `addressing` import.
+    pub addressed: Option<(String, crate::model::Addressing)>,
     /// `host::send` calls in the call in progress, refused ones included
     /// (see the `sends_per_call` quota: sends are carried out after the
     /// call, so without it one call could queue any number).
@@ -207,6 +210,7 @@ impl BotState {
             cpu: None,
             queued: Vec::new(),
             handling: Handling::default(),
+            addressed: None,
             send_attempts: 0,
             writes: 0,
             http_requests: 0,
@@ -241,6 +245,7 @@ impl BotState {
     /// log lines the budget held back, if any.
     pub fn end(&mut self) {
         self.cpu = None;
+        self.addressed = None;
         let (msg_id, held_back, lines) = match self.host.msg.lock() {
             Ok(mut n) => {
                 let out = (n.msg_id.clone(), n.held_back, n.lines);

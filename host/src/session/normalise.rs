@@ -134,6 +134,17 @@ impl SessionHandle {
                 Some(discuss_ref(k)),
             ),
         };
+        let mut addressing = raw.addressing;
+        if addressing.role.is_none() {
+            // The backend did not say: the role the contacts know, in the
+            // group the message came through.
+            addressing.role = group
+                .as_ref()
+                .and_then(|g| g.number)
+                .and_then(|n| c.group(n))
+                .and_then(|g| g.member_by_qq(raw.sender))
+                .map(|m| m.role);
+        }
         InboundMessage {
             id: raw.msg_id,
             kind,
@@ -143,6 +154,7 @@ impl SessionHandle {
             receiver,
             group,
             discuss,
+            addressing,
             trace: Default::default(),
         }
     }

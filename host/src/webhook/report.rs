@@ -222,6 +222,7 @@ mod tests {
                 name: "PERL学习交流".into(),
             }),
             discuss: None,
+            addressing: Default::default(),
             trace: Default::default(),
         };
         assert_eq!(
@@ -251,6 +252,7 @@ mod tests {
                 name: "g".into(),
             }),
             discuss: None,
+            addressing: Default::default(),
             trace: Default::default(),
         };
         let v = v1(&msg);

@@ -21,7 +21,9 @@ pub use recorder::{Action, Record, Recorder};
 pub use world::{DEFAULT_WORLD, World};
 
 use super::{Backend, BackendError, BackendEvent, IdScheme, LoginSnapshot, RawChat, RawInbound};
-use crate::model::{GroupNumber, MemberRef, MemberRole, MsgId, Qq, SendTarget};
+use crate::model::{
+    Addressing, GroupNumber, MemberRef, MemberRole, MsgId, Qq, SendTarget, strip_leading_mention,
+};
 
 /// The simulated QQ world. Cheap to share behind an `Arc`.
 pub struct Sim {
@@ -42,7 +44,13 @@ struct SimState {
     recorder: Recorder,
     /// Sends still to fail, and how (set through `/sim/fail`).
     failures: Option<(u32, FailureKind)>,
+    /// The newest messages received (id, sender, text), so a quote of one
+    /// names its sender and text as QQ would show them.
+    received: std::collections::VecDeque<(String, Qq, String)>,
 }
+
+/// How many received messages a quote can name.
+const QUOTABLE: usize = 1024;
 
 /// How an injected failure looks to the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +81,7 @@ impl Sim {
                 world,
                 recorder: Recorder::default(),
                 failures: None,
+                received: std::collections::VecDeque::new(),
             }),
             events,
             inbound_order: tokio::sync::Mutex::new(()),
@@ -146,9 +155,54 @@ impl Sim {
         sender: Qq,
         content: String,
     ) -> Result<String, InjectError> {
+        self.receive_addressed(from, sender, content, Addressing::default())
+            .await
+    }
+
+    /// `receive`, with what the message addresses: the role, mentions,
+    /// `at_me` and quote as the caller says. A mention of the account sets
+    /// `at_me`, and `at_me` adds the account to the mentions; the body is
+    /// the content without a leading `@` and the account's card, nick or
+    /// number (the simulator's text has no segments to cut at).
+    pub async fn receive_addressed(
+        &self,
+        from: RawChat,
+        sender: Qq,
+        content: String,
+        mut addressing: Addressing,
+    ) -> Result<String, InjectError> {
         {
             let st = self.state();
             let w = &st.world;
+            let me = w.user.qq;
+            let mentioned = std::mem::take(&mut addressing.mentions);
+            for qq in mentioned {
+                addressing.mention(qq, Some(me));
+            }
+            if addressing.at_me {
+                addressing.mention(me, Some(me));
+            }
+            let card = match &from {
+                RawChat::Group(n) | RawChat::GroupSess(n) => w
+                    .groups
+                    .get(*n)
+                    .and_then(|g| g.members.get(me))
+                    .map(|m| m.card.clone()),
+                _ => None,
+            };
+            if let Some(q) = addressing.reply_to.as_mut()
+                && let Some((_, by, text)) = st.received.iter().find(|(id, ..)| *id == q.id)
+            {
+                q.sender.get_or_insert(*by);
+                q.text.get_or_insert_with(|| text.clone());
+            }
+            addressing.body = if addressing.at_me {
+                let number = me.to_string();
+                let names = [card.as_deref().unwrap_or(""), w.user.nick.as_str(), &number];
+                strip_leading_mention(&content, &names)
+            } else {
+                content.trim_end().to_string()
+            };
             match &from {
                 RawChat::Friend => {
                     if !w.friends.contains(sender) {
@@ -171,12 +225,21 @@ impl Sim {
         }
         let _order = self.inbound_order.lock().await;
         let msg_id = self.next_msg_id.fetch_add(1, Ordering::Relaxed).to_string();
+        {
+            let mut st = self.state();
+            if st.received.len() == QUOTABLE {
+                st.received.pop_front();
+            }
+            st.received
+                .push_back((msg_id.clone(), sender, content.clone()));
+        }
         let raw = RawInbound {
             msg_id: msg_id.clone(),
             time: crate::clock::unix_now(),
             from,
             sender,
             content,
+            addressing,
         };
         self.events
             .send(BackendEvent::Message(raw))

@@ -79,6 +79,8 @@ pub struct MessageSender {
     pub nickname: Text,
     pub card: Text,
     pub group_id: Option<Id>,
+    /// `owner`, `admin` or `member` in group messages.
+    pub role: Text,
 }
 
 /// `post_type: "notice"` (`spec` §3.4): the kinds that change contacts.

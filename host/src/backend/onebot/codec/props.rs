@@ -97,6 +97,7 @@ fn message_event() -> impl Strategy<Value = (MessageEvent, Value)> {
                         nickname: Text(nick.0),
                         card: Text(card.0),
                         group_id: opt(s_gid),
+                        ..Default::default()
                     },
                 };
                 (want, Value::Object(obj))

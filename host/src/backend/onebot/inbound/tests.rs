@@ -6,6 +6,7 @@ use super::*;
 use crate::backend::onebot::testing::live_link;
 use crate::backend::onebot::{DEDUP_TTL, codec};
 use crate::backend::{LoginSnapshot, RawChat};
+use crate::model::{MemberRole, Qq};
 
 fn inbound() -> (Inbound, mpsc::Receiver<BackendEvent>) {
     let (tx, rx) = mpsc::channel(16);
@@ -70,6 +71,66 @@ async fn messages_become_raw_inbound_per_chat_kind() {
         "group_id": 1, "user_id": 10001, "self_id": 10001, "message": "x"}),
     );
     assert!(ib.convert(own).is_empty());
+}
+
+#[tokio::test]
+async fn at_and_reply_segments_and_the_role_address_the_message() {
+    let (mut ib, _rx) = inbound();
+    let mut one = |v: serde_json::Value| match ib.convert(event(v)).as_slice() {
+        [BackendEvent::Message(m)] => m.clone(),
+        other => panic!("{other:?}"),
+    };
+    // NapCat's array: a quote, a mention of the account, text, another mention.
+    let m = one(
+        json!({"post_type": "message", "message_type": "group", "message_id": 11,
+        "group_id": 552603, "user_id": 888888, "self_id": 10001,
+        "sender": {"user_id": 888888, "nickname": "n", "card": "", "role": "admin"},
+        "message": [
+            {"type": "reply", "data": {"id": "-2147480001"}},
+            {"type": "at", "data": {"qq": "10001"}},
+            {"type": "text", "data": {"text": " /ban "}},
+            {"type": "at", "data": {"qq": "42"}},
+            {"type": "text", "data": {"text": " 10 "}}]}),
+    );
+    let a = &m.addressing;
+    assert_eq!(a.role, Some(MemberRole::Admin));
+    assert_eq!(a.mentions, [Qq(10001), Qq(42)]);
+    assert!(a.at_me && !a.at_all);
+    assert_eq!(
+        a.reply_to.as_ref().map(|q| q.id.as_str()),
+        Some("-2147480001")
+    );
+    assert_eq!(a.reply_to.as_ref().and_then(|q| q.sender), None);
+    assert_eq!(a.body, "/ban @42 10");
+    assert_eq!(m.content, "@10001 /ban @42 10 ");
+
+    // go-cqhttp's CQ string: @all, a quote with its sender, a mention further on.
+    let m = one(
+        json!({"post_type": "message", "message_type": "group", "message_id": 12,
+        "group_id": 552603, "user_id": 888888, "self_id": 10001,
+        "sender": {"user_id": 888888, "role": "owner"},
+        "message": "[CQ:reply,id=77,qq=5,text=earlier][CQ:at,qq=all] hi [CQ:at,qq=10001]"}),
+    );
+    let a = &m.addressing;
+    assert_eq!(a.role, Some(MemberRole::Owner));
+    assert!(a.at_all && a.at_me);
+    assert_eq!(a.mentions, [Qq(10001)]);
+    let q = a.reply_to.clone().expect("a quote");
+    assert_eq!(
+        (q.id.as_str(), q.sender, q.text.as_deref()),
+        ("77", Some(Qq(5)), Some("earlier"))
+    );
+    // The account is mentioned, but not first: the body is the text.
+    assert_eq!(a.body, m.content.trim_end());
+
+    // A private message has no role; an unknown role is left to the contacts.
+    let m = one(
+        json!({"post_type": "message", "message_type": "private", "sub_type": "friend",
+        "message_id": 13, "user_id": 5, "self_id": 10001,
+        "sender": {"role": "admin"}, "message": "hi "}),
+    );
+    assert_eq!(m.addressing.role, None);
+    assert_eq!(m.addressing.body, "hi");
 }
 
 #[tokio::test]
