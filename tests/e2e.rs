@@ -12,6 +12,7 @@ mod api_v1;
 mod api_v2;
 mod console;
 mod cross_site;
+mod dry_run;
 mod flow;
 mod grants;
 mod hot_swap;

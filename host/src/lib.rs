@@ -224,6 +224,7 @@ impl Gateway {
         let pipeline =
             pipeline::Pipeline::new(session.clone(), handlers, Arc::new(reports.clone()))
                 .traced(traces);
+        let dry_run = pipeline.dry_run();
         let (lanes, pipeline) = pipeline.start();
         // Backend events wait in their queue until the bots are loaded; from
         // here on the session hands each message straight to its lane.
@@ -253,6 +254,7 @@ impl Gateway {
                 started: std::time::SystemTime::now(),
                 async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),
                 logs,
+                dry_run,
             },
             Arc::new(guard),
         );

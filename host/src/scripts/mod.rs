@@ -14,6 +14,7 @@ mod actions;
 mod bindings;
 mod cache;
 pub mod check;
+mod dry_store;
 mod engine;
 mod error;
 mod host;

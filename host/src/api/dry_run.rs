@@ -1,0 +1,115 @@
+//! `POST /admin/dry-run`: a typed message through the loaded bots as the
+//! pipeline would decide it, with nothing sent (`crate::pipeline::DryRun`
+//! says what is and is not kept apart). Works on every backend; the
+//! console's chat page uses it on `onebot`. Mounted by `admin::router`,
+//! behind its access rule.
+//!
+//! Body (JSON): `kind` (`friend`, `group`, `discuss`, `sess`), `sender`
+//! (QQ number), `chat` (the group's number, the discussion's key, the
+//! group or discussion a temp chat came through; not needed for `friend`),
+//! `content`, and optionally `sender_name`, `chat_name` (for people and
+//! chats the contacts do not know), `role` (`owner`, `admin`, `member`:
+//! the sender's, for a mute's check) and `via` (`group` or `discuss`, for
+//! `sess`; default `group`).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::OpenqqJson;
+use super::state::AppState;
+use crate::backend::{RawChat, RawInbound};
+use crate::model::{ChatKind, GroupNumber, MemberRole, Qq};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/admin/dry-run", post(dry_run))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Typed {
+    kind: String,
+    sender: u64,
+    chat: Option<u64>,
+    content: String,
+    sender_name: Option<String>,
+    chat_name: Option<String>,
+    role: Option<String>,
+    via: Option<String>,
+}
+
+fn bad(text: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        OpenqqJson(json!({"error": text.into()})),
+    )
+        .into_response()
+}
+
+async fn dry_run(State(s): State<AppState>, body: axum::body::Bytes) -> Response {
+    let t: Typed = match serde_json::from_slice(&body) {
+        Ok(t) => t,
+        Err(e) => return bad(format!("expected a JSON message: {e}")),
+    };
+    let chat = || {
+        t.chat
+            .ok_or_else(|| bad(format!("`chat` is needed for {}", t.kind)))
+    };
+    let from = match (t.kind.as_str(), t.via.as_deref()) {
+        ("friend", _) => RawChat::Friend,
+        ("group", _) => match chat() {
+            Ok(n) => RawChat::Group(GroupNumber(n)),
+            Err(e) => return e,
+        },
+        ("discuss", _) => match chat() {
+            Ok(k) => RawChat::Discuss(k),
+            Err(e) => return e,
+        },
+        ("sess", None | Some("group")) => match chat() {
+            Ok(n) => RawChat::GroupSess(GroupNumber(n)),
+            Err(e) => return e,
+        },
+        ("sess", Some("discuss")) => match chat() {
+            Ok(k) => RawChat::DiscussSess(k),
+            Err(e) => return e,
+        },
+        ("sess", Some(other)) => return bad(format!("`via` {other:?} is not group or discuss")),
+        (other, _) => {
+            return bad(format!(
+                "`kind` {other:?} is not friend, group, discuss or sess"
+            ));
+        }
+    };
+    let role = match t.role.as_deref() {
+        None => None,
+        Some("owner") => Some(MemberRole::Owner),
+        Some("admin") => Some(MemberRole::Admin),
+        Some("member") => Some(MemberRole::Member),
+        Some(other) => return bad(format!("`role` {other:?} is not owner, admin or member")),
+    };
+    let mut msg = s.session.normalise_dry_run(RawInbound {
+        msg_id: String::new(),
+        time: crate::clock::unix_now(),
+        from,
+        sender: Qq(t.sender),
+        content: t.content,
+    });
+    if let Some(name) = t.sender_name.filter(|n| !n.is_empty()) {
+        msg.sender.name = name;
+    }
+    if let Some(name) = t.chat_name.filter(|n| !n.is_empty()) {
+        let chat = match msg.kind {
+            ChatKind::Group => msg.group.as_mut(),
+            ChatKind::Discuss => msg.discuss.as_mut(),
+            ChatKind::Friend | ChatKind::Sess => None,
+        };
+        if let Some(c) = chat {
+            c.name = name;
+        }
+    }
+    OpenqqJson(s.dry_run.run(msg, role).await).into_response()
+}
