@@ -179,3 +179,47 @@ async fn the_stream_sends_lines_as_they_are_logged_and_resumes_after_a_number() 
         .expect("the gateway stops with streams open");
     drop((res, again));
 }
+
+/// A client that opens the stream and then reads nothing (its receive
+/// buffer tiny, the server's writes soon blocked, so the stream is no
+/// longer polled and cannot see the stop) does not hold the gateway's stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_nobody_reads_does_not_hold_the_stop() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bot = "logs-unread";
+    let data = DataDir::fresh(bot);
+    let gw = gateway(&data, bot).await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let mut conn = socket.connect(gw.gateway.addr).await.expect("connected");
+    conn.write_all(b"GET /admin/logs/stream HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("the request");
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).await.expect("the answer's head");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // Lines keep coming, more than the sockets' buffers hold: the server's
+    // writes block, and the stream is not polled again.
+    let pushing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let on = pushing.clone();
+    let pusher = tokio::spawn(async move {
+        let ring = openqq::logring::global();
+        let text = "x".repeat(2000);
+        let mut n = 0u64;
+        while on.load(std::sync::atomic::Ordering::Relaxed) {
+            ring.push("INFO", "e2e::unread", text.clone());
+            n += 1;
+            if n % 64 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    // Time for the buffers to fill (there is nothing to observe on a socket
+    // nobody reads); the stop below is bounded either way.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(15), gw.gateway.stop()).await;
+    pushing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = pusher.await;
+    stopped.expect("the gateway stops with a stream nobody reads");
+    drop(conn);
+}
