@@ -53,6 +53,21 @@ async fn open(b: &Browser, gw: &TestGateway, page: &str) {
     b.find(&format!("a[data-page=\"{page}\"].active")).await;
 }
 
+/// Picks the group PERL学习交流 and its member 路人甲 (888888) on the chat
+/// page; the message input.
+async fn as_lu_ren_jia(b: &Browser) -> webdriver::Element {
+    b.select("#chat-kind", "group").await;
+    b.select("#chat-target", "552603").await;
+    b.select("#chat-member", "888888").await;
+    b.find("#chat-input").await
+}
+
+/// Types `text` into the chat page's input and sends it.
+async fn say(b: &Browser, input: &webdriver::Element, text: &str) {
+    b.type_into(input, text).await;
+    b.click(&b.find("#chat-send").await).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_shows_the_account_and_backend() {
     if !webdriver::available() {
@@ -90,20 +105,15 @@ async fn chat_simulator_shows_the_bots_reply_and_mute() {
     let g = gw.clone();
     with_browser(DESKTOP.0, DESKTOP.1, LIMIT, move |b| async move {
         open(&b, &g, "chat").await;
-        b.select("#chat-kind", "group").await;
-        b.select("#chat-target", "552603").await;
-        b.select("#chat-member", "888888").await;
-        let input = b.find("#chat-input").await;
-        b.type_into(&input, "大家早上好").await;
-        b.click(&b.find("#chat-send").await).await;
+        let input = as_lu_ren_jia(&b).await;
+        say(&b, &input, "大家早上好").await;
         b.wait_text("#chat-log .msg.in .text", |t| t == "大家早上好")
             .await;
         // The real path: the sim received it, keyword-reply answered, the
         // sim recorded the send, the page read it back.
         b.wait_text("#chat-log .msg.out .text", |t| t == "早！今天也要加油")
             .await;
-        b.type_into(&input, "加群看广告").await;
-        b.click(&b.find("#chat-send").await).await;
+        say(&b, &input, "加群看广告").await;
         b.wait_text("#chat-log .msg.mute .text", |t| {
             t.contains("路人甲") && t.contains("2m")
         })
@@ -113,11 +123,9 @@ async fn chat_simulator_shows_the_bots_reply_and_mute() {
         // A friend chat keeps its own log.
         b.select("#chat-kind", "friend").await;
         b.select("#chat-target", "123456").await;
-        b.type_into(&input, "ping").await;
-        b.click(&b.find("#chat-send").await).await;
+        say(&b, &input, "ping").await;
         b.wait_text("#chat-log .msg.out .text", |t| t == "pong").await;
-        b.type_into(&input, "你好，机器人").await;
-        b.click(&b.find("#chat-send").await).await;
+        say(&b, &input, "你好，机器人").await;
         b.wait_text("#chat-log .msg.in .text", |t| t == "你好，机器人")
             .await;
         b.select("#chat-kind", "group").await;
@@ -169,12 +177,8 @@ async fn chat_page_on_onebot_shows_a_dry_run() {
         open(&b, &g, "chat").await;
         b.wait_text("#chat-dry", |t| t.contains("nothing sent"))
             .await;
-        b.select("#chat-kind", "group").await;
-        b.select("#chat-target", "552603").await;
-        b.select("#chat-member", "888888").await;
-        let input = b.find("#chat-input").await;
-        b.type_into(&input, "大家早上好").await;
-        b.click(&b.find("#chat-send").await).await;
+        let input = as_lu_ren_jia(&b).await;
+        say(&b, &input, "大家早上好").await;
         b.wait_text("#chat-log .msg.out.dry .text", |t| t == "早！今天也要加油")
             .await;
         b.wait_text("#chat-log .msg.out.dry .dry-label", |t| {
@@ -185,8 +189,7 @@ async fn chat_page_on_onebot_shows_a_dry_run() {
             t.contains("keyword-reply: reply")
         })
         .await;
-        b.type_into(&input, "加群看广告").await;
-        b.click(&b.find("#chat-send").await).await;
+        say(&b, &input, "加群看广告").await;
         b.wait_text("#chat-log .msg.mute.dry .text", |t| {
             t.contains("路人甲") && t.contains("2m")
         })

@@ -141,10 +141,10 @@ async fn metrics_count_what_bots_and_the_webhook_did() {
         })
         .collect();
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    assert_eq!(buckets.len(), 16, "15 bounds and +Inf: {buckets:?}");
+    assert_eq!(buckets.len(), 18, "17 bounds and +Inf: {buckets:?}");
     assert_eq!(buckets[0].0, 50e-6);
     assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "{buckets:?}");
-    assert_eq!(buckets[15], (f64::INFINITY, 2.0));
+    assert_eq!(buckets[17], (f64::INFINITY, 2.0));
 
     assert_eq!(get("openqq_messages_received_total{kind=\"friend\"}"), 2.0);
     assert_eq!(get("openqq_messages_received_total{kind=\"group\"}"), 0.0);

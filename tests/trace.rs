@@ -197,20 +197,9 @@ async fn the_stream_shows_traces_live() {
     let data = DataDir::fresh("trace-stream");
     let rx = Receiver::start().await;
     let gw = gateway(&data, &rx, 1000).await;
-    let res = gw
-        .http
-        .get(gw.url("/admin/trace/stream"))
-        .send()
-        .await
-        .expect("stream");
-    assert_eq!(res.status(), 200);
-    let kind = res.headers()["content-type"]
-        .to_str()
-        .unwrap_or("")
-        .to_string();
-    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    let mut events = Events::open(gw.http.get(gw.url("/admin/trace/stream"))).await;
     let id = gw.receive(friend("ping")).await;
-    let done = Events::new(res)
+    let done = events
         .until("trace", WAIT, |t| {
             t["id"] == id && t["outcome"] == "replied"
         })

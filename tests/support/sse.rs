@@ -13,6 +13,18 @@ pub struct Events {
 }
 
 impl Events {
+    /// Sends `req` and checks the answer is an open event stream.
+    pub async fn open(req: reqwest::RequestBuilder) -> Events {
+        let res = req.send().await.expect("the stream");
+        assert_eq!(res.status(), 200);
+        let kind = res.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        Events::new(res)
+    }
+
     pub fn new(res: reqwest::Response) -> Events {
         Events {
             res,
