@@ -303,8 +303,9 @@ impl Gateway {
 
     /// Stops: no new messages are taken from the backend, the server
     /// finishes in-flight requests (a synchronous send still waiting in the
-    /// outbox gets its answer), and messages already received are still
-    /// handled — by the bots or the webhook — for up to `STOP_GRACE`.
+    /// outbox gets its answer) for up to `SERVER_GRACE`, and messages
+    /// already received are still handled — by the bots or the webhook —
+    /// for up to `STOP_GRACE`.
     pub async fn stop(self) {
         self.stopping.send_replace(true);
         let mut server = self.server;
