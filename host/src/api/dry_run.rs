@@ -55,41 +55,9 @@ async fn dry_run(State(s): State<AppState>, body: axum::body::Bytes) -> Response
         Ok(t) => t,
         Err(e) => return bad(format!("expected a JSON message: {e}")),
     };
-    let chat = || {
-        t.chat
-            .ok_or_else(|| bad(format!("`chat` is needed for {}", t.kind)))
-    };
-    let from = match (t.kind.as_str(), t.via.as_deref()) {
-        ("friend", _) => RawChat::Friend,
-        ("group", _) => match chat() {
-            Ok(n) => RawChat::Group(GroupNumber(n)),
-            Err(e) => return e,
-        },
-        ("discuss", _) => match chat() {
-            Ok(k) => RawChat::Discuss(k),
-            Err(e) => return e,
-        },
-        ("sess", None | Some("group")) => match chat() {
-            Ok(n) => RawChat::GroupSess(GroupNumber(n)),
-            Err(e) => return e,
-        },
-        ("sess", Some("discuss")) => match chat() {
-            Ok(k) => RawChat::DiscussSess(k),
-            Err(e) => return e,
-        },
-        ("sess", Some(other)) => return bad(format!("`via` {other:?} is not group or discuss")),
-        (other, _) => {
-            return bad(format!(
-                "`kind` {other:?} is not friend, group, discuss or sess"
-            ));
-        }
-    };
-    let role = match t.role.as_deref() {
-        None => None,
-        Some("owner") => Some(MemberRole::Owner),
-        Some("admin") => Some(MemberRole::Admin),
-        Some("member") => Some(MemberRole::Member),
-        Some(other) => return bad(format!("`role` {other:?} is not owner, admin or member")),
+    let (from, role) = match (chat_of(&t), role_of(t.role.as_deref())) {
+        (Ok(from), Ok(role)) => (from, role),
+        (Err(e), _) | (_, Err(e)) => return bad(e),
     };
     let mut msg = s.session.normalise_dry_run(RawInbound {
         msg_id: String::new(),
@@ -112,4 +80,35 @@ async fn dry_run(State(s): State<AppState>, body: axum::body::Bytes) -> Response
         }
     }
     OpenqqJson(s.dry_run.run(msg, role).await).into_response()
+}
+
+/// Where the typed message was said, as a backend would say it.
+fn chat_of(t: &Typed) -> Result<RawChat, String> {
+    let chat = || {
+        t.chat
+            .ok_or_else(|| format!("`chat` is needed for {}", t.kind))
+    };
+    Ok(match (t.kind.as_str(), t.via.as_deref()) {
+        ("friend", _) => RawChat::Friend,
+        ("group", _) => RawChat::Group(GroupNumber(chat()?)),
+        ("discuss", _) => RawChat::Discuss(chat()?),
+        ("sess", None | Some("group")) => RawChat::GroupSess(GroupNumber(chat()?)),
+        ("sess", Some("discuss")) => RawChat::DiscussSess(chat()?),
+        ("sess", Some(other)) => return Err(format!("`via` {other:?} is not group or discuss")),
+        (other, _) => {
+            return Err(format!(
+                "`kind` {other:?} is not friend, group, discuss or sess"
+            ));
+        }
+    })
+}
+
+fn role_of(role: Option<&str>) -> Result<Option<MemberRole>, String> {
+    Ok(Some(match role {
+        None => return Ok(None),
+        Some("owner") => MemberRole::Owner,
+        Some("admin") => MemberRole::Admin,
+        Some("member") => MemberRole::Member,
+        Some(other) => return Err(format!("`role` {other:?} is not owner, admin or member")),
+    }))
 }
