@@ -199,6 +199,10 @@ async fn chat_page_on_onebot_shows_a_dry_run() {
         // way to the peer.
         assert!(p.calls("send_group_msg").is_empty(), "{:?}", p.all_calls());
         assert!(p.calls("set_group_ban").is_empty(), "{:?}", p.all_calls());
+        // The trace page marks dry runs.
+        open(&b, &g, "trace").await;
+        b.wait_text("#trace-list .trace-row .badge", |t| t == "dry run")
+            .await;
     })
     .await;
 }

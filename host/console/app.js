@@ -402,7 +402,7 @@ const trace = {
       h("span", { class: "when" }, clock(t.at_ms)),
       h("span", { class: "who" }, who),
       h("span", { class: `outcome outcome-${t.outcome}` }, t.outcome),
-      h("span", { class: "content" }, t.content || ""),
+      h("span", { class: "content" }, t.dry_run ? h("span", { class: "badge warn" }, "dry run") : null, t.dry_run ? " " : null, t.content || ""),
       h("span", { class: "why-short" }, t.why || ""));
   },
   select(seq) {
@@ -440,7 +440,8 @@ const trace = {
     };
     $("#trace-detail").replaceChildren(
       h("div", {}, h("b", {}, t.chat_name || t.chat || t.kind), t.sender ? ` · ${t.sender} (${t.sender_qq})` : "",
-        h("span", { class: "muted" }, ` · ${new Date(t.at_ms).toLocaleString()} · ${t.kind} ${t.id}`)),
+        h("span", { class: "muted" }, ` · ${new Date(t.at_ms).toLocaleString()} · ${t.kind} ${t.id}`),
+        t.dry_run ? h("span", { class: "badge warn" }, " dry run — nothing sent") : null),
       t.content ? h("pre", { class: "content" }, t.content) : null,
       h("div", { class: "why" }, h("b", { class: `outcome-${t.outcome}` }, t.outcome), " — ", t.why || ""),
       h("table", { class: "steps" }, (t.steps || []).map(step)));
