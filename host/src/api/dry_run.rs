@@ -79,7 +79,21 @@ async fn dry_run(State(s): State<AppState>, body: axum::body::Bytes) -> Response
             c.name = name;
         }
     }
-    OpenqqJson(s.dry_run.run(msg, role).await).into_response()
+    // In a task of its own: a client that goes away drops this handler,
+    // and a bot's call dropped half-way would leave its instance abandoned
+    // mid-call for the next message. The task ends within the bots' limits.
+    let dry_run = s.dry_run.clone();
+    match tokio::spawn(async move { dry_run.run(msg, role).await }).await {
+        Ok(answer) => OpenqqJson(answer).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a dry run failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                OpenqqJson(json!({"error": "the dry run failed"})),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Where the typed message was said, as a backend would say it.
