@@ -53,6 +53,21 @@ async fn open(b: &Browser, gw: &TestGateway, page: &str) {
     b.find(&format!("a[data-page=\"{page}\"].active")).await;
 }
 
+/// Picks the group PERL学习交流 and its member 路人甲 (888888) on the chat
+/// page; the message input.
+async fn as_lu_ren_jia(b: &Browser) -> webdriver::Element {
+    b.select("#chat-kind", "group").await;
+    b.select("#chat-target", "552603").await;
+    b.select("#chat-member", "888888").await;
+    b.find("#chat-input").await
+}
+
+/// Types `text` into the chat page's input and sends it.
+async fn say(b: &Browser, input: &webdriver::Element, text: &str) {
+    b.type_into(input, text).await;
+    b.click(&b.find("#chat-send").await).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_shows_the_account_and_backend() {
     if !webdriver::available() {
@@ -90,20 +105,15 @@ async fn chat_simulator_shows_the_bots_reply_and_mute() {
     let g = gw.clone();
     with_browser(DESKTOP.0, DESKTOP.1, LIMIT, move |b| async move {
         open(&b, &g, "chat").await;
-        b.select("#chat-kind", "group").await;
-        b.select("#chat-target", "552603").await;
-        b.select("#chat-member", "888888").await;
-        let input = b.find("#chat-input").await;
-        b.type_into(&input, "大家早上好").await;
-        b.click(&b.find("#chat-send").await).await;
+        let input = as_lu_ren_jia(&b).await;
+        say(&b, &input, "大家早上好").await;
         b.wait_text("#chat-log .msg.in .text", |t| t == "大家早上好")
             .await;
         // The real path: the sim received it, keyword-reply answered, the
         // sim recorded the send, the page read it back.
         b.wait_text("#chat-log .msg.out .text", |t| t == "早！今天也要加油")
             .await;
-        b.type_into(&input, "加群看广告").await;
-        b.click(&b.find("#chat-send").await).await;
+        say(&b, &input, "加群看广告").await;
         b.wait_text("#chat-log .msg.mute .text", |t| {
             t.contains("路人甲") && t.contains("2m")
         })
@@ -113,11 +123,9 @@ async fn chat_simulator_shows_the_bots_reply_and_mute() {
         // A friend chat keeps its own log.
         b.select("#chat-kind", "friend").await;
         b.select("#chat-target", "123456").await;
-        b.type_into(&input, "ping").await;
-        b.click(&b.find("#chat-send").await).await;
+        say(&b, &input, "ping").await;
         b.wait_text("#chat-log .msg.out .text", |t| t == "pong").await;
-        b.type_into(&input, "你好，机器人").await;
-        b.click(&b.find("#chat-send").await).await;
+        say(&b, &input, "你好，机器人").await;
         b.wait_text("#chat-log .msg.in .text", |t| t == "你好，机器人")
             .await;
         b.select("#chat-kind", "group").await;
@@ -141,6 +149,60 @@ async fn chat_simulator_shows_the_bots_reply_and_mute() {
             .await;
         assert_eq!(fits, json!(true), "nothing wider than the phone");
         b.screenshot(&screenshot("chat-phone")).await;
+    })
+    .await;
+}
+
+/// On `onebot` the chat page runs dry runs: keyword-reply's reply and mute
+/// show as the chat, each labelled "dry run — nothing sent", and the
+/// OneBot peer (standing in for QQ) is asked to send nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_page_on_onebot_shows_a_dry_run() {
+    use crate::support::onebot_peer::{Peer, PeerWorld, Quirks};
+    if !webdriver::available() {
+        return;
+    }
+    let peer = Arc::new(Peer::serve(PeerWorld::standard(), Quirks::napcat(), "ob-s3cret").await);
+    let url = peer.url.clone();
+    let (gw, _data) = gateway("console-dry-run", move |c| {
+        c.backend.kind = openqq::config::BackendKind::Onebot;
+        c.backend.url = Some(url);
+        c.backend.access_token = "ob-s3cret".into();
+        c.backend.refresh_secs = 0;
+    })
+    .await;
+    peer.connected(1).await;
+    let (g, p) = (gw.clone(), peer.clone());
+    with_browser(DESKTOP.0, DESKTOP.1, LIMIT, move |b| async move {
+        open(&b, &g, "chat").await;
+        b.wait_text("#chat-dry", |t| t.contains("nothing sent"))
+            .await;
+        let input = as_lu_ren_jia(&b).await;
+        say(&b, &input, "大家早上好").await;
+        b.wait_text("#chat-log .msg.out.dry .text", |t| t == "早！今天也要加油")
+            .await;
+        b.wait_text("#chat-log .msg.out.dry .dry-label", |t| {
+            t.to_lowercase() == "dry run — nothing sent"
+        })
+        .await;
+        b.wait_text("#chat-log .msg.in .decisions", |t| {
+            t.contains("keyword-reply: reply")
+        })
+        .await;
+        say(&b, &input, "加群看广告").await;
+        b.wait_text("#chat-log .msg.mute.dry .text", |t| {
+            t.contains("路人甲") && t.contains("2m")
+        })
+        .await;
+        b.screenshot(&screenshot("chat-dry-run")).await;
+        // Each answer came back with its dry run: nothing is still on its
+        // way to the peer.
+        assert!(p.calls("send_group_msg").is_empty(), "{:?}", p.all_calls());
+        assert!(p.calls("set_group_ban").is_empty(), "{:?}", p.all_calls());
+        // The trace page marks dry runs.
+        open(&b, &g, "trace").await;
+        b.wait_text("#trace-list .trace-row .badge", |t| t == "dry run")
+            .await;
     })
     .await;
 }

@@ -13,6 +13,7 @@ mod api_v2;
 mod commands;
 mod console;
 mod cross_site;
+mod dry_run;
 mod flow;
 mod grants;
 mod hot_swap;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use openqq::config::{Config, ScriptEntry};
 use serde_json::{Value, json};
 
+use crate::support::sse::Events;
 use crate::support::{self, DataDir, TestGateway, entry};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -31,18 +32,27 @@ async fn gateway(data: &DataDir, bot: &str) -> TestGateway {
     .await
 }
 
-/// The lines of `/admin/logs?…` that name `bot`, and `last`.
-async fn lines_of(gw: &TestGateway, query: &str, bot: &str) -> (Vec<Value>, u64) {
-    let page = gw.get(&format!("/admin/logs{query}")).await;
-    let last = page["last"].as_u64().expect("last");
-    let lines = page["lines"]
-        .as_array()
-        .expect("lines")
-        .iter()
-        .filter(|l| l["text"].as_str().is_some_and(|t| t.contains(bot)))
-        .cloned()
-        .collect();
-    (lines, last)
+/// The lines logged after number `after` that name `bot`: page after page
+/// (other tests log beside this one) until the last line there is.
+async fn lines_since(gw: &TestGateway, after: u64, bot: &str) -> Vec<Value> {
+    let mut cursor = after;
+    let mut ours = Vec::new();
+    loop {
+        let page = gw
+            .get(&format!("/admin/logs?after={cursor}&limit=1000"))
+            .await;
+        let lines = page["lines"].as_array().expect("lines");
+        let Some(newest) = lines.last().and_then(|l| l["seq"].as_u64()) else {
+            return ours;
+        };
+        cursor = newest;
+        ours.extend(
+            lines
+                .iter()
+                .filter(|l| l["text"].as_str().is_some_and(|t| t.contains(bot)))
+                .cloned(),
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,7 +68,7 @@ async fn a_bots_log_lines_are_in_the_ring_and_paged_after_a_number() {
         .await;
     gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
     let lines = support::wait::poll("the bot's lines in /admin/logs", WAIT, || async {
-        let (lines, _) = lines_of(&gw, &format!("?after={before}&limit=1000"), bot).await;
+        let lines = lines_since(&gw, before, bot).await;
         (lines.len() >= 4).then_some(lines)
     })
     .await;
@@ -103,79 +113,87 @@ async fn a_bots_log_lines_are_in_the_ring_and_paged_after_a_number() {
     gw.gateway.stop().await;
 }
 
-/// Reads the SSE stream until a `log` event's data passes `want`; returns
-/// that line. Panics after `WAIT`.
-async fn event_with(
-    res: &mut reqwest::Response,
-    buf: &mut String,
-    want: impl Fn(&Value) -> bool,
-) -> Value {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            while let Some(end) = buf.find("\n\n") {
-                let event: String = buf.drain(..end + 2).collect();
-                let mut name = None;
-                let mut data = None;
-                for field in event.lines() {
-                    if let Some(v) = field.strip_prefix("event: ") {
-                        name = Some(v.to_string());
-                    } else if let Some(v) = field.strip_prefix("data: ") {
-                        data = Some(v.to_string());
-                    }
-                }
-                if name.as_deref() == Some("log") {
-                    let line: Value = serde_json::from_str(&data.expect("data")).expect("JSON");
-                    if want(&line) {
-                        return line;
-                    }
-                }
-            }
-            let chunk = res.chunk().await.expect("the stream").expect("more of it");
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    })
-    .await
-    .expect("the line on the stream")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_sends_lines_as_they_are_logged_and_resumes_after_a_number() {
     let bot = "logs-streamed";
     let data = DataDir::fresh(bot);
     let gw = gateway(&data, bot).await;
-    let mut res = gw
-        .http
-        .get(gw.url("/admin/logs/stream"))
-        .send()
-        .await
-        .expect("the stream");
-    assert_eq!(res.status(), 200);
-    let kind = res.headers()["content-type"]
-        .to_str()
-        .unwrap_or("")
-        .to_string();
-    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    let stream = |resume: &str| gw.http.get(gw.url(&format!("/admin/logs/stream{resume}")));
+    let mut live = Events::open(stream("")).await;
     gw.receive(json!({"type": "message", "sender_qq": 123456, "content": "/flood 1"}))
         .await;
-    let mut buf = String::new();
     let ours = |l: &Value| l["text"].as_str().is_some_and(|t| t.contains(bot));
-    let line = event_with(&mut res, &mut buf, ours).await;
+    let line = live.until("log", WAIT, ours).await;
     let seq = line["seq"].as_u64().expect("seq");
 
     // A reader that comes back with the number it had gets what followed.
-    let mut again = gw
-        .http
-        .get(gw.url(&format!("/admin/logs/stream?after={}", seq - 1)))
-        .send()
-        .await
-        .expect("the stream again");
-    let mut buf2 = String::new();
-    let replayed = event_with(&mut again, &mut buf2, |l| l["seq"].as_u64().is_some()).await;
+    let mut again = Events::open(stream(&format!("?after={}", seq - 1))).await;
+    let replayed = again.until("log", WAIT, |_| true).await;
     assert_eq!(replayed, line, "the first line after {}", seq - 1);
+
+    // One that comes back from before a restart (another run's id, or a
+    // number this run has not reached) starts from the oldest line kept,
+    // rather than hearing nothing until the numbers pass its own.
+    let last = gw.get("/admin/logs?limit=0").await["last"]
+        .as_u64()
+        .expect("last");
+    for id in ["1-99999999999", "99999999999"] {
+        let mut after_restart = Events::open(stream("").header("last-event-id", id)).await;
+        let first = after_restart.until("log", WAIT, |_| true).await;
+        assert!(
+            first["seq"].as_u64().is_some_and(|s| s <= last),
+            "{id}: {first}"
+        );
+    }
 
     // Open streams do not hold the gateway's stop.
     tokio::time::timeout(WAIT, gw.gateway.stop())
         .await
         .expect("the gateway stops with streams open");
-    drop((res, again));
+    drop((live, again));
+}
+
+/// A client that opens the stream and then reads nothing (its receive
+/// buffer tiny, the server's writes soon blocked, so the stream is no
+/// longer polled and cannot see the stop) does not hold the gateway's stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_nobody_reads_does_not_hold_the_stop() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bot = "logs-unread";
+    let data = DataDir::fresh(bot);
+    let gw = gateway(&data, bot).await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let mut conn = socket.connect(gw.gateway.addr).await.expect("connected");
+    conn.write_all(b"GET /admin/logs/stream HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("the request");
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).await.expect("the answer's head");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // Lines keep coming, more than the sockets' buffers hold: the server's
+    // writes block, and the stream is not polled again.
+    let pushing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let on = pushing.clone();
+    let pusher = tokio::spawn(async move {
+        let ring = openqq::logring::global();
+        let text = "x".repeat(2000);
+        // 2,000 lines (4 MB) a second: enough to fill the buffers soon,
+        // few enough for the other tests' log streams (the ring is the
+        // process's) to keep up with.
+        while on.load(std::sync::atomic::Ordering::Relaxed) {
+            for _ in 0..20 {
+                ring.push("INFO", "e2e::unread", text.clone());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    // Time for the buffers to fill (there is nothing to observe on a socket
+    // nobody reads); the stop below is bounded either way.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(15), gw.gateway.stop()).await;
+    pushing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = pusher.await;
+    stopped.expect("the gateway stops with a stream nobody reads");
+    drop(conn);
 }

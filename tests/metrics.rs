@@ -141,17 +141,15 @@ async fn metrics_count_what_bots_and_the_webhook_did() {
         })
         .collect();
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    assert_eq!(buckets.len(), 16, "15 bounds and +Inf: {buckets:?}");
+    assert_eq!(buckets.len(), 18, "17 bounds and +Inf: {buckets:?}");
     assert_eq!(buckets[0].0, 50e-6);
     assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "{buckets:?}");
-    assert_eq!(buckets[15], (f64::INFINITY, 2.0));
+    assert_eq!(buckets[17], (f64::INFINITY, 2.0));
 
     assert_eq!(get("openqq_messages_received_total{kind=\"friend\"}"), 2.0);
     assert_eq!(get("openqq_messages_received_total{kind=\"group\"}"), 0.0);
-    assert!(
-        get("openqq_messages_received_total{kind=\"event\"}") >= 1.0,
-        "the login"
-    );
+    // The gateway's own login (and, later, its stop) are not from QQ.
+    assert_eq!(get("openqq_messages_received_total{kind=\"event\"}"), 0.0);
     assert_eq!(
         get("openqq_sends_total{origin=\"bot\",outcome=\"failed\"}"),
         0.0
@@ -169,6 +167,13 @@ async fn metrics_count_what_bots_and_the_webhook_did() {
     assert_eq!(get("openqq_backend_link_state{state=\"up\"}"), 1.0);
     assert_eq!(get("openqq_backend_link_state{state=\"down\"}"), 0.0);
     assert_eq!(get("openqq_backend_reconnects_total"), 0.0);
+    // A member who joins is an event from QQ.
+    let join = json!({"gnumber": 552603, "qq": 5550003});
+    assert_eq!(gw.post_json("/sim/join", &join).await["code"], 0);
+    scrape_until(&gw, |m| {
+        m.get("openqq_messages_received_total{kind=\"event\"}") == Some(&1.0)
+    })
+    .await;
     gw.gateway.stop().await;
 }
 

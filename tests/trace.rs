@@ -8,6 +8,7 @@ use openqq::config::Config;
 use serde_json::{Value, json};
 
 use crate::support::receiver::Receiver;
+use crate::support::sse::Events;
 use crate::support::{self, DataDir, TestGateway, entry, wait};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -191,64 +192,18 @@ async fn a_trace_says_who_answered_and_why_not() {
     gw.gateway.stop().await;
 }
 
-/// Reads server-sent events from `res` until one `trace` event satisfies
-/// `done`; returns its data.
-async fn next_event(
-    res: &mut reqwest::Response,
-    buf: &mut String,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let event: String = buf.drain(..end + 2).collect();
-            let mut name = "";
-            let mut data = String::new();
-            for line in event.lines() {
-                if let Some(n) = line.strip_prefix("event: ") {
-                    name = n;
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data.push_str(d);
-                }
-            }
-            if name == "trace" {
-                let v: Value = serde_json::from_str(&data).expect("trace JSON");
-                if done(&v) {
-                    return v;
-                }
-            }
-        }
-        let chunk = tokio::time::timeout(WAIT, res.chunk())
-            .await
-            .expect("an event in time")
-            .expect("stream readable")
-            .expect("stream open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_shows_traces_live() {
     let data = DataDir::fresh("trace-stream");
     let rx = Receiver::start().await;
     let gw = gateway(&data, &rx, 1000).await;
-    let mut res = gw
-        .http
-        .get(gw.url("/admin/trace/stream"))
-        .send()
-        .await
-        .expect("stream");
-    assert_eq!(res.status(), 200);
-    let kind = res.headers()["content-type"]
-        .to_str()
-        .unwrap_or("")
-        .to_string();
-    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    let mut events = Events::open(gw.http.get(gw.url("/admin/trace/stream"))).await;
     let id = gw.receive(friend("ping")).await;
-    let mut buf = String::new();
-    let done = next_event(&mut res, &mut buf, |t| {
-        t["id"] == id && t["outcome"] == "replied"
-    })
-    .await;
+    let done = events
+        .until("trace", WAIT, |t| {
+            t["id"] == id && t["outcome"] == "replied"
+        })
+        .await;
     assert_eq!(steps(&done, "send")[0]["outcome"], "ok");
     // The gateway stops with the stream open: it ends the stream.
     tokio::time::timeout(WAIT, gw.gateway.stop())

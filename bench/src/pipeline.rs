@@ -111,6 +111,17 @@ pub(crate) struct Subject {
 }
 
 impl Subject {
+    /// `variant` as `gw` (on the sim) runs it.
+    pub(crate) fn new(variant: Variant, gw: Gateway) -> anyhow::Result<Subject> {
+        let sim = gw.sim.clone().context("sim backend")?;
+        Ok(Subject {
+            variant,
+            gw,
+            sim,
+            seq: 0,
+        })
+    }
+
     /// Waits until `want` more records exist, handing each to `each` (the
     /// records are not kept: a throughput run makes a million).
     async fn collect(
@@ -291,12 +302,7 @@ async fn start(
             .await?
         }
         Variant::Wasm | Variant::WasmPerLane => {
-            cfg.scripts = vec![marker((variant == Variant::WasmPerLane).then_some(8))];
-            let gw = Gateway::start(cfg).await?;
-            if gw.scripts.list().is_empty() {
-                bail!("marker-v1 did not load (is target/bots/marker-v1.wasm built?)");
-            }
-            gw
+            with_marker(cfg, (variant == Variant::WasmPerLane).then_some(8)).await?
         }
         Variant::Webhook => {
             cfg.post_api = Some(receiver.url.clone());
@@ -305,13 +311,20 @@ async fn start(
             Gateway::start(cfg).await?
         }
     };
-    let sim = gw.sim.clone().context("sim backend")?;
-    Ok(Subject {
-        variant,
-        gw,
-        sim,
-        seq: 0,
-    })
+    Subject::new(variant, gw)
+}
+
+/// A gateway on `cfg` running the marker-v1 bot (`instances` of it).
+pub(crate) async fn with_marker(
+    mut cfg: Config,
+    instances: Option<usize>,
+) -> anyhow::Result<Gateway> {
+    cfg.scripts = vec![marker(instances)];
+    let gw = Gateway::start(cfg).await?;
+    if gw.scripts.list().is_empty() {
+        bail!("marker-v1 did not load (is target/bots/marker-v1.wasm built?)");
+    }
+    Ok(gw)
 }
 
 /// CPU seconds used so far by this process and the receiver.

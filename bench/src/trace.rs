@@ -6,11 +6,10 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
 use openqq::Gateway;
 
 use crate::Settings;
-use crate::pipeline::{self, Native, Subject, Variant, base_config, marker, throughput};
+use crate::pipeline::{self, Native, Subject, Variant, base_config, throughput};
 use crate::util::{self, Section, Table, world};
 
 /// The markers of this benchmark's own section of BENCHMARKS.md.
@@ -33,22 +32,9 @@ async fn start(variant: Variant, trace_size: usize, w: &world::Shape) -> anyhow:
     cfg.console.trace_size = trace_size;
     let gw = match variant {
         Variant::Native => Gateway::start_with_handlers(cfg, vec![Arc::new(Native)]).await?,
-        _ => {
-            cfg.scripts = vec![marker(Some(8))];
-            let gw = Gateway::start(cfg).await?;
-            if gw.scripts.list().is_empty() {
-                bail!("marker-v1 did not load (is target/bots/marker-v1.wasm built?)");
-            }
-            gw
-        }
+        _ => pipeline::with_marker(cfg, Some(8)).await?,
     };
-    let sim = gw.sim.clone().context("sim backend")?;
-    Ok(Subject {
-        variant,
-        gw,
-        sim,
-        seq: 0,
-    })
+    Subject::new(variant, gw)
 }
 
 pub async fn run(s: &Settings) -> anyhow::Result<Section> {

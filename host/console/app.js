@@ -2,7 +2,7 @@
 // Pages are hash routes (#/overview, #/bots, #/trace, #/chat, #/logs); each
 // page has enter() and leave(), and leave() stops its timers and streams.
 // Everything comes from the gateway's admin routes (and /sim/* for the chat
-// simulator); a route this gateway lacks shows "not available" instead of
+// simulator on sim; on onebot the chat page runs /admin/dry-run); a route this gateway lacks shows "not available" instead of
 // breaking the page.
 "use strict";
 
@@ -402,7 +402,7 @@ const trace = {
       h("span", { class: "when" }, clock(t.at_ms)),
       h("span", { class: "who" }, who),
       h("span", { class: `outcome outcome-${t.outcome}` }, t.outcome),
-      h("span", { class: "content" }, t.content || ""),
+      h("span", { class: "content" }, t.dry_run ? h("span", { class: "badge warn" }, "dry run") : null, t.dry_run ? " " : null, t.content || ""),
       h("span", { class: "why-short" }, t.why || ""));
   },
   select(seq) {
@@ -440,7 +440,8 @@ const trace = {
     };
     $("#trace-detail").replaceChildren(
       h("div", {}, h("b", {}, t.chat_name || t.chat || t.kind), t.sender ? ` · ${t.sender} (${t.sender_qq})` : "",
-        h("span", { class: "muted" }, ` · ${new Date(t.at_ms).toLocaleString()} · ${t.kind} ${t.id}`)),
+        h("span", { class: "muted" }, ` · ${new Date(t.at_ms).toLocaleString()} · ${t.kind} ${t.id}`),
+        t.dry_run ? h("span", { class: "badge warn" }, " dry run — nothing sent") : null),
       t.content ? h("pre", { class: "content" }, t.content) : null,
       h("div", { class: "why" }, h("b", { class: `outcome-${t.outcome}` }, t.outcome), " — ", t.why || ""),
       h("table", { class: "steps" }, (t.steps || []).map(step)));
@@ -464,17 +465,19 @@ const chat = {
       return;
     }
     this.c = c;
-    if (!c.sim) {
-      this.off("The chat simulator runs on the sim backend only: this gateway is connected to real QQ (onebot), and a dry run is not available yet.");
-      return;
-    }
+    // On real QQ (onebot) the page runs dry runs: the bots decide, nothing
+    // is sent, and their decisions show as the chat.
+    this.dry = !c.sim;
     $("#chat-unavailable").hidden = true;
     $("#chat-box").hidden = false;
+    $("#chat-dry").hidden = !this.dry;
+    $("#chat-title").textContent = this.dry ? "Chat (dry run)" : "Chat simulator";
+    this.fillTargets();
+    if (this.dry) return;
     if (!this.cursor) {
       const o = await api("/admin/overview");
       this.cursor = o.sim ? o.sim.sent_last : 0;
     }
-    this.fillTargets();
     this.timer = setInterval(() => this.poll(), 400);
   },
   leave() {
@@ -549,6 +552,11 @@ const chat = {
     input.value = "";
     const el = this.bubble("in", who, text);
     this.add(key, el);
+    if (this.dry) {
+      const role = kind === "group" ? (this.member() || {}).role : undefined;
+      await this.dryRun(el, key, { kind, chat: Number($("#chat-target").value), sender: body.sender_qq, content: text, role });
+      return;
+    }
     try {
       const r = await post("/sim/receive", body);
       if (r.code !== 0) {
@@ -561,6 +569,49 @@ const chat = {
     } catch (e) {
       el.append(h("div", { class: "note error" }, e.message));
     }
+  },
+  /** The sender picked in a group. */
+  member() {
+    const g = this.c.groups.find((x) => x.gnumber === $("#chat-target").value);
+    return g && g.members.find((x) => x.qq === $("#chat-member").value);
+  },
+  /** A dry run of the typed message: each bot's turn under it, then what
+   *  would have been sent, as the chat — labelled, since none of it was. */
+  async dryRun(el, key, body) {
+    let r;
+    try {
+      r = await post("/admin/dry-run", body);
+    } catch (e) {
+      el.append(h("div", { class: "note error" }, e instanceof NotAvailable ? "dry runs are not available in this gateway build" : e.message));
+      return;
+    }
+    el.dataset.msgId = r.msg_id;
+    const turns = r.bots.map((b) => `${b.bot}: ${b.outcome}${b.detail ? " (" + b.detail + ")" : ""} · ${micros(b.us)}`);
+    el.append(h("div", { class: "note decisions" }, turns.length ? turns.join(" · ") : "no bots asked"));
+    for (const s of r.suppressed) {
+      const where = s.chat || key;
+      let out;
+      if (s.action === "reply" || s.action === "send") {
+        out = this.bubble("out dry", `${this.c.me.nick} · ${s.by}`, s.text || "");
+      } else {
+        const m = this.nameOf(where, s.qq);
+        const what = s.action === "mute" ? `${m} would be muted for ${duration(s.secs || 0)} · 禁言`
+          : s.action === "unmute" ? `${m} would be unmuted · 解除禁言` : `${m} would be removed from the group`;
+        out = h("div", { class: "msg mute dry" }, h("div", { class: "text" }, what));
+      }
+      out.append(h("div", { class: "dry-label" }, "dry run — nothing sent"));
+      if (s.refused) out.append(h("div", { class: "note error" }, `QQ would refuse it: ${s.refused}`));
+      this.add(where, out);
+    }
+    if (!r.decided) {
+      const to = r.fallback && r.fallback.webhook ? "it would go to the webhook (not posted)" : "no webhook is configured";
+      el.append(h("div", { class: "note" }, `no bot took it — ${to} · `, h("a", { href: `#/trace/${r.msg_id}` }, "trace")));
+    }
+  },
+  nameOf(key, qq) {
+    const g = this.c.groups.find((x) => `group:${x.gnumber}` === key);
+    const m = g && g.members.find((x) => x.qq === qq);
+    return m ? m.name : qq;
   },
   /** No answer in this chat since the message: say why, from its trace. */
   async why(msgId) {

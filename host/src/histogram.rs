@@ -14,53 +14,49 @@ pub trait Bounds {
     const NS: &'static [u64];
 }
 
+/// `N` bounds from `first` ns in the 1–2.5–5 steps of each decade (1 ms,
+/// 2.5 ms, 5 ms, 10 ms, …); `first` must be such a step, or the constant
+/// using it does not compile.
+const fn decades<const N: usize>(first: u64) -> [u64; N] {
+    /// 1, 2.5 and 5, in tenths.
+    const TENTHS: [u64; 3] = [10, 25, 50];
+    let (mut i, mut scale) = (0, 1);
+    while TENTHS[i % 3] * scale / 10 != first {
+        i += 1;
+        if i % 3 == 0 {
+            scale *= 10;
+        }
+    }
+    let mut out = [0; N];
+    let mut n = 0;
+    while n < N {
+        out[n] = TENTHS[i % 3] * scale / 10;
+        i += 1;
+        if i % 3 == 0 {
+            scale *= 10;
+        }
+        n += 1;
+    }
+    out
+}
+
 /// A bot's call time: from tens of microseconds (a keyword match) to
-/// seconds (a bot waiting on HTTP).
+/// seconds (a bot waiting on HTTP): 50 µs to 10 s.
 #[derive(Debug)]
 pub struct CallTime;
 
 impl Bounds for CallTime {
-    const NS: &'static [u64] = &[
-        50_000,
-        100_000,
-        250_000,
-        500_000,
-        1_000_000,
-        2_500_000,
-        5_000_000,
-        10_000_000,
-        25_000_000,
-        50_000_000,
-        100_000_000,
-        250_000_000,
-        1_000_000_000,
-        2_500_000_000,
-        10_000_000_000,
-    ];
+    const NS: &'static [u64] = &decades::<17>(50_000);
 }
 
 /// A webhook post, from sending to its answer read: a loopback receiver
-/// answers in a millisecond, a remote one in tens or hundreds.
+/// answers in a millisecond, a remote one in tens or hundreds; 1 ms to
+/// 25 s.
 #[derive(Debug)]
 pub struct PostTime;
 
 impl Bounds for PostTime {
-    const NS: &'static [u64] = &[
-        1_000_000,
-        2_500_000,
-        5_000_000,
-        10_000_000,
-        25_000_000,
-        50_000_000,
-        100_000_000,
-        250_000_000,
-        500_000_000,
-        1_000_000_000,
-        2_500_000_000,
-        5_000_000_000,
-        10_000_000_000,
-        30_000_000_000,
-    ];
+    const NS: &'static [u64] = &decades::<14>(1_000_000);
 }
 
 /// Counts of durations by bucket, and their sum.
@@ -128,6 +124,17 @@ impl<B: Bounds> Histogram<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_step_through_each_decade() {
+        const MS: u64 = 1_000_000;
+        assert_eq!(decades::<4>(MS), [MS, 5 * MS / 2, 5 * MS, 10 * MS]);
+        assert_eq!(CallTime::NS.first(), Some(&50_000));
+        assert_eq!(CallTime::NS.last(), Some(&(10_000 * MS)));
+        assert_eq!(PostTime::NS.first(), Some(&MS));
+        assert_eq!(PostTime::NS.last(), Some(&(25_000 * MS)));
+        assert!(CallTime::NS.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn durations_land_in_the_first_bucket_whose_bound_holds_them() {

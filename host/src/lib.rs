@@ -72,6 +72,11 @@ use session::{Session, SessionHandle};
 const EVENT_QUEUE: usize = 4096;
 /// How long a stopping gateway keeps handling the messages it already holds.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a stopping server waits for its open requests. A client that
+/// stops reading a stream (`/admin/logs/stream`) blocks its writes, so the
+/// stream is never polled to see the stop: past this the server is
+/// abandoned, and such a connection ends when its client goes.
+const SERVER_GRACE: Duration = Duration::from_secs(5);
 
 /// A running gateway: the HTTP server, the session and the pipeline.
 pub struct Gateway {
@@ -233,6 +238,7 @@ impl Gateway {
             pipeline::Pipeline::new(session.clone(), handlers, Arc::new(reports.clone()))
                 .traced(traces)
                 .journaled(journal);
+        let dry_run = pipeline.dry_run();
         let (lanes, pipeline) = pipeline.start();
         // Backend events wait in their queue until the bots are loaded; from
         // here on the session hands each message straight to its lane.
@@ -262,6 +268,7 @@ impl Gateway {
                 started: std::time::SystemTime::now(),
                 async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),
                 logs,
+                dry_run,
             },
             Arc::new(guard),
         );
@@ -305,11 +312,22 @@ impl Gateway {
 
     /// Stops: no new messages are taken from the backend, the server
     /// finishes in-flight requests (a synchronous send still waiting in the
-    /// outbox gets its answer), and messages already received are still
-    /// handled — by the bots or the webhook — for up to `STOP_GRACE`.
+    /// outbox gets its answer) for up to `SERVER_GRACE`, and messages
+    /// already received are still handled — by the bots or the webhook —
+    /// for up to `STOP_GRACE`.
     pub async fn stop(self) {
         self.stopping.send_replace(true);
-        let _ = self.server.await;
+        let mut server = self.server;
+        if tokio::time::timeout(SERVER_GRACE, &mut server)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                grace_secs = SERVER_GRACE.as_secs(),
+                "stopping with requests still open (a client not reading its stream?); they are abandoned"
+            );
+            server.abort();
+        }
         let grace_ends = tokio::time::Instant::now() + STOP_GRACE;
         let pipeline = self.pipeline.abort_handle();
         let handled = tokio::time::timeout_at(grace_ends, self.pipeline)

@@ -24,9 +24,23 @@ use tracing_subscriber::layer::{Context, Layer};
 
 /// How many lines the ring keeps unless `[console] log_lines` says.
 pub const DEFAULT_LINES: usize = 2000;
-/// A longer line is cut here (a guest may print a long line): the ring's
-/// memory stays bounded by lines × this.
-const MAX_TEXT: usize = 4096;
+/// The most `[console] log_lines` may ask for (see `LINE_BYTES`: at most
+/// about 115 MiB).
+pub const MAX_LINES: usize = 50_000;
+/// A longer text is cut here (a guest may print a long line), and a longer
+/// target: so a line's memory is bounded.
+const MAX_TEXT: usize = 2048;
+const MAX_TARGET: usize = 128;
+/// The most memory one kept line takes: its text and target at their caps
+/// (allocated to their length: `push` trims the spare capacity), the
+/// `LogLine` with its reference counts, and its slot in the ring. The ring
+/// holds at most `log_lines` × this: 2000 lines (the default) ≤ 4.6 MiB.
+pub const LINE_BYTES: usize = MAX_TEXT
+    + '…'.len_utf8()
+    + MAX_TARGET
+    + std::mem::size_of::<LogLine>()
+    + 2 * std::mem::size_of::<usize>()
+    + std::mem::size_of::<Arc<LogLine>>();
 /// Lines a live watcher may fall behind before it misses some (it then
 /// catches up from the ring).
 const LIVE_BUFFER: usize = 1024;
@@ -49,6 +63,10 @@ pub struct LogLine {
 /// The newest log lines.
 #[derive(Debug)]
 pub struct LogRing {
+    /// When the ring was made (Unix ms): a process's lines are numbered
+    /// from 1, so a number alone does not say which run it was from. The
+    /// stream's event ids carry it (`<boot>-<seq>`).
+    pub boot: u64,
     lines: Mutex<Lines>,
     /// Read without the lock, so a ring of 0 lines costs an event nothing.
     capacity: AtomicUsize,
@@ -65,6 +83,7 @@ struct Lines {
 impl LogRing {
     pub fn new(capacity: usize) -> LogRing {
         LogRing {
+            boot: crate::clock::unix_now_ms(),
             lines: Mutex::new(Lines::default()),
             capacity: AtomicUsize::new(capacity),
             live: broadcast::channel(LIVE_BUFFER).0,
@@ -96,14 +115,12 @@ impl LogRing {
         if capacity == 0 {
             return;
         }
-        if text.len() > MAX_TEXT {
-            let mut cut = MAX_TEXT;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
-        }
+        cut(&mut text, MAX_TEXT);
+        // The text grew as it was written: keep only what it holds, so a
+        // line costs what `LINE_BYTES` says.
+        text.shrink_to_fit();
+        let mut target = target.to_string();
+        cut(&mut target, MAX_TARGET);
         let at_ms = crate::clock::unix_now_ms();
         let mut l = self.lines();
         l.last += 1;
@@ -111,7 +128,7 @@ impl LogRing {
             seq: l.last,
             at_ms,
             level,
-            target: target.to_string(),
+            target,
             text,
         });
         while l.kept.len() >= capacity {
@@ -132,6 +149,15 @@ impl LogRing {
         (lines, l.last)
     }
 
+    /// Where a reader who last saw line `seq` of the run `boot` (`None`:
+    /// unsaid) goes on from: after it, if it is of this run; from the
+    /// oldest line kept if it is another run's — a number this run has
+    /// not reached is one (the reader saw the gateway before a restart).
+    pub fn resume_after(&self, boot: Option<u64>, seq: u64) -> u64 {
+        let other_run = boot.is_some_and(|b| b != self.boot) || seq > self.lines().last;
+        if other_run { 0 } else { seq }
+    }
+
     /// The newest `limit` lines, oldest first; and the last number given.
     pub fn tail(&self, limit: usize) -> (Vec<Arc<LogLine>>, u64) {
         let l = self.lines();
@@ -144,6 +170,18 @@ impl LogRing {
     /// them from the ring (`after`).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LogLine>> {
         self.live.subscribe()
+    }
+}
+
+/// Cuts `text` to at most `max` bytes on a character, an ellipsis saying so.
+fn cut(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut at = max;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+        text.push('…');
     }
 }
 
@@ -268,6 +306,36 @@ mod tests {
         let (lines, _) = ring.after(0, 1);
         assert!(lines[0].text.len() <= MAX_TEXT + '…'.len_utf8());
         assert!(lines[0].text.ends_with('…'));
+    }
+
+    #[test]
+    fn a_line_costs_at_most_line_bytes() {
+        let ring = LogRing::new(1);
+        let mut text = String::with_capacity(64 * 1024);
+        text.push_str(&"x".repeat(10_000));
+        ring.push("INFO", &"t".repeat(1000), text);
+        let (lines, _) = ring.after(0, 1);
+        let l = &lines[0];
+        assert!(
+            l.text.capacity() <= MAX_TEXT + '…'.len_utf8(),
+            "{}",
+            l.text.capacity()
+        );
+        assert!(l.target.len() <= MAX_TARGET + '…'.len_utf8());
+        const { assert!(LINE_BYTES < 2400) };
+    }
+
+    #[test]
+    fn a_reader_from_another_run_starts_from_the_oldest_line() {
+        let ring = LogRing::new(10);
+        for i in 1..=3 {
+            ring.push("INFO", "t", format!("{i}"));
+        }
+        assert_eq!(ring.resume_after(Some(ring.boot), 2), 2);
+        assert_eq!(ring.resume_after(None, 2), 2);
+        // Another run's id, or a number this run has not reached.
+        assert_eq!(ring.resume_after(Some(ring.boot + 1), 2), 0);
+        assert_eq!(ring.resume_after(None, 500), 0);
     }
 
     #[test]

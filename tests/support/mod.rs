@@ -5,6 +5,7 @@ pub mod api;
 pub mod logs;
 pub mod onebot_peer;
 pub mod receiver;
+pub mod sse;
 pub mod wait;
 pub mod webdriver;
 

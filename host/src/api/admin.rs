@@ -2,7 +2,8 @@
 //! webhook reports (`/admin/webhook`); bots' KV stores (`/admin/kv/<bot>`);
 //! the clock bots and timers see (`/admin/clock`, movable on `sim`);
 //! enabling and disabling a bot (`/admin/scripts/<name>/enable|disable`);
-//! the per-message trace (`/admin/trace`, `super::trace`); the recent log
+//! the per-message trace (`/admin/trace`, `super::trace`); a dry run of a
+//! typed message through the bots (`/admin/dry-run`, `super::dry_run`); the recent log
 //! lines (`/admin/logs`, `super::logs`); and `/metrics` for Prometheus
 //! (`super::metrics`).
 //!
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         // as `/admin/scripts`, so it opens to the same clients.
         .route("/metrics", get(super::metrics::metrics))
         .merge(super::trace::routes())
+        .merge(super::dry_run::routes())
         .merge(super::console::admin_routes())
         .layer(middleware::from_fn_with_state(state, guard))
 }

@@ -6,11 +6,13 @@
 //!   lines numbered after it (a client pages forward with `after = ` the
 //!   last `seq` it has). Lines come oldest first; `last` is the newest
 //!   number given (0 before any line). `limit`: default 100, at most 1000.
-//! - `GET /admin/logs/stream?after=<seq>` → `event: log`, `id: <seq>`,
+//! - `GET /admin/logs/stream?after=<seq>` → `event: log`, `id: <boot>-<seq>`,
 //!   `data: <LogLine JSON>` per line as it is logged; with `after` (or a
 //!   reconnecting browser's `Last-Event-ID`) the lines after it that the
 //!   ring still holds come first, so a reader misses nothing in between.
-//!   Keep-alive comments every 15 s; the stream ends when the gateway stops.
+//!   An id from before a restart (another `boot`, or a number this run has
+//!   not reached) starts from the oldest line kept. Keep-alive comments
+//!   every 15 s; the stream ends when the gateway stops.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -60,36 +62,46 @@ pub async fn stream(
     Query(q): Query<Resume>,
     headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let resume = q.after.or_else(|| {
-        headers
-            .get("last-event-id")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok())
+    // `Last-Event-ID` is `<boot>-<seq>` (this stream's ids); `after` a
+    // plain number, as `/admin/logs` pages.
+    let resume = q.after.map(|seq| (None, seq)).or_else(|| {
+        let id = headers.get("last-event-id")?.to_str().ok()?.trim();
+        match id.split_once('-') {
+            Some((boot, seq)) => Some((boot.parse().ok(), seq.parse().ok()?)),
+            None => Some((None, id.parse().ok()?)),
+        }
     });
     let live = s.logs.subscribe();
     // Subscribed first: a line logged meanwhile is in the ring or in
     // `live` (or both: numbers tell).
-    let (sent, replay) = match resume {
-        Some(after) => (after, s.logs.after(after, usize::MAX).0.into()),
-        None => (s.logs.after(u64::MAX, 0).1, VecDeque::new()),
+    let (sent, behind) = match resume {
+        Some((boot, seq)) => (s.logs.resume_after(boot, seq), true),
+        None => (s.logs.after(u64::MAX, 0).1, false),
     };
+    let boot = s.logs.boot;
     let lines = Lines {
         ring: s.logs.clone(),
         live,
-        replay,
+        replay: VecDeque::new(),
+        behind,
         sent,
         stop: s.stopping.subscribe(),
     };
-    let events = futures_util::stream::unfold(lines, |mut l| async move {
+    let events = futures_util::stream::unfold(lines, move |mut l| async move {
         let line = l.next().await?;
         let event = Event::default()
             .event("log")
-            .id(line.seq.to_string())
+            .id(format!("{boot}-{}", line.seq))
             .data(serde_json::to_string(&*line).unwrap_or_default());
         Some((Ok(event), l))
     });
     Sse::new(events).keep_alive(KeepAlive::default())
 }
+
+/// Lines a catching-up reader copies out of the ring at a time: the ring's
+/// lock (which every log line takes) is held for one page, never for the
+/// whole ring.
+const REPLAY_PAGE: usize = 256;
 
 /// A watcher's place in the log: what it still has to replay, what comes
 /// live, and the last number it was sent.
@@ -97,6 +109,9 @@ struct Lines {
     ring: Arc<LogRing>,
     live: broadcast::Receiver<Arc<LogLine>>,
     replay: VecDeque<Arc<LogLine>>,
+    /// More may be in the ring after `sent` than `live` holds: read it
+    /// from the ring, a page at a time, before going live.
+    behind: bool,
     sent: u64,
     stop: watch::Receiver<bool>,
 }
@@ -109,6 +124,12 @@ impl Lines {
             if *self.stop.borrow() {
                 return None;
             }
+            if self.replay.is_empty() && self.behind {
+                let page = self.ring.after(self.sent, REPLAY_PAGE).0;
+                // A full page: there may be more.
+                self.behind = page.len() == REPLAY_PAGE;
+                self.replay = page.into();
+            }
             let line = match self.replay.pop_front() {
                 Some(line) => line,
                 None => tokio::select! {
@@ -117,7 +138,7 @@ impl Lines {
                         Ok(line) => line,
                         // Fell behind: what was missed is in the ring.
                         Err(RecvError::Lagged(_)) => {
-                            self.replay = self.ring.after(self.sent, usize::MAX).0.into();
+                            self.behind = true;
                             continue;
                         }
                         Err(RecvError::Closed) => return None,

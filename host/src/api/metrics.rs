@@ -47,57 +47,51 @@ impl fmt::Debug for Gateway {
     }
 }
 
-/// One counter per bot, read from its stats by `read`.
-type PerBot = (&'static str, &'static str, fn(&Script) -> u64);
-
-const BOT_COUNTERS: [PerBot; 10] = [
+/// Each bot's counters, `openqq_bot_<name>_total` and what they count, in
+/// the order `bot_counts` reads them.
+const BOT_COUNTERS: [(&str, &str); 10] = [
+    ("calls", "Calls of the bot (messages offered to it)"),
+    ("decisions", "Messages the bot took (a reply or a mute)"),
+    ("passes", "Messages the bot passed on"),
     (
-        "openqq_bot_calls",
-        "Calls of the bot (messages offered to it)",
-        |s| at(&s.stats.calls),
-    ),
-    (
-        "openqq_bot_decisions",
-        "Messages the bot took (a reply or a mute)",
-        |s| at(&s.stats.decisions),
-    ),
-    ("openqq_bot_passes", "Messages the bot passed on", |s| {
-        at(&s.stats.passes)
-    }),
-    (
-        "openqq_bot_traps",
+        "traps",
         "Calls that trapped or hit a memory or resource cap",
-        |s| at(&s.stats.traps),
     ),
+    ("timeouts", "Calls stopped at their CPU deadline"),
+    ("wall_clock", "Calls stopped at their wall-clock limit"),
     (
-        "openqq_bot_timeouts",
-        "Calls stopped at their CPU deadline",
-        |s| at(&s.stats.timeouts),
-    ),
-    (
-        "openqq_bot_wall_clock",
-        "Calls stopped at their wall-clock limit",
-        |s| at(&s.stats.wall_clock),
-    ),
-    (
-        "openqq_bot_skipped",
+        "skipped",
         "Messages passed on without a call (paused, or instance busy)",
-        |s| at(&s.stats.skipped),
     ),
     (
-        "openqq_bot_other_chats",
+        "other_chats",
         "Messages of chats outside the bot's chats grant",
-        |s| at(&s.stats.other_chats),
     ),
-    ("openqq_bot_timer_calls", "Timer calls", |s| {
-        at(&s.stats.timer_calls)
-    }),
-    (
-        "openqq_bot_denied",
-        "Actions refused by the bot's grants and quotas",
-        |s| s.current().granted.denials.total(),
-    ),
+    ("timer_calls", "Timer calls"),
+    ("denied", "Actions refused by the bot's grants and quotas"),
 ];
+
+/// A bot's counters, in the order of `BOT_COUNTERS`.
+fn bot_counts(s: &Script) -> [u64; 10] {
+    let st = &s.stats;
+    let stats = [
+        &st.calls,
+        &st.decisions,
+        &st.passes,
+        &st.traps,
+        &st.timeouts,
+        &st.wall_clock,
+        &st.skipped,
+        &st.other_chats,
+        &st.timer_calls,
+    ];
+    let mut all = [0; 10];
+    for (count, stat) in all.iter_mut().zip(stats) {
+        *count = at(stat);
+    }
+    all[9] = s.current().granted.denials.total();
+    all
+}
 
 fn at(c: &AtomicU64) -> u64 {
     ScriptStats::get(c)
@@ -106,11 +100,13 @@ fn at(c: &AtomicU64) -> u64 {
 impl Collector for Gateway {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), fmt::Error> {
         let scripts = self.0.scripts.list();
-        for (name, help, read) in BOT_COUNTERS {
-            let mut family = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
-            for s in scripts.iter() {
+        let counts: Vec<[u64; 10]> = scripts.iter().map(|s| bot_counts(s)).collect();
+        for (i, (name, help)) in BOT_COUNTERS.into_iter().enumerate() {
+            let name = format!("openqq_bot_{name}");
+            let mut family = enc.encode_descriptor(&name, help, None, MetricType::Counter)?;
+            for (s, counts) in scripts.iter().zip(&counts) {
                 let labels = [("bot", &*s.name)];
-                ConstCounter::new(read(s)).encode(family.encode_family(&labels)?)?;
+                ConstCounter::new(counts[i]).encode(family.encode_family(&labels)?)?;
             }
         }
         let mut calls = enc.encode_descriptor(

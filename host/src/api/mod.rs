@@ -5,6 +5,7 @@
 mod admin;
 mod admin_auth;
 mod console;
+mod dry_run;
 pub mod error;
 pub mod extract;
 pub mod guard;

@@ -43,8 +43,17 @@ async fn app(dialect: Dialect, access_token: Option<&str>) -> Router {
         drop(keep);
     });
     tokio::spawn(async move { while inbound_rx.recv().await.is_some() {} });
+    let reports = crate::webhook::Reports {
+        webhook: None,
+        buffer: crate::webhook::ReportBuffer::new(20),
+        dialect,
+        post_events: Arc::new(Vec::new()),
+    };
+    let dry_run =
+        crate::pipeline::Pipeline::new(session.clone(), Vec::new(), Arc::new(reports)).dry_run();
     super::router(
         AppState {
+            dry_run,
             session: session.clone(),
             sim: Some(sim),
             scripts: crate::scripts::Registry::new(session, crate::timers::scratch()),

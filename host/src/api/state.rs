@@ -34,6 +34,8 @@ pub struct AppState {
     /// The recent log lines (`/admin/logs`): the process's ring, empty
     /// unless `main` installed its layer.
     pub logs: Arc<crate::logring::LogRing>,
+    /// Typed messages through the bots with nothing sent (`/admin/dry-run`).
+    pub dry_run: crate::pipeline::DryRun,
 }
 
 /// How many `async=1` sends may be under way in the background at once.

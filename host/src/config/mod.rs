@@ -271,7 +271,8 @@ pub struct ConsoleSection {
     /// How many traces `/admin/trace` keeps (the newest); 0 turns tracing
     /// off, and recording then costs nothing.
     pub trace_size: usize,
-    /// How many recent log lines are kept (0: none).
+    /// How many recent log lines are kept (0: none; at most
+    /// `logring::MAX_LINES`, each at most `logring::LINE_BYTES`).
     pub log_lines: usize,
 }
 
@@ -288,7 +289,7 @@ impl Default for ConsoleSection {
 }
 
 impl ConsoleSection {
-    const MAX_LOG_LINES: usize = 1_000_000;
+    const MAX_LOG_LINES: usize = crate::logring::MAX_LINES;
 
     fn check(&self) -> anyhow::Result<()> {
         if self.trace_size > MAX_TRACE_SIZE {

@@ -158,7 +158,7 @@ impl<'c> Lane<'c> {
     /// Starts the effects of `chat`'s decision, in order; the chat's next
     /// message to decide, if one is waiting.
     async fn carry_out(&mut self, chat: ChatKey, effects: Effects) -> Option<InboundMessage> {
-        for work in effects.0 {
+        for work in effects.work {
             start(work, &mut self.in_flight).await;
         }
         self.held.decided(&chat)

@@ -11,6 +11,7 @@
 //! the lane does not wait while QQ confirms them. The account's own sends
 //! never come back here: the session only forwards what it received.
 
+mod dry_run;
 mod lane;
 mod traced;
 
@@ -29,6 +30,8 @@ use crate::model::{Decided, InboundMessage};
 use crate::session::{Gone, Inbound, SessionHandle};
 use crate::trace::{Step, Traces};
 use lane::lane;
+
+pub use dry_run::{DryRun, DryRunAnswer, Suppressed};
 
 /// Lanes handle chats in parallel; a chat always maps to the same lane.
 pub const LANES: usize = 8;
@@ -54,16 +57,47 @@ const IN_FLIGHT: usize = 1024;
 /// does not wait for them to end. So the
 /// work must be handed to QQ (the outbox, the backend's link) on its first
 /// poll: whatever it awaits after that is confirmation.
+///
+/// In a dry run (`Effects::dry_run`) the sink records instead: whoever
+/// leaves work says what it would do (`would`), and work pushed anyway is
+/// dropped unpolled — a future does nothing until polled.
 #[derive(Default)]
-pub struct Effects(Vec<BoxFuture<'static, ()>>);
+pub struct Effects {
+    work: Vec<BoxFuture<'static, ()>>,
+    /// `Some` in a dry run: what the work would have been, in order.
+    dry: Option<Vec<Suppressed>>,
+}
 
 impl Effects {
+    /// A sink that carries out nothing and records what it is told.
+    pub fn dry_run() -> Effects {
+        Effects {
+            work: Vec::new(),
+            dry: Some(Vec::new()),
+        }
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        self.dry.is_some()
+    }
+
     pub fn push(&mut self, work: impl Future<Output = ()> + Send + 'static) {
-        self.0.push(Box::pin(work));
+        if self.dry.is_none() {
+            self.work.push(Box::pin(work));
+        }
+    }
+
+    /// In a dry run, records what would have been done (and says so in the
+    /// trace); outside one, nothing.
+    pub fn would(&mut self, trace: &crate::trace::Handle, what: Suppressed) {
+        if let Some(dry) = &mut self.dry {
+            trace.step(|| Step::note(format!("not done: {}", what.describe())));
+            dry.push(what);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.work.is_empty()
     }
 }
 
@@ -79,6 +113,12 @@ pub trait Handler: Send + Sync + 'static {
 /// Where a message goes when no handler took it.
 pub trait Fallback: Send + Sync + 'static {
     fn pass(&self, msg: InboundMessage);
+
+    /// What `pass` would do with `msg`, said without doing it (a dry run):
+    /// for the webhook, the report it would be posted.
+    fn would_pass(&self, _msg: &InboundMessage) -> serde_json::Value {
+        serde_json::Value::Null
+    }
 }
 
 /// The pipeline, before its lanes start.
@@ -123,6 +163,12 @@ impl Pipeline {
     pub fn traced(mut self, traces: Traces) -> Pipeline {
         self.traces = traces;
         self
+    }
+
+    /// Runs typed messages through the same chain without effects
+    /// (`/admin/dry-run`).
+    pub fn dry_run(&self) -> DryRun {
+        DryRun::new(self.chain.clone(), self.traces.clone())
     }
 
     /// Starts the lanes. Messages go in through the returned `Lanes` (the

@@ -7,8 +7,9 @@
 use std::sync::Arc;
 
 use super::loaded::LoadedScript;
+use crate::grants::Chat;
 use crate::model::{MemberRef, SendOrigin};
-use crate::pipeline::Effects;
+use crate::pipeline::{Effects, Suppressed};
 use crate::session::{PreparedSend, SessionHandle};
 use crate::trace::{Done, Handle, Step, Who};
 
@@ -37,7 +38,8 @@ pub async fn carry_out(
 }
 
 /// As `carry_out`, as effects of the message being handled: each action is
-/// handed to QQ in order without holding the chat's lane.
+/// handed to QQ in order without holding the chat's lane. In a dry run each
+/// is only recorded (`Effects::would`).
 pub fn queue_effects(
     session: &SessionHandle,
     version: &Arc<LoadedScript>,
@@ -46,7 +48,36 @@ pub fn queue_effects(
     trace: &Handle,
 ) {
     for action in queued {
-        effects.push(one(session.clone(), version.clone(), action, trace.clone()));
+        if effects.is_dry_run() {
+            effects.would(trace, suppressed(&version.name, &action));
+        } else {
+            effects.push(one(session.clone(), version.clone(), action, trace.clone()));
+        }
+    }
+}
+
+/// What a dry run says of an action it does not carry out.
+fn suppressed(bot: &str, action: &Queued) -> Suppressed {
+    match action {
+        Queued::Send(send) => {
+            let mut s = Suppressed::new(bot, "send");
+            s.chat = Some(Chat::of_target(&send.target).to_string());
+            s.text = Some(send.content.clone());
+            s
+        }
+        Queued::Mute(target, secs) => {
+            let mut s = Suppressed::new(bot, if *secs == 0 { "unmute" } else { "mute" });
+            s.chat = Some(Chat::group(target.gnumber.0).to_string());
+            s.qq = Some(target.qq.to_string());
+            s.secs = (*secs > 0).then_some(u64::from(*secs));
+            s
+        }
+        Queued::Kick(target) => {
+            let mut s = Suppressed::new(bot, "kick");
+            s.chat = Some(Chat::group(target.gnumber.0).to_string());
+            s.qq = Some(target.qq.to_string());
+            s
+        }
     }
 }
 

@@ -313,6 +313,8 @@ impl Instance {
             .data_mut()
             .begin(&msg.id, Handling::of_message(msg), v.deadline);
         self.store.data_mut().addressed = Some((msg.id.clone(), msg.addressing.clone()));
+        // A dry run's store writes and timers are kept apart for the call.
+        self.store.data_mut().dry_run = msg.trace.is_dry_run().then(Default::default);
         self.store.set_epoch_deadline(1);
         let message = to_wit(msg);
         // Dropping the call's future at the limit abandons the guest where
@@ -328,6 +330,11 @@ impl Instance {
             }
         };
         self.store.data_mut().end();
+        if let Some(kept) = self.store.data_mut().dry_run.take()
+            && let Some(said) = kept.summary(&v.name)
+        {
+            msg.trace.step(|| crate::trace::Step::note(said));
+        }
         match result {
             Ok(Ok(d)) => Ok(d.map(|d| Decision {
                 reply: d.reply,

@@ -15,6 +15,7 @@ mod addressing;
 mod bindings;
 mod cache;
 pub mod check;
+mod dry_store;
 mod engine;
 mod error;
 mod gate;

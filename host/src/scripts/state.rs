@@ -141,6 +141,8 @@ pub struct BotState {
     pub in_init: bool,
     /// The timers `init` declared (0.2.0), taken by the instance after it.
     pub declared: Vec<crate::timers::Declared>,
+    /// In a dry-run call: its store writes and timers, kept apart.
+    pub dry_run: Option<super::dry_store::DryStore>,
 }
 
 /// What the host imports need: who is calling, about which message, the
@@ -216,6 +218,7 @@ impl BotState {
             http_requests: 0,
             in_init: false,
             declared: Vec::new(),
+            dry_run: None,
         }
     }
 

@@ -35,12 +35,19 @@ impl BotState {
 impl kv::Host for BotState {
     fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, kv::Error> {
         let storage = self.host.timers.storage();
-        storage.kv_get(&self.host.script, &key).map_err(to_wit)
+        match &self.dry_run {
+            Some(d) => d.get(storage, &self.host.script, &key),
+            None => storage.kv_get(&self.host.script, &key),
+        }
+        .map_err(to_wit)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), kv::Error> {
         self.admit_write().map_err(kv::Error::Quota)?;
         let (storage, bot, quota) = self.kv_parts();
+        if let Some(d) = &mut self.dry_run {
+            return d.set(key, value, &quota).map_err(to_wit);
+        }
         self.off_clock(move || storage.kv_set(&bot, &key, &value, &quota))
             .await
             .map_err(kv::Error::Store)?
@@ -50,6 +57,9 @@ impl kv::Host for BotState {
     async fn delete(&mut self, key: String) -> Result<bool, kv::Error> {
         self.admit_write().map_err(kv::Error::Quota)?;
         let (storage, bot, _) = self.kv_parts();
+        if let Some(d) = &mut self.dry_run {
+            return d.delete(&storage, &bot, key).map_err(to_wit);
+        }
         self.off_clock(move || storage.kv_delete(&bot, &key))
             .await
             .map_err(kv::Error::Store)?
@@ -58,12 +68,21 @@ impl kv::Host for BotState {
 
     fn keys(&mut self, prefix: String) -> Result<Vec<String>, kv::Error> {
         let storage = self.host.timers.storage();
-        storage.kv_keys(&self.host.script, &prefix).map_err(to_wit)
+        match &self.dry_run {
+            Some(d) => d.keys(storage, &self.host.script, &prefix),
+            None => storage.kv_keys(&self.host.script, &prefix),
+        }
+        .map_err(to_wit)
     }
 
     async fn increment(&mut self, key: String, delta: i64) -> Result<i64, kv::Error> {
         self.admit_write().map_err(kv::Error::Quota)?;
         let (storage, bot, quota) = self.kv_parts();
+        if let Some(d) = &mut self.dry_run {
+            return d
+                .increment(&storage, &bot, key, delta, &quota)
+                .map_err(to_wit);
+        }
         self.off_clock(move || storage.kv_increment(&bot, &key, delta, &quota))
             .await
             .map_err(kv::Error::Store)?
@@ -117,6 +136,11 @@ impl timers::Host for BotState {
 
     async fn after(&mut self, name: String, delay_ms: u64, payload: String) -> Result<(), String> {
         self.admit_write()?;
+        if let Some(d) = &mut self.dry_run {
+            check_name(&name)?;
+            d.timer_set(&name, delay_ms);
+            return Ok(());
+        }
         let timers = self.host.timers.clone();
         let bot = self.host.script.clone();
         let max = self.host.sandbox.timers_max_pending;
@@ -129,6 +153,15 @@ impl timers::Host for BotState {
     async fn cancel(&mut self, name: String) -> bool {
         if self.admit_write().is_err() {
             return false;
+        }
+        if let Some(d) = &mut self.dry_run {
+            d.timer_cancelled(&name);
+            return self
+                .host
+                .timers
+                .pending(&self.host.script)
+                .iter()
+                .any(|p| p.name == name);
         }
         let timers = self.host.timers.clone();
         let bot = self.host.script.clone();

@@ -188,7 +188,14 @@ impl SessionHandle {
 
     /// Reports an event to subscribers (none listening is fine).
     pub fn emit(&self, e: Event) {
-        self.inner.stats.event();
+        // `/metrics` counts what QQ told: joins, leaves, friends. The
+        // gateway's own login, stop and state changes are not received.
+        if !matches!(
+            e,
+            Event::Login { .. } | Event::Stop | Event::StateChange { .. }
+        ) {
+            self.inner.stats.event();
+        }
         let e = Arc::new(e);
         let _ = self.inner.reports.send(SessionEvent::Event(e.clone()));
         let _ = self.inner.events.send(e);

@@ -11,6 +11,17 @@ use super::SessionHandle;
 impl SessionHandle {
     /// Fills in session ids and display names from the contact cache.
     pub(super) fn normalise(&self, raw: RawInbound) -> InboundMessage {
+        self.normalise_as(raw, true)
+    }
+
+    /// As a received message would be normalised, remembering nothing (a
+    /// dry run: the message never came, so `get_recent_info` does not
+    /// list its sender).
+    pub fn normalise_dry_run(&self, raw: RawInbound) -> InboundMessage {
+        self.normalise_as(raw, false)
+    }
+
+    fn normalise_as(&self, raw: RawInbound, received: bool) -> InboundMessage {
         let c = self.contacts();
         let user = &c.user;
         let me = Person {
@@ -89,7 +100,9 @@ impl SessionHandle {
                         name: f.display_name().to_string(),
                     },
                 );
-                self.note_recent(raw.sender, None);
+                if received {
+                    self.note_recent(raw.sender, None);
+                }
                 (ChatKind::Friend, sender, me, None, None)
             }
             RawChat::Group(n) => {
@@ -117,7 +130,9 @@ impl SessionHandle {
                 Some(discuss_ref(k)),
             ),
             RawChat::GroupSess(n) => {
-                self.note_recent(raw.sender, Some(n));
+                if received {
+                    self.note_recent(raw.sender, Some(n));
+                }
                 (
                     ChatKind::Sess,
                     member(n, raw.sender),

@@ -59,7 +59,7 @@ fn st<E: Into<redb::Error>>(what: &'static str) -> impl Fn(E) -> KvError {
 }
 
 impl KvQuota {
-    fn check_key(&self, key: &str) -> Result<(), KvError> {
+    pub(crate) fn check_key(&self, key: &str) -> Result<(), KvError> {
         if key.is_empty() {
             return Err(KvError::Quota("a key must not be empty".to_string()));
         }
@@ -73,7 +73,7 @@ impl KvQuota {
         Ok(())
     }
 
-    fn check_value(&self, len: usize) -> Result<(), KvError> {
+    pub(crate) fn check_value(&self, len: usize) -> Result<(), KvError> {
         if len > self.max_value_bytes {
             return Err(KvError::Quota(format!(
                 "value is {len} bytes, over kv_max_value_bytes = {}",
@@ -163,18 +163,7 @@ impl Storage {
                 .map(|v| v.value().to_vec());
             let (current, old_len) = match old {
                 None => (0, None),
-                Some(bytes) => {
-                    let n = std::str::from_utf8(&bytes)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<i64>().ok())
-                        .ok_or_else(|| {
-                            KvError::NotANumber(format!(
-                                "`{key}` holds {} bytes that are not a decimal integer",
-                                bytes.len()
-                            ))
-                        })?;
-                    (n, Some(bytes.len()))
-                }
+                Some(bytes) => (counter(key, &bytes)?, Some(bytes.len())),
             };
             let next = current.checked_add(delta).ok_or_else(|| {
                 KvError::NotANumber(format!("`{key}`: {current} + {delta} overflows"))
@@ -300,6 +289,22 @@ impl Storage {
         tx.commit().map_err(st("commit"))?;
         Ok(out)
     }
+}
+
+/// The decimal integer a counter's value holds (`kv_increment`).
+///
+/// # Errors
+/// `NotANumber` when the bytes are not one.
+pub fn counter(key: &str, bytes: &[u8]) -> Result<i64, KvError> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .ok_or_else(|| {
+            KvError::NotANumber(format!(
+                "`{key}` holds {} bytes that are not a decimal integer",
+                bytes.len()
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -40,6 +40,12 @@ impl Handle {
         }
     }
 
+    /// Whether this is a dry run's trace: whoever would act on QQ, the
+    /// webhook or the bot's store records what it would do instead.
+    pub fn is_dry_run(&self) -> bool {
+        self.0.as_ref().is_some_and(|l| l.is_dry_run())
+    }
+
     /// The trace's number, when on.
     pub fn seq(&self) -> Option<u64> {
         self.0.as_ref().map(|l| l.seq())

@@ -40,6 +40,9 @@ pub struct Header {
     pub at_ms: u64,
     /// `Field::Id` is a prefix: the id is `<id>:<seq>` (`event:17`).
     pub numbered: bool,
+    /// A dry run (`/admin/dry-run`): the message was typed by an operator
+    /// and nothing it caused reached QQ or the webhook.
+    pub dry_run: bool,
     text: String,
     /// Where each field is in `text`, when set.
     spans: [Option<(u32, u32)>; FIELDS],
@@ -52,6 +55,7 @@ impl Header {
             kind,
             at_ms: crate::clock::unix_now_ms(),
             numbered: kind != Kind::Message,
+            dry_run: false,
             text: String::with_capacity(96),
             spans: [None; FIELDS],
         }

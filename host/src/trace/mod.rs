@@ -25,7 +25,7 @@ mod verdict;
 pub use handle::Handle;
 pub use header::{Field, Header, Kind};
 pub use ring::{Live, Query, Trace, Traces, Viewer};
-pub use step::{BotId, BotOutcome, Done, Step, Who};
+pub use step::{BotId, BotOutcome, Done, Stamped, Step, Who};
 pub use verdict::Outcome;
 
 /// Content longer than this many characters is cut in a trace.

@@ -92,6 +92,21 @@ struct State {
 }
 
 impl Live {
+    /// A trace numbered `seq`, begun now, with one handle.
+    fn begun(seq: u64, head: Header, changes: Arc<Changes>) -> Arc<Live> {
+        Arc::new(Live {
+            seq,
+            head,
+            started: Instant::now(),
+            state: Mutex::new(State {
+                steps: Vec::with_capacity(STEPS),
+                done: false,
+            }),
+            handles: AtomicUsize::new(1),
+            changes,
+        })
+    }
+
     pub fn seq(&self) -> u64 {
         self.seq
     }
@@ -124,6 +139,10 @@ impl Live {
         }
     }
 
+    pub fn is_dry_run(&self) -> bool {
+        self.head.dry_run
+    }
+
     fn asked(&self, bot: &str) -> bool {
         self.state()
             .steps
@@ -150,6 +169,7 @@ impl Live {
             sender: text(Field::Sender),
             sender_qq: text(Field::SenderQq),
             content: text(Field::Content).unwrap_or_default(),
+            dry_run: h.dry_run,
             steps,
             outcome,
             why,
@@ -169,6 +189,9 @@ pub struct Trace {
     pub sender: Option<String>,
     pub sender_qq: Option<String>,
     pub content: String,
+    /// Present (true) only on a dry run's trace.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
     pub steps: Vec<Stamped>,
     pub outcome: Outcome,
     pub why: String,
@@ -197,6 +220,28 @@ struct Shared {
     /// A std mutex: held to push or to pick traces, never across `.await`.
     ring: Mutex<Ring>,
     changes: Arc<Changes>,
+}
+
+impl Shared {
+    /// A new trace, numbered, in the ring (the oldest goes when full).
+    fn push(&self, head: Header) -> Arc<Live> {
+        let (live, evicted) = {
+            let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+            let seq = ring.next;
+            ring.next += 1;
+            let live = Live::begun(seq, head, self.changes.clone());
+            let evicted = if ring.traces.len() >= self.size {
+                ring.traces.pop_front()
+            } else {
+                None
+            };
+            ring.traces.push_back(live.clone());
+            (live, evicted)
+        };
+        // Freed outside the lock.
+        drop(evicted);
+        live
+    }
 }
 
 #[derive(Default)]
@@ -235,36 +280,30 @@ impl Traces {
 
     /// Begins a trace; `head` is only built when tracing is on.
     pub fn begin(&self, head: impl FnOnce() -> Header) -> Handle {
-        let Some(shared) = &self.0 else {
-            return Handle::off();
-        };
-        let head = head();
-        let (live, evicted) = {
-            let mut ring = shared.ring.lock().unwrap_or_else(|p| p.into_inner());
-            let seq = ring.next;
-            ring.next += 1;
-            let live = Arc::new(Live {
-                seq,
+        match &self.0 {
+            Some(shared) => Handle::new(shared.push(head())),
+            None => Handle::off(),
+        }
+    }
+
+    /// Begins a dry run's trace (`head` marked as one), and the trace to
+    /// read once every handle is gone. It is always recorded — the dry
+    /// run's answer is made of it — in the ring when tracing is on, else
+    /// on its own (numbered 0, seen by nobody else).
+    pub fn begin_dry_run(&self, mut head: Header) -> (Handle, Arc<Live>) {
+        head.dry_run = true;
+        let live = match &self.0 {
+            Some(shared) => shared.push(head),
+            None => Live::begun(
+                0,
                 head,
-                started: Instant::now(),
-                state: Mutex::new(State {
-                    steps: Vec::with_capacity(STEPS),
-                    done: false,
+                Arc::new(Changes {
+                    tx: broadcast::channel(1).0,
+                    viewers: AtomicUsize::new(0),
                 }),
-                handles: AtomicUsize::new(1),
-                changes: shared.changes.clone(),
-            });
-            let evicted = if ring.traces.len() >= shared.size {
-                ring.traces.pop_front()
-            } else {
-                None
-            };
-            ring.traces.push_back(live.clone());
-            (live, evicted)
+            ),
         };
-        // Freed outside the lock.
-        drop(evicted);
-        Handle::new(live)
+        (Handle::new(live.clone()), live)
     }
 
     fn ring(&self) -> Option<MutexGuard<'_, Ring>> {

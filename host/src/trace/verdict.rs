@@ -162,10 +162,13 @@ impl<'a> Seen<'a> {
 /// The outcome and the one-line why of a trace with these steps.
 pub(super) fn judge(head: &Header, steps: &[Stamped], done: bool) -> (Outcome, String) {
     let seen = Seen::gather(steps);
-    let (outcome, why) = match head.kind {
+    let (outcome, mut why) = match head.kind {
         Kind::Message => message(&seen),
         Kind::Event | Kind::Timer => call(head, &seen),
     };
+    if head.dry_run {
+        why = format!("dry run, nothing sent: {why}");
+    }
     if done {
         (outcome, why)
     } else {

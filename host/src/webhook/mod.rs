@@ -218,20 +218,21 @@ pub struct WebhookStats {
 
 impl WebhookStats {
     /// A plain copy: (answered, acted, ignored, failed, dropped).
+    ///
+    /// Read before the answers by status (`by_status`, `post_time`): the
+    /// acquire here pairs with `answered`'s release.
     pub fn snapshot(&self) -> [u64; 5] {
-        [
-            &self.answered,
-            &self.acted,
-            &self.ignored,
-            &self.failed,
-            &self.dropped,
-        ]
-        .map(|c| c.load(Ordering::Relaxed))
+        let answered = self.answered.load(Ordering::Acquire);
+        let [acted, ignored, failed, dropped] =
+            [&self.acted, &self.ignored, &self.failed, &self.dropped]
+                .map(|c| c.load(Ordering::Relaxed));
+        [answered, acted, ignored, failed, dropped]
     }
 
-    /// Counts an answer by its status class, and its post's time.
+    /// Counts an answer by its status class, and its post's time. The
+    /// total goes last (released after them; `snapshot` acquires it first),
+    /// so a scrape never shows more answers than answers by status.
     fn answered(&self, status: u16, took: Duration) {
-        self.answered.fetch_add(1, Ordering::Relaxed);
         if let Some(class) = self
             .by_status
             .get(usize::from(status / 100).wrapping_sub(1))
@@ -239,6 +240,7 @@ impl WebhookStats {
             class.fetch_add(1, Ordering::Relaxed);
         }
         self.post_time.record(took);
+        self.answered.fetch_add(1, Ordering::Release);
     }
 }
 

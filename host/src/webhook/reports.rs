@@ -33,13 +33,31 @@ impl crate::pipeline::Fallback for Reports {
         match &self.webhook {
             Some(w) => w.report(msg),
             None => {
-                msg.trace
-                    .step(|| Step::note("no webhook configured (post_api is not set)"));
+                msg.trace.step(|| Step::note(NO_WEBHOOK));
                 tracing::info!(msg_id = %msg.id, kind = msg.kind.v1_type(), handler = "none", "no handler took the message")
             }
         }
     }
+
+    /// The report the webhook would be posted, and whether there is one.
+    fn would_pass(&self, msg: &InboundMessage) -> serde_json::Value {
+        let report = match self.dialect {
+            Dialect::V1 => report::v1(msg),
+            Dialect::V2 => report::v2_received(msg),
+        };
+        let webhook = self.webhook.is_some();
+        msg.trace.step(|| {
+            Step::note(if webhook {
+                "not done: the webhook's post (no bot took it)"
+            } else {
+                NO_WEBHOOK
+            })
+        });
+        serde_json::json!({"webhook": webhook, "report": report})
+    }
 }
+
+const NO_WEBHOOK: &str = "no webhook configured (post_api is not set)";
 
 impl Reports {
     /// Turns the session's own sends and events into v2 reports until the
