@@ -254,3 +254,33 @@ async fn helper_bot(name: &str) {
     );
     gw.gateway.stop().await;
 }
+
+/// The console's dry run fills the same fields as the simulator's JSON: an
+/// @-mention of the account, the sender's role and mentions reach the bot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_carries_mentions_and_the_role_to_the_command_layer() {
+    let data = DataDir::fresh("commands-dry-run");
+    let gw = TestGateway::with_config(support::config_with_store(&data, vec![toolbox()])).await;
+    let dry = |body: Value| {
+        let gw = &gw;
+        async move {
+            let a = gw.post_json("/admin/dry-run", &body).await;
+            assert_eq!(a["dry_run"], true, "{a}");
+            a["decided"]["reply"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let at_me = json!({"kind": "group", "chat": GROUP, "sender": 888888,
+        "content": "@小灰 add 1 1", "at_me": true});
+    assert_eq!(dry(at_me).await, "1 + 1 = 2");
+    let mut warn = json!({"kind": "group", "chat": GROUP, "sender": 888888,
+        "content": "/warn @乙 spam", "mentions": [999999]});
+    assert_eq!(
+        dry(warn.clone()).await,
+        "/warn: for group admins and the owner only"
+    );
+    warn["role"] = json!("owner");
+    assert_eq!(dry(warn).await, "⚠️ 999999 warned (1): spam");
+}
