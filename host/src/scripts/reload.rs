@@ -158,8 +158,14 @@ impl Reloader {
                 // bring in what the start would have refused.
                 Ok(c) => match c.check() {
                     Ok(()) => {
+                        // `[journal]` is read at start: its writer keeps the
+                        // file it opened, so the gate must read that one.
+                        if c.journal != self.config.journal {
+                            tracing::warn!("[journal] changed; it takes effect at the next start");
+                        }
                         self.config = Config {
                             reload: self.config.reload.clone(),
+                            journal: self.config.journal.clone(),
                             ..c
                         }
                     }
