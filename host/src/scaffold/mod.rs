@@ -80,8 +80,8 @@ impl File {
 }
 
 /// Every README's way to try the bot once it runs.
-const TALK_TO_IT: &str = r#"Then talk to it as the simulated friend 123456 (the gateway's console at
-http://127.0.0.1:5000/ has a chat page too):
+const TALK_TO_IT: &str = r#"Then chat with it in the gateway's console, http://127.0.0.1:5000/#/chat
+(pick a friend, say `hello`), or as the simulated friend 123456 with curl:
 
 ```sh
 curl -s -d '{"type":"message","sender_qq":123456,"content":"hello"}' http://127.0.0.1:5000/sim/receive

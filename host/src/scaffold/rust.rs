@@ -142,6 +142,8 @@ openqq serve --scripts target/wasm32-wasip2/release
 - `openqq-bot/` is the Rust SDK (`cargo doc --open` documents it), `wit/0.2.0/`
   the world it binds: both written by `openqq new`; replace them with a newer
   gateway's by running `openqq new` again elsewhere and copying them over.
+- `Cargo.lock` pins the versions this gateway was tested with, so
+  `cargo build --offline` works once cargo has them (`--locked` keeps them).
 - The bot's name in the gateway is the file's: `{file}`. Give it config,
   grants and quotas in the gateway's `openqq.toml` (`[[scripts]]`).
 "#;
