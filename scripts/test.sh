@@ -10,6 +10,7 @@ bash scripts/toolchains.sh all
 OPENQQ_REQUIRE_ALL_LANGS=1 bash scripts/build.sh all
 # The bots are built; the tests use them instead of building their own.
 OPENQQ_BOTS_DIR="$root/target/bots" cargo test --workspace "$@"
-# `openqq new`'s projects are built by their own toolchains, using both
-# cores: alone, after the rest, so no timing-bound test shares the machine.
-OPENQQ_BOTS_DIR="$root/target/bots" cargo test -p openqq --test e2e new_bot:: "$@" -- --ignored --test-threads=1
+# `openqq new`'s projects, one per language, are built by their own
+# toolchains (installed above: a missing one fails), using both cores:
+# alone, after the rest, so no timing-bound test shares the machine.
+OPENQQ_REQUIRE_ALL_LANGS=1 OPENQQ_BOTS_DIR="$root/target/bots" cargo test -p openqq --test e2e new_bot:: "$@" -- --ignored --test-threads=1

@@ -1,6 +1,7 @@
 //! What `openqq new` copies into a project, compiled into the binary so a
 //! gateway installed by `cargo install` alone can scaffold bots: the Rust SDK
-//! (`guest-sdk/src`) and the 0.2.0 world (`wit/0.2.0`), as they are in this
+//! (`guest-sdk/src`), the 0.2.0 world (`wit/0.2.0`) and the JavaScript
+//! example's build helpers (`scripts/keyword-reply-js`), as they are in this
 //! checkout. A unit test checks the lists name every file on disk.
 
 /// `(path in this repository, contents)`.
@@ -52,6 +53,24 @@ pub const WIT: Embedded = embed![
     "wit/0.2.0/deps/sockets.wit",
 ];
 
+/// What a JavaScript project builds with: the pinned componentize-qjs
+/// (`package.json`, `package-lock.json`) and the script that works around its
+/// `init` export (`rename-init.mjs`), shared with this repository's
+/// JavaScript example so both build the same way.
+pub const JS: Embedded = embed![
+    "scripts/keyword-reply-js/package-lock.json",
+    "scripts/keyword-reply-js/package.json",
+    "scripts/keyword-reply-js/rename-init.mjs",
+];
+
+/// The text of one embedded file, by its path in this repository.
+pub fn get(list: Embedded, path: &str) -> &'static str {
+    list.iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
+        .unwrap_or_else(|| panic!("{path} is not embedded"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +105,14 @@ mod tests {
                 "host/src/scaffold/embedded.rs must list every file of {dir}"
             );
         }
+        // The JavaScript example's files that are its build, not its bot.
+        let js: BTreeSet<String> = files_under(&root, "scripts/keyword-reply-js")
+            .into_iter()
+            .filter(|p| !p.contains("/node_modules/") && !p.ends_with(".md"))
+            .filter(|p| !p.ends_with("/app.js") && !p.ends_with("/build.sh"))
+            .filter(|p| !p.ends_with("/.gitignore"))
+            .collect();
+        let listed: BTreeSet<String> = JS.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(listed, js, "host/src/scaffold/embedded.rs: JS");
     }
 }

@@ -2,11 +2,17 @@
 //! with its language's own toolchain, out of files compiled into this
 //! binary (`embedded.rs`), so it needs no checkout of this repository.
 //!
-//! One file per language holds that language's templates (`rust.rs`, `python.rs`).
+//! One file per language holds that language's templates (`rust.rs`,
+//! `python.rs`, `js.rs`, `c.rs`, `zig.rs`); `names.rs` says which names each
+//! language refuses.
 
+mod c;
 mod embedded;
+mod js;
+mod names;
 mod python;
 mod rust;
+mod zig;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,15 +25,21 @@ use anyhow::{Context, bail};
 pub enum Lang {
     Rust,
     Python,
+    Js,
+    C,
+    Zig,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::Rust, Lang::Python];
+    pub const ALL: [Lang; 5] = [Lang::Rust, Lang::Python, Lang::Js, Lang::C, Lang::Zig];
 
     pub fn name(self) -> &'static str {
         match self {
             Lang::Rust => "rust",
             Lang::Python => "python",
+            Lang::Js => "js",
+            Lang::C => "c",
+            Lang::Zig => "zig",
         }
     }
 }
@@ -68,8 +80,8 @@ impl File {
 }
 
 /// Every README's way to try the bot once it runs.
-const TALK_TO_IT: &str = r#"Then talk to it as the simulated friend 123456 (the gateway's console at
-http://127.0.0.1:5000/ has a chat page too):
+const TALK_TO_IT: &str = r#"Then chat with it in the gateway's console, http://127.0.0.1:5000/#/chat
+(pick a friend, say `hello`), or as the simulated friend 123456 with curl:
 
 ```sh
 curl -s -d '{"type":"message","sender_qq":123456,"content":"hello"}' http://127.0.0.1:5000/sim/receive
@@ -84,28 +96,23 @@ fn wit_files() -> impl Iterator<Item = File> {
         .map(|(path, text)| File::new(*path, *text))
 }
 
-/// A bot's name: what its `.wasm` file and its crate or package are called.
-/// Lower-case ASCII letters, digits, `-` and `_`, starting with a letter, so
-/// it is a valid crate, Python module (after `-` → `_`) and file name.
-pub fn check_name(name: &str) -> anyhow::Result<()> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-    let rest_ok =
-        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !first_ok || !rest_ok || name.len() > 64 {
-        bail!(
-            "bad bot name {name:?}: use lower-case letters, digits, '-' and '_', starting with a letter (at most 64)"
-        );
-    }
-    Ok(())
+pub use names::check_name;
+
+/// The name of the component a project builds, and so of the bot in the
+/// gateway: the project's name with `-` as `_`, as cargo names it.
+fn file_name(name: &str) -> String {
+    name.replace('-', "_")
 }
 
 /// The files of a new project named `name` in `lang`.
 pub fn files(name: &str, lang: Lang) -> anyhow::Result<Vec<File>> {
-    check_name(name)?;
+    check_name(name, lang)?;
     Ok(match lang {
         Lang::Rust => rust::files(name),
         Lang::Python => python::files(name),
+        Lang::Js => js::files(name),
+        Lang::C => c::files(name),
+        Lang::Zig => zig::files(name),
     })
 }
 
@@ -154,30 +161,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_that_are_not_crate_and_file_names_are_refused() {
-        for good in ["a", "my-bot", "bot_2", "weather"] {
-            assert!(check_name(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "2bot",
-            "My-bot",
-            "a b",
-            "../x",
-            "a/b",
-            "机器人",
-            "-a",
-            &"a".repeat(65),
-        ] {
-            assert!(check_name(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn languages_parse_by_name_and_an_unknown_one_lists_the_known() {
         assert_eq!("rust".parse::<Lang>(), Ok(Lang::Rust));
         assert_eq!("Rust".parse::<Lang>(), Ok(Lang::Rust));
         assert_eq!("python".parse::<Lang>(), Ok(Lang::Python));
+        assert_eq!("js".parse::<Lang>(), Ok(Lang::Js));
+        assert_eq!("C".parse::<Lang>(), Ok(Lang::C));
+        assert_eq!("zig".parse::<Lang>(), Ok(Lang::Zig));
         let err = "cobol".parse::<Lang>().unwrap_err();
         assert!(err.contains("rust"), "{err}");
     }
