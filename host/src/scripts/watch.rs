@@ -9,6 +9,8 @@
 //! backends that report no close (kqueue, FSEvents, Windows, the poll
 //! watcher) and for writers that never close. Where closes are reported the
 //! fallback waits long (`UNCLOSED_QUIET`), elsewhere it is the old debounce.
+//! A hard link made into place (how cargo places its build output) is a
+//! finished file with no close to come: it reloads at once too.
 //!
 //! The reloader reads every file afresh and swaps only what really changed,
 //! so a spurious poke costs a few hashes; a file that still fails to
@@ -74,6 +76,19 @@ fn is_wasm(p: &Path) -> bool {
     p.extension().is_some_and(|x| x == "wasm")
 }
 
+/// Whether `p` is a second name of a file that already has content: what
+/// `link(2)` creates, where a writer's `open(O_CREAT)` makes one empty name.
+#[cfg(unix)]
+fn is_hard_link(p: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.nlink() > 1 && m.len() > 0)
+}
+
+#[cfg(not(unix))]
+fn is_hard_link(_: &Path) -> bool {
+    false
+}
+
 /// Files with a write under way, and whether a reload is due now.
 #[derive(Default)]
 struct Pending {
@@ -131,7 +146,19 @@ pub fn watch(dirs: Vec<PathBuf>, reloader: ReloadHandle) -> anyhow::Result<Watch
                 if wasm.is_empty() && !lost {
                     return;
                 }
-                let v = if lost { Verdict::Now } else { verdict(&e.kind) };
+                let v = match (lost, verdict(&e.kind)) {
+                    (true, _) => Verdict::Now,
+                    // A hard link made into place (cargo puts its build
+                    // output there so) is the whole of a finished file, and
+                    // no close follows it.
+                    (false, Verdict::Later)
+                        if matches!(e.kind, EventKind::Create(_))
+                            && wasm.iter().all(|p| is_hard_link(p)) =>
+                    {
+                        Verdict::Now
+                    }
+                    (false, v) => v,
+                };
                 let mut p = events.pending();
                 match v {
                     Verdict::Now => {
@@ -209,6 +236,25 @@ async fn poker(shared: Arc<Shared>, reloader: ReloadHandle) {
 mod tests {
     use super::*;
     use notify::event::{CreateKind, DataChange, RemoveKind, RenameMode};
+
+    #[test]
+    fn a_hard_link_is_a_finished_file_and_a_new_file_is_not() {
+        let dir = std::env::temp_dir().join(format!("openqq-watch-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let built = dir.join("built.wasm");
+        std::fs::write(&built, b"\0asm").unwrap();
+        assert!(!is_hard_link(&built), "one name only");
+        let linked = dir.join("bot.wasm");
+        std::fs::hard_link(&built, &linked).unwrap();
+        assert!(cfg!(not(unix)) || is_hard_link(&linked));
+        let empty = dir.join("empty.wasm");
+        std::fs::write(&empty, b"").unwrap();
+        std::fs::hard_link(&empty, dir.join("empty2.wasm")).unwrap();
+        assert!(!is_hard_link(&empty), "no content yet");
+        assert!(!is_hard_link(&dir.join("gone.wasm")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn only_a_completed_write_reloads_at_once() {
