@@ -243,6 +243,16 @@ async fn a_new_python_bot_tests_builds_checks_and_answers() {
         tested.contains("Ran 3 tests") && tested.contains("OK"),
         "{tested}"
     );
+    // The command layer's helper comes with the project and imports.
+    let helper = run(&mut in_project(
+        &project,
+        "bash",
+        &[
+            "-c",
+            "PYTHONPATH=.:bindings python3 -c 'import openqq_commands as c; print(\"helper\", c.Commands.__name__)'",
+        ],
+    ));
+    assert!(helper.contains("helper Commands"), "{helper}");
     steps.step("native test");
     run(&mut in_project(&project, "bash", &["build.sh"]));
     steps.step("build");
@@ -274,6 +284,11 @@ async fn a_new_js_bot_tests_builds_checks_and_answers() {
         ],
     ));
     steps.step("npm ci --offline");
+    let helper = std::fs::read_to_string(project.join("openqq_commands.js")).unwrap_or_default();
+    assert!(
+        helper.contains("export class Commands"),
+        "the command helper"
+    );
     let tested = run(&mut in_project(&project, "npm", &["test"]));
     assert!(
         tested.contains("# pass 3") && tested.contains("# fail 0"),

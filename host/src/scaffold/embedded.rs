@@ -1,6 +1,7 @@
 //! What `openqq new` copies into a project, compiled into the binary so a
 //! gateway installed by `cargo install` alone can scaffold bots: the Rust SDK
-//! (`guest-sdk/src`), the 0.2.0 world (`wit/0.2.0`) and the JavaScript
+//! (`guest-sdk/src`), the 0.2.0 world (`wit/0.2.0`), the Python and
+//! JavaScript command-layer helpers (`guest-py`, `guest-js`) and the JavaScript
 //! example's build helpers (`scripts/keyword-reply-js`), as they are in this
 //! checkout. A unit test checks the lists name every file on disk.
 
@@ -63,6 +64,10 @@ pub const JS: Embedded = embed![
     "scripts/keyword-reply-js/rename-init.mjs",
 ];
 
+/// The command-layer helpers of the languages without the Rust SDK: the
+/// message's addressing and the decision as native objects.
+pub const HELPERS: Embedded = embed!["guest-js/openqq_commands.js", "guest-py/openqq_commands.py"];
+
 /// The text of one embedded file, by its path in this repository.
 pub fn get(list: Embedded, path: &str) -> &'static str {
     list.iter()
@@ -105,6 +110,14 @@ mod tests {
                 "host/src/scaffold/embedded.rs must list every file of {dir}"
             );
         }
+        // The helpers: every source file of guest-js and guest-py.
+        let helpers: BTreeSet<String> = ["guest-js", "guest-py"]
+            .iter()
+            .flat_map(|d| files_under(&root, d))
+            .filter(|p| p.ends_with(".js") || p.ends_with(".py"))
+            .collect();
+        let listed: BTreeSet<String> = HELPERS.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(listed, helpers, "host/src/scaffold/embedded.rs: HELPERS");
         // The JavaScript example's files that are its build, not its bot.
         let js: BTreeSet<String> = files_under(&root, "scripts/keyword-reply-js")
             .into_iter()

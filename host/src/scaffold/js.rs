@@ -5,7 +5,7 @@
 //! (`rename-init.mjs`), both embedded.
 
 use super::File;
-use super::embedded::{JS, get};
+use super::embedded::{HELPERS, JS, get};
 
 /// The example's name in the embedded `package.json` and its lock.
 const EXAMPLE_NAME: &str = "\"name\": \"openqq-keyword-reply-js\"";
@@ -135,6 +135,10 @@ openqq serve --scripts .
   or `null`, `u64` a BigInt.
 - Host calls only work inside the gateway; keep logic in `bot.js` so it
   tests natively.
+- `openqq_commands.js` is openqq's command layer (prefix or @-mention,
+  typed arguments, aliases, generated help, permissions, cooldowns) and the
+  message's addressing (role, mentions, quote): `import { Commands } from
+  "./openqq_commands.js"`; its header shows how.
 - componentize-qjs 0.4.5 quirks, handled by `build.sh`: the `init` export is
   built as `bot-init` and renamed by `rename-init.mjs`; `wasi:http` is left
   out of the world (JavaScript bots cannot make HTTP requests).
@@ -197,6 +201,11 @@ pub(super) fn files(name: &str) -> Vec<File> {
             get(JS, "scripts/keyword-reply-js/rename-init.mjs"),
         ),
     ];
+    // The helper as it is (its own text may hold braces of the language).
+    files.push(File::new(
+        "openqq_commands.js",
+        get(HELPERS, "guest-js/openqq_commands.js"),
+    ));
     files.extend(super::wit_files());
     files
 }
@@ -234,10 +243,12 @@ mod tests {
     #[test]
     fn every_placeholder_is_filled() {
         let files = files("my-bot");
-        // rename-init.mjs is copied as it is (its `${name}` is JavaScript's).
+        // rename-init.mjs and the helper are copied as they are (their
+        // `${name}` is JavaScript's).
+        let copied = ["rename-init.mjs", "openqq_commands.js"];
         let filled = files
             .iter()
-            .filter(|f| !f.path.starts_with("wit") && !f.path.ends_with("rename-init.mjs"));
+            .filter(|f| !f.path.starts_with("wit") && !copied.iter().any(|c| f.path.ends_with(c)));
         for f in filled {
             for hole in ["{name}", "{file}", "{talk}"] {
                 assert!(!f.text.contains(hole), "{:?} keeps {hole}", f.path);

@@ -116,6 +116,10 @@ openqq serve --scripts .
   componentize-py generates from it (not to be edited or committed).
 - Host calls (`wit_world.imports.host`, `kv`, `timers`…) only work inside the
   gateway; keep logic in functions like `answer` so it tests natively.
+- `openqq_commands.py` is openqq's command layer (prefix or @-mention,
+  typed arguments, aliases, generated help, permissions, cooldowns) and the
+  message's addressing (role, mentions, quote): `from openqq_commands
+  import Commands`; its docstring shows how.
 - The bot's name in the gateway is the file's: `{file}`. Give it config,
   grants and quotas in the gateway's `openqq.toml` (`[[scripts]]`).
 "#;
@@ -138,6 +142,11 @@ pub(super) fn files(name: &str) -> Vec<File> {
         File::new("README.md", fill(README)),
         File::new(".gitignore", GITIGNORE),
     ];
+    // The helper as it is (its own text may hold braces of the language).
+    files.push(File::new(
+        "openqq_commands.py",
+        super::embedded::get(super::embedded::HELPERS, "guest-py/openqq_commands.py"),
+    ));
     files.extend(super::wit_files());
     files
 }
