@@ -54,6 +54,7 @@ async fn app(dialect: Dialect, access_token: Option<&str>) -> Router {
             access_token: access_token.map(Arc::from),
             reports: crate::webhook::ReportBuffer::new(20),
             webhook: None,
+            bus: None,
             stopping: watch::channel(false).0,
             started: std::time::SystemTime::now(),
             async_sends: Arc::new(tokio::sync::Semaphore::new(super::state::ASYNC_SENDS)),

@@ -14,9 +14,11 @@ use serde::Deserialize;
 /// Which side of the OneBot WebSocket dials; defined by the backend, read
 /// here from `[backend] mode`.
 pub use crate::backend::onebot::OnebotMode;
+pub use bus::{BusKind, BusMessages, BusSection};
 pub use http::{Cidr, HttpRules, HttpSection};
 pub use limits::{LimitsSection, default_wall};
 
+mod bus;
 mod http;
 mod limits;
 
@@ -65,6 +67,8 @@ pub struct Config {
     /// `[console]`: the web console and what it keeps to show (the trace
     /// ring, the log lines).
     pub console: ConsoleSection,
+    /// `[bus]`: the fleet bus (NATS JetStream); none means no bus.
+    pub bus: Option<BusSection>,
     /// How to read the configuration again on SIGHUP or
     /// `POST /admin/scripts/reload`; `None` keeps this one.
     #[serde(skip)]
@@ -98,6 +102,7 @@ impl Default for Config {
             admin_token: None,
             http: HttpSection::default(),
             console: ConsoleSection::default(),
+            bus: None,
             reload: None,
             api_version: crate::render::Dialect::V1,
             access_token: None,
@@ -427,6 +432,9 @@ impl Config {
         self.http.rules()?;
         self.webhook.check()?;
         self.console.check()?;
+        if let Some(bus) = &self.bus {
+            bus.check()?;
+        }
         self.zone()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {
