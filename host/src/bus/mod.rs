@@ -183,6 +183,23 @@ impl Bus {
         self.shared.subjects.api()
     }
 
+    /// Whether the client is connected to NATS right now.
+    pub fn is_connected(&self) -> bool {
+        self.shared.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Resolves once the client is connected and the server has every
+    /// subscription made so far (tests, and tools that must not race the
+    /// first connection).
+    pub async fn ready(&self) {
+        loop {
+            if self.is_connected() && self.shared.client.flush().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Messages published and not answered yet (held for an answer).
     pub fn awaiting_answers(&self) -> usize {
         self.shared.ledger().waiting()
