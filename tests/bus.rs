@@ -192,6 +192,11 @@ async fn two_gateways_one_worker_each_answer_goes_out_through_its_own_gateway() 
         got_b.keys().all(|c| c.starts_with("v1:from-b-")),
         "{got_b:?}"
     );
+    // Counted once acked, after the gateway's reply.
+    wait::poll("the worker's ten acks", WAIT, || async {
+        (worker.answered() >= 10).then_some(())
+    })
+    .await;
     assert_eq!(worker.answered(), 10);
     assert_eq!(stats(&a)[3], 5, "A acted on its five");
     assert_eq!(stats(&b)[3], 5, "B acted on its five");
@@ -356,6 +361,126 @@ async fn restarting_nats_loses_no_report_within_the_buffer() {
     let s = stats_until(&gw, "300 acted", |s| s[3] >= 300).await;
     assert_eq!(s[1], 0, "none dropped: {s:?}");
     assert_eq!(s[3], 300, "{s:?}");
+    worker.stop().await;
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_answer_to_one_report_is_not_carried_out() {
+    let nats = nats_or_skip!("twice");
+    let gw = gateway(&nats, ACCOUNT_A).await;
+    let seq = gw.last_seq().await;
+    // JetStream's subjects are NATS subjects: a plain subscriber sees them.
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let mut reports = client
+        .subscribe(format!("openqq.{ACCOUNT_A}.message.>"))
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    inject(&gw, "twice-", 0..1).await;
+    let m = tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut reports))
+        .await
+        .expect("a report")
+        .expect("the subscription");
+    assert_eq!(
+        m.subject.as_str(),
+        format!("openqq.{ACCOUNT_A}.message.group")
+    );
+    let header = |n: &str| {
+        m.headers
+            .as_ref()
+            .and_then(|h| h.get(n))
+            .map(|v| v.as_str().to_string())
+    };
+    let report: Value = serde_json::from_slice(&m.payload).expect("JSON");
+    assert_eq!(
+        report["content"], "twice-0",
+        "the post_api report: {report}"
+    );
+    assert_eq!(report["gnumber"], 552603);
+    assert_eq!(header("Nats-Msg-Id"), header(openqq::bus::REPORT));
+    let answer_to = header(openqq::bus::ANSWER).expect("a message takes an answer");
+    assert_eq!(answer_to, format!("openqq.{ACCOUNT_A}.answer"));
+    let answer = json!({"report": header(openqq::bus::REPORT), "reply": "once"});
+    let mut verdicts = Vec::new();
+    for _ in 0..2 {
+        let r = client
+            .request(answer_to.clone(), answer.to_string().into())
+            .await
+            .expect("the gateway replies");
+        verdicts.push(serde_json::from_slice::<Value>(&r.payload).expect("JSON"));
+    }
+    assert_eq!(verdicts[0]["status"], "acted", "{verdicts:?}");
+    assert_eq!(verdicts[1]["status"], "already answered", "{verdicts:?}");
+    let unknown = client
+        .request(
+            answer_to.clone(),
+            json!({"report": "nope", "reply": "x"}).to_string().into(),
+        )
+        .await
+        .expect("reply");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&unknown.payload).expect("JSON")["code"],
+        2
+    );
+    let sent = gw.sent_until(seq, WAIT, |s| !s.is_empty()).await;
+    // A later marker on the same chat proves the second answer sent nothing.
+    gw.post_form(
+        "/openqq/send_group_message",
+        "gnumber=552603&content=marker",
+    )
+    .await;
+    let sent_after = gw
+        .sent_until(seq, WAIT, |s| s.iter().any(|r| r["content"] == "marker"))
+        .await;
+    let onces = sent_after.iter().filter(|r| r["content"] == "once").count();
+    assert_eq!((sent[0]["content"].as_str(), onces), (Some("once"), 1));
+    let s = stats(&gw);
+    assert_eq!(
+        (s[3], s[5], s[6]),
+        (1, 1, 1),
+        "acted, duplicate, unknown: {s:?}"
+    );
+    gw.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_buffer_reports_are_dropped_and_counted_the_rest_arrive() {
+    let mut nats = nats_or_skip!("bound");
+    let mut config = bus_config(&nats, ACCOUNT_A);
+    if let Some(b) = &mut config.bus {
+        b.buffer = 100;
+    }
+    let gw = TestGateway::with_config(config).await;
+    let bus = gw.gateway.bus.clone().expect("bus");
+    tokio::time::timeout(WAIT, bus.ready())
+        .await
+        .expect("connected");
+    let seq = gw.last_seq().await;
+    nats.kill();
+    inject(&gw, "bound-", 0..150).await;
+    let s = stats_until(&gw, "50 dropped", |s| s[1] >= 50).await;
+    assert_eq!(s[1], 50, "{s:?}");
+    let metrics = gw
+        .http
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("openqq_bus_reports_total{outcome=\"dropped\"} 50"),
+        "{metrics}"
+    );
+    nats.restart();
+    let worker = Worker::start(&nats, Duration::ZERO, 64);
+    let seen = all_answered_once(&gw, seq, 100).await;
+    assert!(
+        seen.contains_key("v1:bound-0") && seen.contains_key("v1:bound-99"),
+        "the first 100 kept, in order"
+    );
     worker.stop().await;
     gw.gateway.stop().await;
 }
