@@ -484,3 +484,51 @@ async fn past_the_buffer_reports_are_dropped_and_counted_the_rest_arrive() {
     worker.stop().await;
     gw.gateway.stop().await;
 }
+
+/// The bots' tools venv, which `scripts/toolchains.sh nats` gives nats-py.
+fn python_with_nats() -> Option<PathBuf> {
+    let venv = std::env::var_os("OPENQQ_BOT_TOOLS")
+        .map_or_else(|| workspace().join(".venv-bots"), PathBuf::from);
+    let py = venv.join("bin/python");
+    let ok = std::process::Command::new(&py)
+        .args(["-c", "import nats"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(py)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_worker_answers_like_the_rust_one() {
+    let nats = nats_or_skip!("python");
+    let Some(python) = python_with_nats() else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("nats-py is not installed (scripts/toolchains.sh nats), and CI=true");
+        }
+        eprintln!(
+            "\n*** SKIPPED the Python worker: no nats-py (run `scripts/toolchains.sh nats`) ***\n"
+        );
+        return;
+    };
+    let a = gateway(&nats, ACCOUNT_A).await;
+    let b = gateway(&nats, ACCOUNT_B).await;
+    let (seq_a, seq_b) = (a.last_seq().await, b.last_seq().await);
+    inject(&a, "py-a-", 0..20).await;
+    inject(&b, "py-b-", 0..20).await;
+    let mut child = tokio::process::Command::new(python)
+        .arg(workspace().join("workers/python/worker.py"))
+        .args(["--url", &nats.url(), "--ack-wait", "2", "--count", "40"])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python starts");
+    let got_a = all_answered_once(&a, seq_a, 20).await;
+    let got_b = all_answered_once(&b, seq_b, 20).await;
+    assert!(got_a.keys().all(|c| c.starts_with("v1:py-a-")), "{got_a:?}");
+    assert!(got_b.keys().all(|c| c.starts_with("v1:py-b-")), "{got_b:?}");
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("the worker ends after 40")
+        .expect("status");
+    assert!(status.success(), "{status}");
+    a.gateway.stop().await;
+    b.gateway.stop().await;
+}
