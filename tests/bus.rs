@@ -532,3 +532,114 @@ async fn the_python_worker_answers_like_the_rust_one() {
     a.gateway.stop().await;
     b.gateway.stop().await;
 }
+
+/// A native bot that takes messages starting with `bot`.
+struct TakesBot;
+
+#[async_trait::async_trait]
+impl openqq::pipeline::Handler for TakesBot {
+    async fn handle(
+        &self,
+        msg: &openqq::model::InboundMessage,
+        _: &mut openqq::pipeline::Effects,
+    ) -> Option<openqq::model::Decided> {
+        msg.content
+            .starts_with("bot")
+            .then(|| openqq::model::Decided {
+                by: openqq::model::DecidedBy::Native("takes-bot"),
+                decision: openqq::model::Decision {
+                    reply: Some(format!("bot:{}", msg.content)),
+                    shutup: None,
+                },
+            })
+    }
+}
+
+/// The next message on `sub`'s subjects: (subject, has an answer subject, body).
+async fn next_report(sub: &mut async_nats::Subscriber) -> (String, bool, Value) {
+    let m = tokio::time::timeout(WAIT, futures_util::StreamExt::next(sub))
+        .await
+        .expect("a report")
+        .expect("the subscription");
+    let answerable = m
+        .headers
+        .as_ref()
+        .is_some_and(|h| h.get(openqq::bus::ANSWER).is_some());
+    let body = serde_json::from_slice(&m.payload).expect("JSON");
+    (m.subject.to_string(), answerable, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_goes_on_the_bus_follows_messages_and_the_dialect() {
+    let nats = nats_or_skip!("what");
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let mut sub = client
+        .subscribe(format!("openqq.{ACCOUNT_A}.>"))
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    for (all, v2) in [(false, false), (true, true)] {
+        let mut config = bus_config(&nats, ACCOUNT_A);
+        if let Some(b) = &mut config.bus {
+            b.messages = if all {
+                openqq::config::BusMessages::All
+            } else {
+                openqq::config::BusMessages::Unanswered
+            };
+        }
+        if v2 {
+            config.api_version = openqq::render::Dialect::V2;
+        }
+        let gw = TestGateway {
+            ..{
+                let gw = openqq::Gateway::start_with_handlers(config, vec![Arc::new(TakesBot)])
+                    .await
+                    .expect("gateway starts");
+                let base = format!("http://{}", gw.addr);
+                TestGateway {
+                    gateway: gw,
+                    base,
+                    http: reqwest::Client::new(),
+                }
+            }
+        };
+        let bus = gw.gateway.bus.clone().expect("bus");
+        tokio::time::timeout(WAIT, bus.ready())
+            .await
+            .expect("connected");
+        inject(&gw, "bot-", 0..1).await;
+        inject(&gw, "nobody-", 0..1).await;
+        let mut messages = Vec::new();
+        while messages.len() < if all { 2 } else { 1 } {
+            let (subject, answerable, body) = next_report(&mut sub).await;
+            if subject.contains(".message.") {
+                assert!(answerable, "a message report takes an answer");
+                messages.push(body);
+            }
+        }
+        let contents: Vec<_> = messages.iter().map(|m| m["content"].clone()).collect();
+        if all {
+            assert_eq!(
+                contents,
+                [json!("bot-0"), json!("nobody-0")],
+                "every message"
+            );
+            assert_eq!(messages[0]["post_type"], "receive_message", "v2's report");
+            // v2 reports the account's own sends, with no answer subject.
+            gw.post_form("/openqq/send_group_message", "gnumber=552603&content=own")
+                .await;
+            loop {
+                let (subject, answerable, body) = next_report(&mut sub).await;
+                if subject == format!("openqq.{ACCOUNT_A}.sent.group") && body["content"] == "own" {
+                    assert!(!answerable, "a send report takes no answer");
+                    assert_eq!(body["post_type"], "send_message");
+                    break;
+                }
+            }
+        } else {
+            assert_eq!(contents, [json!("nobody-0")], "only what no bot took");
+            assert_eq!(messages[0]["msg_class"], "recv", "v1's report");
+        }
+        gw.gateway.stop().await;
+    }
+}
