@@ -590,18 +590,13 @@ async fn what_goes_on_the_bus_follows_messages_and_the_dialect() {
         if v2 {
             config.api_version = openqq::render::Dialect::V2;
         }
+        let gateway = openqq::Gateway::start_with_handlers(config, vec![Arc::new(TakesBot)])
+            .await
+            .expect("gateway starts");
         let gw = TestGateway {
-            ..{
-                let gw = openqq::Gateway::start_with_handlers(config, vec![Arc::new(TakesBot)])
-                    .await
-                    .expect("gateway starts");
-                let base = format!("http://{}", gw.addr);
-                TestGateway {
-                    gateway: gw,
-                    base,
-                    http: reqwest::Client::new(),
-                }
-            }
+            base: format!("http://{}", gateway.addr),
+            gateway,
+            http: reqwest::Client::new(),
         };
         let bus = gw.gateway.bus.clone().expect("bus");
         tokio::time::timeout(WAIT, bus.ready())
