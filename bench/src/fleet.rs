@@ -100,6 +100,7 @@ fn spawn_worker(url: &str) -> anyhow::Result<tokio::process::Child> {
 }
 
 pub async fn run(s: &Settings) -> anyhow::Result<Section> {
+    let load_before = util::load();
     let w = world::LARGE;
     let chats = pipeline::chats(&w);
     let nats = NatsServer::start()?;
@@ -178,7 +179,15 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
             p99[k].push(b);
         }
     }
-    let mut notes = Vec::new();
+    let mut notes = vec![
+        "What the difference buys: per report the bus makes three hops instead of one (gateway → \
+         nats-server → worker, then the answer as a request back, then the ack), and JetStream \
+         writes every report to its file store and acknowledges it before it counts as published. \
+         In exchange a report survives a dead worker (redelivered), a dead receiver (it waits in \
+         the stream) and a NATS outage (it waits in the gateway's buffer), and any number of \
+         gateways and workers share one stream; the webhook drops what its receiver never answered."
+            .to_string(),
+    ];
     if let Some(b) = &subjects[1].0.gw.bus {
         let [published, dropped, retried, acted, ..] = b.stats().snapshot();
         notes.push(format!(
@@ -187,6 +196,13 @@ pub async fn run(s: &Settings) -> anyhow::Result<Section> {
             util::thousands(acted)
         ));
     }
+    notes.push(format!(
+        "Machine: {}; 1-minute load {load_before} at the start, {} at the end. On a shared \
+         machine the absolute numbers drift from run to run, and so does the ratio (0.5–0.7× \
+         throughput over this machine's runs).",
+        util::machine(),
+        util::load()
+    ));
     for (sub, _, _) in subjects {
         sub.gw.stop().await;
     }
