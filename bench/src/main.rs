@@ -14,6 +14,7 @@
 //!
 //! Nothing here asserts anything about time; the numbers go to the table.
 
+mod fleet;
 mod grants;
 mod http;
 mod http_wait;
@@ -88,6 +89,14 @@ enum Command {
     /// throughput with tracing on (1,000 kept) vs off. Rewrites only its
     /// own section of BENCHMARKS.md (unless --quick).
     Trace,
+    /// The fleet bus (not part of `all`): messages/s and p50/p99 through
+    /// NATS JetStream to a worker vs the post_api webhook to the same
+    /// decision. Needs `nats-server` (scripts/toolchains.sh nats). Rewrites
+    /// only its own section of BENCHMARKS.md (unless --quick).
+    Fleet,
+    /// (internal) The NATS worker the fleet benchmark starts.
+    #[command(hide = true)]
+    FleetWorker,
     /// (internal) The post_api receiver the pipeline benchmark starts.
     #[command(hide = true)]
     Receiver,
@@ -195,6 +204,9 @@ fn main() -> anyhow::Result<()> {
     if cli.command == Command::SoakReceiver {
         return soak::receiver_main();
     }
+    if cli.command == Command::FleetWorker {
+        return fleet::worker_main();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -226,7 +238,10 @@ fn main() -> anyhow::Result<()> {
                 Command::HttpWait => http_wait::run(&settings).await,
                 Command::SlowChat => slow_chat::run(&settings).await,
                 Command::Trace => trace::run(&settings).await,
-                Command::All | Command::Receiver | Command::SoakReceiver => unreachable!(),
+                Command::Fleet => fleet::run(&settings).await,
+                Command::All | Command::Receiver | Command::SoakReceiver | Command::FleetWorker => {
+                    unreachable!()
+                }
             }
         })
         .with_context(|| format!("benchmark {}", name(c)))
@@ -259,6 +274,7 @@ fn main() -> anyhow::Result<()> {
                 | Command::Grants
                 | Command::HttpWait
                 | Command::Trace
+                | Command::Fleet
         ) && !cli.opts.quick)
             .then(|| util::root().join("BENCHMARKS.md"))
     });
@@ -270,6 +286,7 @@ fn main() -> anyhow::Result<()> {
         Command::HttpWait => Some((http_wait::BEGIN, http_wait::END)),
         Command::SlowChat => Some((slow_chat::BEGIN, slow_chat::END)),
         Command::Trace => Some((trace::BEGIN, trace::END)),
+        Command::Fleet => Some((fleet::BEGIN, fleet::END)),
         _ => None,
     };
     if let (Some(out), Some((begin, end))) = (&out, own(cli.command)) {
@@ -312,6 +329,7 @@ fn main() -> anyhow::Result<()> {
             (http_wait::BEGIN, http_wait::END),
             (slow_chat::BEGIN, slow_chat::END),
             (trace::BEGIN, trace::END),
+            (fleet::BEGIN, fleet::END),
         ] {
             if let Some(block) = section_of(&old, begin, end) {
                 text = with_block(&text, begin, end, block);
@@ -338,6 +356,8 @@ fn name(c: Command) -> &'static str {
         Command::HttpWait => "http-wait",
         Command::SlowChat => "slow-chat",
         Command::Trace => "trace",
+        Command::Fleet => "fleet",
+        Command::FleetWorker => "fleet-worker",
         Command::Receiver => "receiver",
         Command::SoakReceiver => "soak-receiver",
     }
@@ -355,6 +375,9 @@ fn build(c: Command) -> anyhow::Result<String> {
     }
     if c == Command::SlowChat {
         return Ok("none (a native handler)".into());
+    }
+    if c == Command::Fleet {
+        return Ok("none (the webhook receiver and the NATS worker decide)".into());
     }
     if matches!(
         c,

@@ -73,6 +73,8 @@ pub(crate) enum Variant {
     Webhook,
     Spin,
     SpinLocked,
+    /// The fleet bus (`fleet.rs`), not in this benchmark's table.
+    Bus,
 }
 
 /// In table order; the ratios use the first four.
@@ -94,6 +96,7 @@ impl Variant {
                 "WebAssembly bot marker-v1, in-process, `instances = 8` (one per pipeline lane)"
             }
             Variant::Webhook => "`post_api` webhook, axum receiver in another process",
+            Variant::Bus => "`[bus]` NATS JetStream, the example worker in another process",
             Variant::Spin => "diagnostic: native + 2 µs of work",
             Variant::SpinLocked => {
                 "diagnostic: native + 2 µs of work behind one `tokio::sync::Mutex` (as the registry holds a script's instance)"
@@ -304,6 +307,7 @@ async fn start(
         Variant::Wasm | Variant::WasmPerLane => {
             with_marker(cfg, (variant == Variant::WasmPerLane).then_some(8)).await?
         }
+        Variant::Bus => bail!("the bus variant is started by the fleet benchmark"),
         Variant::Webhook => {
             cfg.post_api = Some(receiver.url.clone());
             // Room for a whole throughput run: nothing may be dropped.
@@ -384,7 +388,7 @@ pub(crate) async fn throughput(
 
 /// One message at a time: inject, wait for its reply; latencies from
 /// injection to `Record::at`.
-async fn latency(
+pub(crate) async fn latency(
     sub: &mut Subject,
     chats: &[(RawChat, Qq)],
     n: usize,

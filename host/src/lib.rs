@@ -10,6 +10,7 @@
 //! | [`session`] | contacts (ids ⇄ numbers), relogin, the outbox, inbound normalisation, carrying out decisions |
 //! | [`pipeline`] | each inbound message through the handlers, in its chat's lane |
 //! | [`scripts`] | WebAssembly bots: engine, compile cache, registry, host imports |
+//! | [`bus`] | the fleet bus: reports to NATS JetStream, workers' answers and API calls back |
 //! | [`webhook`] | the pipeline's fallback: `post_api` reports and their answers, the `check_event` buffer |
 //! | [`render`] | Openqq object shapes, v1 and v2 |
 //! | [`api`] | the axum routers: `/openqq/*`, `/sim/*` |
@@ -32,6 +33,7 @@
 pub mod api;
 pub mod auth;
 pub mod backend;
+pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod grants;
@@ -87,6 +89,8 @@ pub struct Gateway {
     pub sim: Option<Arc<Sim>>,
     /// The `post_api` webhook, when configured.
     pub webhook: Option<webhook::Webhook>,
+    /// The fleet bus (`[bus]`), when configured.
+    pub bus: Option<bus::Bus>,
     /// The loaded scripts (empty when none are configured).
     pub scripts: scripts::Registry,
     /// Reloads scripts (hot swap); `None` when no scripts are configured.
@@ -171,6 +175,10 @@ impl Gateway {
             )?),
             None => None,
         };
+        let bus = match &config.bus {
+            Some(cfg) => Some(bus::Bus::start(cfg, config.api_version, &session).await?),
+            None => None,
+        };
         let reports = webhook::Reports {
             webhook: webhook.clone(),
             buffer: webhook::ReportBuffer::new(config.check_event_size),
@@ -181,6 +189,7 @@ impl Gateway {
                     .map(|s| s.to_string())
                     .collect()
             })),
+            bus: bus.clone(),
         };
         // v2 reports the account's own sends and events; v1 neither, and
         // with nobody subscribed a send builds no report. Subscribe before
@@ -233,6 +242,13 @@ impl Gateway {
             .await
             .context("opening the journal")??;
         let mut handlers = native;
+        if let Some(b) = bus
+            .as_ref()
+            .filter(|b| b.mode() == config::BusMessages::All)
+        {
+            // First: every message is published before any bot decides.
+            handlers.insert(0, Arc::new(bus::PublishAll(b.clone())));
+        }
         handlers.push(Arc::new(registry.clone()));
         let pipeline =
             pipeline::Pipeline::new(session.clone(), handlers, Arc::new(reports.clone()))
@@ -253,25 +269,27 @@ impl Gateway {
         // started last sets its size.
         let logs = logring::global().clone();
         logs.set_capacity(config.console.log_lines);
-        let app = api::router(
-            api::AppState {
-                session: session.clone(),
-                sim: sim.clone(),
-                scripts: registry.clone(),
-                reloader: reloader.clone(),
-                admin_token: config.admin_token.as_deref().map(Arc::from),
-                dialect: config.api_version,
-                access_token: config.access_token.as_deref().map(Arc::from),
-                reports: reports.buffer.clone(),
-                webhook: webhook.clone(),
-                stopping: stopping.clone(),
-                started: std::time::SystemTime::now(),
-                async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),
-                logs,
-                dry_run,
-            },
-            Arc::new(guard),
-        );
+        let state = api::AppState {
+            session: session.clone(),
+            sim: sim.clone(),
+            scripts: registry.clone(),
+            reloader: reloader.clone(),
+            admin_token: config.admin_token.as_deref().map(Arc::from),
+            dialect: config.api_version,
+            access_token: config.access_token.as_deref().map(Arc::from),
+            reports: reports.buffer.clone(),
+            webhook: webhook.clone(),
+            stopping: stopping.clone(),
+            started: std::time::SystemTime::now(),
+            async_sends: Arc::new(tokio::sync::Semaphore::new(api::state::ASYNC_SENDS)),
+            logs,
+            dry_run,
+            bus: bus.as_ref().map(bus::Bus::stats),
+        };
+        if let Some(b) = &bus {
+            b.serve_api(state.clone()).await?;
+        }
+        let app = api::router(state, Arc::new(guard));
         let mut stopped = stopping.subscribe();
         let server = tokio::spawn(async move {
             axum::serve(
@@ -292,6 +310,7 @@ impl Gateway {
             session,
             sim,
             webhook,
+            bus,
             scripts: registry,
             reloader,
             _watcher: watcher,
@@ -363,6 +382,12 @@ impl Gateway {
         if let Some(abort) = reporter_abort {
             abort.abort();
         }
+        // The bus publishes what it holds (the `stop` event last).
+        let published = match &self.bus {
+            Some(b) => b.stop(grace_ends).await,
+            None => true,
+        };
+        let posted = posted && published;
         if !(handled && posted) {
             tracing::warn!(
                 grace_secs = STOP_GRACE.as_secs(),

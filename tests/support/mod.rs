@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod logs;
+pub mod nats;
 pub mod onebot_peer;
 pub mod receiver;
 pub mod sse;

@@ -183,6 +183,24 @@ impl Collector for Gateway {
                 waiting,
             )?;
         }
+        if let Some(bus) = &self.0.bus {
+            let mut reports = enc.encode_descriptor(
+                "openqq_bus_reports",
+                "Fleet bus reports (published, dropped, retried) and answers (acted, ignored, duplicate, unknown), API calls",
+                None,
+                MetricType::Counter,
+            )?;
+            for (outcome, v) in crate::bus::BusStats::NAMES.into_iter().zip(bus.snapshot()) {
+                ConstCounter::new(v).encode(reports.encode_family(&[("outcome", outcome)])?)?;
+            }
+            let buffered = bus.buffered.load(std::sync::atomic::Ordering::Relaxed) as i64;
+            gauge(
+                &mut enc,
+                "openqq_bus_buffered",
+                "Reports waiting to be published to the bus",
+                buffered,
+            )?;
+        }
         self.session(&mut enc)?;
         let uptime = self.0.started.elapsed().map_or(0.0, |d| d.as_secs_f64());
         gauge(

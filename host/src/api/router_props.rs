@@ -48,6 +48,7 @@ async fn app(dialect: Dialect, access_token: Option<&str>) -> Router {
         buffer: crate::webhook::ReportBuffer::new(20),
         dialect,
         post_events: Arc::new(Vec::new()),
+        bus: None,
     };
     let dry_run =
         crate::pipeline::Pipeline::new(session.clone(), Vec::new(), Arc::new(reports)).dry_run();
@@ -63,6 +64,7 @@ async fn app(dialect: Dialect, access_token: Option<&str>) -> Router {
             access_token: access_token.map(Arc::from),
             reports: crate::webhook::ReportBuffer::new(20),
             webhook: None,
+            bus: None,
             stopping: watch::channel(false).0,
             started: std::time::SystemTime::now(),
             async_sends: Arc::new(tokio::sync::Semaphore::new(super::state::ASYNC_SENDS)),

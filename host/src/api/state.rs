@@ -24,6 +24,8 @@ pub struct AppState {
     pub reports: crate::webhook::ReportBuffer,
     /// The `post_api` webhook, when configured (its counters for `/admin/webhook`).
     pub webhook: Option<crate::webhook::Webhook>,
+    /// The fleet bus's counters, when `[bus]` is configured (`/metrics`).
+    pub bus: Option<Arc<crate::bus::BusStats>>,
     /// Set to true by `stop_client`: the server drains and stops.
     pub stopping: tokio::sync::watch::Sender<bool>,
     pub started: std::time::SystemTime,

@@ -14,10 +14,12 @@ use serde::Deserialize;
 /// Which side of the OneBot WebSocket dials; defined by the backend, read
 /// here from `[backend] mode`.
 pub use crate::backend::onebot::OnebotMode;
+pub use bus::{BusKind, BusMessages, BusSection};
 pub use http::{Cidr, HttpRules, HttpSection};
 pub use journal::{Gate, JournalSection};
 pub use limits::{LimitsSection, default_wall};
 
+mod bus;
 mod http;
 mod journal;
 mod limits;
@@ -70,6 +72,8 @@ pub struct Config {
     /// `[journal]`: the opt-in record of inbound messages that
     /// `openqq replay` and swap gates replay (off by default).
     pub journal: JournalSection,
+    /// `[bus]`: the fleet bus (NATS JetStream); none means no bus.
+    pub bus: Option<BusSection>,
     /// How to read the configuration again on SIGHUP or
     /// `POST /admin/scripts/reload`; `None` keeps this one.
     #[serde(skip)]
@@ -104,6 +108,7 @@ impl Default for Config {
             http: HttpSection::default(),
             console: ConsoleSection::default(),
             journal: JournalSection::default(),
+            bus: None,
             reload: None,
             api_version: crate::render::Dialect::V1,
             access_token: None,
@@ -438,6 +443,9 @@ impl Config {
         self.webhook.check()?;
         self.console.check()?;
         self.journal.check(&self.scripts)?;
+        if let Some(bus) = &self.bus {
+            bus.check()?;
+        }
         self.zone()?;
         if let Some(dir) = &self.scripts_dir {
             match std::fs::metadata(dir) {

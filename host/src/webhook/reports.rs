@@ -22,6 +22,8 @@ pub struct Reports {
     pub dialect: Dialect,
     /// The v2 events posted to the webhook (`post_event_list`).
     pub post_events: Arc<Vec<String>>,
+    /// The fleet bus, when configured: it gets what the webhook gets.
+    pub bus: Option<crate::bus::Bus>,
 }
 
 impl crate::pipeline::Fallback for Reports {
@@ -29,6 +31,12 @@ impl crate::pipeline::Fallback for Reports {
     fn pass(&self, msg: InboundMessage) {
         if self.dialect == Dialect::V2 {
             self.buffer.push(report::v2_received(&msg));
+        }
+        // With `messages = "all"` the bus published it before the bots.
+        if let Some(bus) = &self.bus
+            && bus.mode() == crate::config::BusMessages::Unanswered
+        {
+            bus.message(&msg);
         }
         match &self.webhook {
             Some(w) => w.report(msg),
@@ -46,14 +54,18 @@ impl crate::pipeline::Fallback for Reports {
             Dialect::V2 => report::v2_received(msg),
         };
         let webhook = self.webhook.is_some();
+        let bus = self.bus.is_some();
         msg.trace.step(|| {
-            Step::note(if webhook {
-                "not done: the webhook's post (no bot took it)"
-            } else {
-                NO_WEBHOOK
+            Step::note(match (webhook, bus) {
+                (true, false) => "not done: the webhook's post (no bot took it)",
+                (true, true) => {
+                    "not done: the webhook's post and the bus's publish (no bot took it)"
+                }
+                (false, true) => "not done: the bus's publish (no bot took it)",
+                (false, false) => NO_WEBHOOK,
             })
         });
-        serde_json::json!({"webhook": webhook, "report": report})
+        serde_json::json!({"webhook": webhook, "bus": bus, "report": report})
     }
 }
 
@@ -86,6 +98,9 @@ impl Reports {
             match e {
                 SessionEvent::Sent(s) => {
                     let body = report::v2_sent(&s, &session.contacts());
+                    if let Some(bus) = &self.bus {
+                        bus.sent(&s, &body);
+                    }
                     if let Some(w) = &self.webhook {
                         w.report_value(target_line(&s.target), s.msg_id.to_string(), &body);
                     }
@@ -93,6 +108,11 @@ impl Reports {
                 }
                 SessionEvent::Event(ev) => {
                     let body = report::v2_event(&ev);
+                    if let Some(bus) = &self.bus
+                        && self.post_events.iter().any(|n| n == ev.name())
+                    {
+                        bus.event(&ev, &body);
+                    }
                     if let Some(w) = &self.webhook
                         && self.post_events.iter().any(|n| n == ev.name())
                     {
