@@ -602,6 +602,15 @@ async fn what_goes_on_the_bus_follows_messages_and_the_dialect() {
         tokio::time::timeout(WAIT, bus.ready())
             .await
             .expect("connected");
+        // A dry run reaches nobody, the bus included: were it published it
+        // would be the first message report below.
+        let dry = gw
+            .post_json(
+                "/admin/dry-run",
+                &json!({"kind": "group", "chat": 552603, "sender": 888888, "content": "dry-0"}),
+            )
+            .await;
+        assert_eq!(dry["fallback"]["bus"], true, "{dry}");
         inject(&gw, "bot-", 0..1).await;
         inject(&gw, "nobody-", 0..1).await;
         let mut messages = Vec::new();
