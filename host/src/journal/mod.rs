@@ -279,7 +279,7 @@ mod tests {
             discuss: None,
             addressing: crate::model::Addressing {
                 mentions: vec![Qq(i)],
-                at_me: i % 2 == 0,
+                at_me: i.is_multiple_of(2),
                 body: format!("m{i}"),
                 ..Default::default()
             },
