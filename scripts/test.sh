@@ -13,4 +13,6 @@ OPENQQ_BOTS_DIR="$root/target/bots" cargo test --workspace "$@"
 # `openqq new`'s projects, one per language, are built by their own
 # toolchains (installed above: a missing one fails), using both cores:
 # alone, after the rest, so no timing-bound test shares the machine.
-OPENQQ_REQUIRE_ALL_LANGS=1 OPENQQ_BOTS_DIR="$root/target/bots" cargo test -p openqq --test e2e new_bot:: "$@" -- --ignored --test-threads=1
+# `--workspace` as above: the same features, so the same e2e binary (with
+# `-p openqq` alone cargo unifies features differently and rebuilds it).
+OPENQQ_REQUIRE_ALL_LANGS=1 OPENQQ_BOTS_DIR="$root/target/bots" cargo test --workspace --test e2e new_bot:: "$@" -- --ignored --test-threads=1
