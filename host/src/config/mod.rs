@@ -15,11 +15,15 @@ use serde::Deserialize;
 /// here from `[backend] mode`.
 pub use crate::backend::onebot::OnebotMode;
 pub use bus::{BusKind, BusMessages, BusSection};
+pub use console::{ConsoleSection, MAX_TRACE_SIZE};
+pub use delivery::{OutboxSection, WebhookSection};
 pub use http::{Cidr, HttpRules, HttpSection};
 pub use journal::{Gate, JournalSection};
 pub use limits::{LimitsSection, default_wall};
 
 mod bus;
+mod console;
+mod delivery;
 mod http;
 mod journal;
 mod limits;
@@ -190,127 +194,6 @@ impl BackendConfig {
         };
         cfg.check()?;
         Ok(cfg)
-    }
-}
-
-/// `[outbox]`: spacing and retries of sends.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OutboxSection {
-    pub spacing_ms: u64,
-    pub retries: u32,
-    pub queue: usize,
-}
-
-impl Default for OutboxSection {
-    fn default() -> Self {
-        OutboxSection {
-            spacing_ms: 0,
-            retries: 2,
-            queue: 1024,
-        }
-    }
-}
-
-impl OutboxSection {
-    pub fn to_outbox_config(&self) -> crate::session::OutboxConfig {
-        crate::session::OutboxConfig {
-            spacing: Duration::from_millis(self.spacing_ms),
-            retries: self.retries,
-            queue: self.queue,
-        }
-    }
-}
-
-/// `[webhook]`: how reports are posted to `post_api`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WebhookSection {
-    pub connect_timeout_secs: u64,
-    pub timeout_secs: u64,
-    /// Reports in flight at once (across chats; one per chat).
-    pub concurrency: usize,
-    /// Reports waiting past which the receiver counts as behind (logged at
-    /// most once per interval); they still wait, up to the backlog bounds.
-    pub queue: usize,
-    /// At most this many reports wait; past it, reports are dropped
-    /// (counted in `/admin/webhook`, logged once per interval).
-    pub backlog: usize,
-    /// At most this many MiB of reports wait (their size in memory,
-    /// approximately); past it, reports are dropped likewise.
-    pub backlog_mb: u64,
-}
-
-impl WebhookSection {
-    fn check(&self) -> anyhow::Result<()> {
-        if self.backlog == 0 {
-            anyhow::bail!("[webhook] backlog = 0, but it must be at least 1");
-        }
-        if !(1..=1 << 20).contains(&self.backlog_mb) {
-            anyhow::bail!(
-                "[webhook] backlog_mb = {}, but it must be 1 to 1048576 (MiB)",
-                self.backlog_mb
-            );
-        }
-        Ok(())
-    }
-}
-
-impl Default for WebhookSection {
-    fn default() -> Self {
-        WebhookSection {
-            connect_timeout_secs: 10,
-            timeout_secs: 120,
-            concurrency: 64,
-            queue: 10_000,
-            backlog: 1_000_000,
-            backlog_mb: 256,
-        }
-    }
-}
-
-/// `[console]`: the web console and what it keeps to show.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConsoleSection {
-    /// How many traces `/admin/trace` keeps (the newest); 0 turns tracing
-    /// off, and recording then costs nothing.
-    pub trace_size: usize,
-    /// How many recent log lines are kept (0: none; at most
-    /// `logring::MAX_LINES`, each at most `logring::LINE_BYTES`).
-    pub log_lines: usize,
-}
-
-/// The most traces the ring may keep: each is a few KiB at most.
-pub const MAX_TRACE_SIZE: usize = 1_000_000;
-
-impl Default for ConsoleSection {
-    fn default() -> Self {
-        ConsoleSection {
-            trace_size: 1000,
-            log_lines: crate::logring::DEFAULT_LINES,
-        }
-    }
-}
-
-impl ConsoleSection {
-    const MAX_LOG_LINES: usize = crate::logring::MAX_LINES;
-
-    fn check(&self) -> anyhow::Result<()> {
-        if self.trace_size > MAX_TRACE_SIZE {
-            anyhow::bail!(
-                "[console] trace_size = {}, but it must be 0 (off) to {MAX_TRACE_SIZE}",
-                self.trace_size
-            );
-        }
-        if self.log_lines > Self::MAX_LOG_LINES {
-            anyhow::bail!(
-                "[console] log_lines = {}, but it must be 0 to {}",
-                self.log_lines,
-                Self::MAX_LOG_LINES
-            );
-        }
-        Ok(())
     }
 }
 
